@@ -1,0 +1,191 @@
+"""Frozen, typed run configuration: the only thing that crosses from the UI or the CLI into the core.
+
+Every field is validated on construction; a bad value raises ``ConfigError`` whose message names the
+parameter, the rule and the value, e.g. ``learning_rate must be > 0, got -0.1``. Configs round-trip through
+plain dicts (``to_dict``/``from_dict``) for URLs, checkpoints and the CLI.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from .errors import ConfigError
+from .registry import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, SCHEDULES, Registry
+
+ENGINES = Registry("engine", {
+    "torch": "PyTorch (torch.nn + torch.optim)",
+})
+
+
+def _fail(name: str, rule: str, value: Any) -> None:
+    raise ConfigError(f"{name} must be {rule}, got {value!r}", name)
+
+
+def _number(name: str, value: Any, *, integer: bool = False) -> None:
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        _fail(name, "an integer" if integer else "a number", value)
+    if not integer and not math.isfinite(value):
+        _fail(name, "a finite number", value)
+
+
+def _range(name: str, value: Any, lo: float | None = None, hi: float | None = None, *,
+           integer: bool = False, lo_open: bool = False, hi_open: bool = False) -> None:
+    """Check ``lo <(=) value <(=) hi`` and say the rule in the message."""
+    _number(name, value, integer=integer)
+    if lo is not None and (value <= lo if lo_open else value < lo):
+        _fail(name, f"> {lo}" if lo_open else f">= {lo}", value)
+    if hi is not None and (value >= hi if hi_open else value > hi):
+        _fail(name, f"< {hi}" if hi_open else f"<= {hi}", value)
+
+
+def _choice(name: str, value: Any, registry) -> None:
+    if value not in registry:
+        _fail(name, "one of " + ", ".join(registry), value)
+
+
+def _boolean(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        _fail(name, "true or false", value)
+
+
+def parse_hidden(text: str | tuple | list) -> tuple[int, ...]:
+    """Parse a compact layer spec such as ``"16,16"`` (or ``""`` for no hidden layer) into widths."""
+    if isinstance(text, (tuple, list)):
+        return tuple(text)
+    parts = [p.strip() for p in str(text).replace(" ", ",").split(",") if p.strip()]
+    try:
+        return tuple(int(p) for p in parts)
+    except ValueError:
+        raise ConfigError(f"hidden must be comma-separated layer widths such as 16,16, got {text!r}",
+                          "hidden") from None
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """What to learn from. Changing any of these starts a new run."""
+
+    dataset: str = "spirals"      # key of nncore.datasets.DATASETS
+    n_points: int = 600           # samples generated before the split (toy sets)
+    noise: float = 0.1            # dataset-specific noise level (0 = clean)
+    classes: int = 2              # number of classes, for datasets that take it (spirals arms, blobs)
+    seed: int = 0                 # seeds data, initialization, shuffling and dropout: same seed, same run
+    val_fraction: float = 0.2     # share of samples held out for validation
+    test_fraction: float = 0.2    # share of samples held out for the final test
+    standardize: bool = True      # scale inputs to zero mean, unit variance (fit on train only)
+
+    def __post_init__(self):
+        from .datasets import DATASETS  # the dataset registry lives with the generators
+        _choice("dataset", self.dataset, DATASETS)
+        _range("n_points", self.n_points, 20, 1_000_000, integer=True)
+        _range("noise", self.noise, 0, 10)
+        _range("classes", self.classes, 2, 10, integer=True)
+        _range("seed", self.seed, 0, 2**31 - 1, integer=True)
+        _range("val_fraction", self.val_fraction, 0, 0.5, lo_open=True)
+        _range("test_fraction", self.test_fraction, 0, 0.5, lo_open=True)
+        if self.val_fraction + self.test_fraction > 0.8:
+            _fail("val_fraction + test_fraction", "<= 0.8 (keep data to train on)",
+                  round(self.val_fraction + self.test_fraction, 6))
+        _boolean("standardize", self.standardize)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The network's shape. Changing any of these starts a new run."""
+
+    hidden: tuple[int, ...] = (16, 16)  # width of each hidden layer, input side first; () = no hidden layer
+    activation: str = "relu"            # key of ACTIVATIONS, used after every hidden layer
+    init: str = "he_uniform"            # key of INITIALIZERS for weights; biases start at 0
+    dropout: float = 0.0                # drop probability after each hidden activation (0 = off)
+    batch_norm: bool = False            # BatchNorm1d between each hidden Linear and its activation
+    dtype: str = "float32"              # float32 (fast) or float64 (exact comparisons)
+
+    def __post_init__(self):
+        object.__setattr__(self, "hidden", parse_hidden(self.hidden))
+        if len(self.hidden) > 16:
+            _fail("hidden", "at most 16 layers", len(self.hidden))
+        for i, width in enumerate(self.hidden):
+            _range(f"hidden[{i}]", width, 1, 4096, integer=True)
+        _choice("activation", self.activation, ACTIVATIONS)
+        _choice("init", self.init, INITIALIZERS)
+        _range("dropout", self.dropout, 0, 1, hi_open=True)
+        _boolean("batch_norm", self.batch_norm)
+        _choice("dtype", self.dtype, ("float32", "float64"))
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train. These can change mid-run without a reset (the engine picks them up)."""
+
+    optimizer: str = "adam"        # key of OPTIMIZERS
+    learning_rate: float = 0.01    # base step size, before the schedule
+    momentum: float = 0.9          # momentum / nesterov / rmsprop momentum term
+    beta1: float = 0.9             # adam/adamw first-moment decay
+    beta2: float = 0.999           # adam/adamw second-moment decay
+    weight_decay: float = 0.01     # adamw's decoupled decay (other optimizers use l2)
+    batch_size: int = 32           # samples per step
+    schedule: str = "constant"     # key of SCHEDULES
+    step_size: int = 50            # epochs between decays (schedule "step")
+    gamma: float = 0.5             # decay factor per step_size epochs ("step") or per epoch ("exponential")
+    epochs: int = 300              # the run stops after this many epochs (cosine decays over them)
+    l1: float = 0.0                # L1 penalty weight on weights (not biases)
+    l2: float = 0.0                # L2 penalty weight: adds l2/2·Σw² to the loss
+    clip_norm: float = 0.0         # clip the global gradient norm to this (0 = off)
+    early_stopping: int = 0        # stop after this many epochs without a better val loss (0 = off)
+    restore_best: bool = True      # on early stop, go back to the best val-loss weights
+    engine: str = "torch"          # key of ENGINES
+
+    def __post_init__(self):
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _range("learning_rate", self.learning_rate, 0, 10, lo_open=True)
+        _range("momentum", self.momentum, 0, 1, hi_open=True)
+        _range("beta1", self.beta1, 0, 1, hi_open=True)
+        _range("beta2", self.beta2, 0, 1, hi_open=True)
+        _range("weight_decay", self.weight_decay, 0, 1)
+        _range("batch_size", self.batch_size, 1, 65536, integer=True)
+        _choice("schedule", self.schedule, SCHEDULES)
+        _range("step_size", self.step_size, 1, 100_000, integer=True)
+        _range("gamma", self.gamma, 0, 1, lo_open=True)
+        _range("epochs", self.epochs, 1, 1_000_000, integer=True)
+        _range("l1", self.l1, 0, 1)
+        _range("l2", self.l2, 0, 1)
+        _range("clip_norm", self.clip_norm, 0, 1e6)
+        _range("early_stopping", self.early_stopping, 0, 100_000, integer=True)
+        _boolean("restore_best", self.restore_best)
+        _choice("engine", self.engine, ENGINES)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a run."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["model"]["hidden"] = list(self.model.hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        parts = {}
+        for name, kind in (("data", DataConfig), ("model", ModelConfig), ("train", TrainConfig)):
+            parts[name] = build(kind, d.get(name, {}))
+        return cls(**parts)
+
+    def replace(self, **sections) -> "RunConfig":
+        return replace(self, **sections)
+
+
+def build(kind, values: dict):
+    """Construct config ``kind`` from a dict, naming any unknown key instead of a TypeError."""
+    known = {f.name for f in fields(kind)}
+    for key in values:
+        if key not in known:
+            raise ConfigError(f"{key} is not a setting of {kind.__name__}; known: {', '.join(sorted(known))}",
+                              key)
+    return kind(**values)

@@ -1,0 +1,115 @@
+"""Datasets: a registry of generators, and one ``Dataset`` shape every engine and chart reads.
+
+``make_dataset(DataConfig)`` generates, splits (stratified for classification) and optionally standardizes
+with statistics from the training split only, so validation and test numbers stay honest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from ..registry import Registry
+from . import toy
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """How to make one dataset."""
+
+    generate: Callable          # (n, noise, classes, rng) -> (X (n, d), y (n,))
+    task: str                   # "classification" or "regression"
+    description: str
+    takes_classes: bool = False  # whether the ``classes`` setting applies (spiral arms, blobs)
+
+
+SPECS: dict[str, DatasetSpec] = {
+    "xor": DatasetSpec(toy.xor, "classification", "XOR: opposite quadrants share a class"),
+    "spirals": DatasetSpec(toy.spirals, "classification", "interleaved spiral arms (2–5)", True),
+    "circles": DatasetSpec(toy.circles, "classification", "a ring around a disc"),
+    "moons": DatasetSpec(toy.moons, "classification", "two interleaving half moons"),
+    "blobs": DatasetSpec(toy.blobs, "classification", "Gaussian clusters (2–5)", True),
+    "ripple": DatasetSpec(toy.ripple, "regression", "regression: a rippled 2-D surface"),
+}
+
+DATASETS = Registry("dataset", {name: spec.description for name, spec in SPECS.items()})
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Split data ready for training. Inputs are already scaled; ``mean``/``std`` undo it for plotting.
+
+    Shapes: X_* (n, d) float64; y_* (n,) int64 class ids or float64 targets.
+    """
+
+    name: str
+    task: str                    # "binary", "multiclass" or "regression"
+    n_classes: int               # 0 for regression
+    class_names: tuple[str, ...]
+    feature_names: tuple[str, ...]
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    mean: np.ndarray             # (d,) subtracted before scaling (zeros when not standardized)
+    std: np.ndarray              # (d,) divided by (ones when not standardized)
+
+    @property
+    def n_features(self) -> int:
+        return self.X_train.shape[1]
+
+    @property
+    def n_outputs(self) -> int:
+        """Network outputs: one logit for binary, K logits for K classes, one value for regression."""
+        return self.n_classes if self.task == "multiclass" else 1
+
+    def scale(self, X_raw: np.ndarray) -> np.ndarray:
+        return (X_raw - self.mean) / self.std
+
+    def unscale(self, X: np.ndarray) -> np.ndarray:
+        return X * self.std + self.mean
+
+    def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        return getattr(self, f"X_{name}"), getattr(self, f"y_{name}")
+
+
+def make_dataset(cfg) -> Dataset:
+    """Generate and split the dataset that ``cfg`` (a ``DataConfig``) describes. Deterministic in the seed."""
+    spec = SPECS[cfg.dataset]
+    classes = cfg.classes if spec.takes_classes else 2
+    rng = np.random.default_rng(cfg.seed)
+    X, y = spec.generate(cfg.n_points, cfg.noise, classes, rng)
+    return split_dataset(cfg.dataset, X, y, spec.task, cfg, feature_names=("x1", "x2"))
+
+
+def split_dataset(name: str, X: np.ndarray, y: np.ndarray, task: str, cfg,
+                  feature_names: tuple[str, ...], class_names: tuple[str, ...] | None = None) -> Dataset:
+    """Split ``X, y`` into train/val/test per ``cfg`` fractions and scale with train statistics."""
+    X = np.asarray(X, dtype=np.float64)
+    stratify = y if task == "classification" else None
+    seed = int(cfg.seed)
+    holdout = cfg.val_fraction + cfg.test_fraction
+    X_tr, X_ho, y_tr, y_ho = train_test_split(X, y, test_size=holdout, random_state=seed, stratify=stratify)
+    test_share = cfg.test_fraction / holdout
+    X_va, X_te, y_va, y_te = train_test_split(
+        X_ho, y_ho, test_size=test_share, random_state=seed, stratify=y_ho if stratify is not None else None)
+    if cfg.standardize:
+        mean = X_tr.mean(axis=0)
+        std = X_tr.std(axis=0)
+        std = np.where(std > 1e-12, std, 1.0)
+    else:
+        mean, std = np.zeros(X.shape[1]), np.ones(X.shape[1])
+    if task == "classification":
+        n_classes = int(max(y.max() + 1, 2))
+        kind = "binary" if n_classes == 2 else "multiclass"
+        names = class_names or tuple(f"class {k}" for k in range(n_classes))
+    else:
+        n_classes, kind, names = 0, "regression", ()
+        y_tr, y_va, y_te = (a.astype(np.float64) for a in (y_tr, y_va, y_te))
+    return Dataset(name, kind, n_classes, tuple(names), tuple(feature_names),
+                   (X_tr - mean) / std, y_tr, (X_va - mean) / std, y_va, (X_te - mean) / std, y_te, mean, std)

@@ -1,0 +1,87 @@
+"""The Engine interface: what the Trainer needs from a way of computing a network.
+
+Engines are interchangeable: same initial parameters (``nncore.init.init_params``), same batches from the
+Trainer, same results. Arrays crossing this interface are NumPy; shapes are given per method.
+
+Parameters travel as a list with one dict per Linear layer (input side first):
+``W`` (fan_out, fan_in), ``b`` (fan_out,), and for hidden layers with batch norm also ``gamma``, ``beta``,
+``running_mean``, ``running_var`` (fan_out,).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from ..config import ModelConfig, TrainConfig
+from ..registry import TASK_LOSS
+
+
+class Engine(ABC):
+    """One network plus its optimizer and learning-rate schedule."""
+
+    name: str = "?"
+
+    def __init__(self, model: ModelConfig, train: TrainConfig, sizes: list[int], task: str,
+                 params: list[dict[str, np.ndarray]], seed: int):
+        """``sizes`` = [inputs, hidden..., outputs]; ``task`` is binary, multiclass or regression;
+        ``params`` the initial parameters (copied); ``seed`` drives dropout masks."""
+        self.model = model
+        self.train_cfg = train
+        self.sizes = list(sizes)
+        self.task = task
+        self.loss_name = TASK_LOSS[task]
+        self.seed = seed
+
+    @property
+    def layer_names(self) -> list[str]:
+        n = len(self.sizes) - 1
+        return [f"hidden {i + 1}" if i < n - 1 else "output" for i in range(n)]
+
+    # --- training -------------------------------------------------------------------------------------
+    @abstractmethod
+    def train_step(self, X: np.ndarray, y: np.ndarray) -> float:
+        """One optimizer update on a batch X (B, d), y (B,). Returns the batch's data loss (without the
+        L1/L2 penalty), computed before the update. Gradients of this step stay readable afterwards."""
+
+    @abstractmethod
+    def end_epoch(self) -> None:
+        """Advance the learning-rate schedule by one epoch."""
+
+    @abstractmethod
+    def set_train_config(self, train: TrainConfig, epoch: int) -> None:
+        """Apply changed training settings mid-run, keeping weights (and optimizer state when the optimizer
+        kind is unchanged). ``epoch`` is how many epochs have finished, for the schedule."""
+
+    @property
+    @abstractmethod
+    def lr(self) -> float:
+        """The learning rate the next step will use (after the schedule)."""
+
+    # --- inference ------------------------------------------------------------------------------------
+    @abstractmethod
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """Network outputs in eval mode (no dropout, batch-norm running stats): (n, outputs) float64."""
+
+    @abstractmethod
+    def trace(self, X: np.ndarray) -> list[dict[str, np.ndarray]]:
+        """Per layer in eval mode: ``pre`` (n, fan_out) before the activation (after batch norm) and
+        ``post`` (n, fan_out) after it (the output layer's ``post`` equals ``pre``)."""
+
+    # --- parameters -------------------------------------------------------------------------------------
+    @abstractmethod
+    def get_params(self) -> list[dict[str, np.ndarray]]:
+        """A float64 copy of all parameters and batch-norm statistics."""
+
+    @abstractmethod
+    def set_params(self, params: list[dict[str, np.ndarray]]) -> None:
+        """Load parameters (as from ``get_params``); optimizer state is kept."""
+
+    @abstractmethod
+    def grads(self) -> list[dict[str, np.ndarray]]:
+        """float64 copies of the last step's gradients of the total loss (after clipping): ``W``, ``b``."""
+
+    @abstractmethod
+    def grad_norms(self) -> np.ndarray:
+        """L2 norm of each layer's weight gradient from the last step: (n_layers,)."""

@@ -1,0 +1,217 @@
+"""PyTorch engine: torch.nn layers, torch.optim optimizers and torch.optim.lr_scheduler schedules.
+
+Speed notes (see the guide): Adam/AdamW run fused; the training thread flushes denormals (Adam's moment
+buffers decay into denormal floats that are ~10x slower); the app process keeps torch to one thread.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..config import TrainConfig
+from .base import Engine
+
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "leaky_relu": lambda: nn.LeakyReLU(0.01),
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "gelu": nn.GELU,
+    "linear": nn.Identity,
+}
+
+# Optimizer kind -> (class, fixed keyword arguments, settings read from TrainConfig that can change mid-run).
+OPTIMIZERS = {
+    "sgd": (torch.optim.SGD, {}, lambda t: {"lr": t.learning_rate}),
+    "momentum": (torch.optim.SGD, {}, lambda t: {"lr": t.learning_rate, "momentum": t.momentum}),
+    "nesterov": (torch.optim.SGD, {"nesterov": True}, lambda t: {"lr": t.learning_rate, "momentum": t.momentum}),
+    "rmsprop": (torch.optim.RMSprop, {"alpha": 0.99, "eps": 1e-8}, lambda t: {"lr": t.learning_rate}),
+    "adam": (torch.optim.Adam, {"eps": 1e-8, "fused": True},
+             lambda t: {"lr": t.learning_rate, "betas": (t.beta1, t.beta2)}),
+    "adamw": (torch.optim.AdamW, {"eps": 1e-8, "fused": True},
+              lambda t: {"lr": t.learning_rate, "betas": (t.beta1, t.beta2), "weight_decay": t.weight_decay}),
+}
+
+SCHEDULES = {
+    "constant": lambda opt, t: torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0),
+    "step": lambda opt, t: torch.optim.lr_scheduler.StepLR(opt, step_size=t.step_size, gamma=t.gamma),
+    "cosine": lambda opt, t: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=t.epochs),
+    "exponential": lambda opt, t: torch.optim.lr_scheduler.ExponentialLR(opt, gamma=t.gamma),
+}
+
+LOSSES = {
+    "softmax_ce": nn.CrossEntropyLoss,
+    "sigmoid_bce": nn.BCEWithLogitsLoss,
+    "mse": nn.MSELoss,
+}
+
+
+class SeededDropout(nn.Module):
+    """Inverted dropout drawing masks from the engine's own generator, so a run's dropout depends on its
+    seed alone and never on other sessions sharing the process-wide torch RNG."""
+
+    def __init__(self, p: float, generator: torch.Generator):
+        super().__init__()
+        self.p = p
+        self.generator = generator
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return h
+        keep = torch.rand(h.shape, generator=self.generator, dtype=h.dtype) >= self.p
+        return h * keep / (1.0 - self.p)
+
+
+class MLP(nn.Module):
+    """Linear → [BatchNorm1d] → activation → [dropout] per hidden layer, then a Linear output layer."""
+
+    def __init__(self, sizes, activation, batch_norm, dropout, generator):
+        super().__init__()
+        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        n_hidden = len(sizes) - 2
+        self.norms = nn.ModuleList(nn.BatchNorm1d(w) for w in sizes[1:-1]) if batch_norm else None
+        self.acts = nn.ModuleList(ACTIVATIONS[activation]() for _ in range(n_hidden))
+        self.drop = SeededDropout(dropout, generator)
+
+    def forward(self, x, trace=None):
+        last = len(self.linears) - 1
+        for i, linear in enumerate(self.linears):
+            x = linear(x)
+            if i == last:
+                if trace is not None:
+                    trace.append({"pre": x, "post": x})
+                return x
+            if self.norms is not None:
+                x = self.norms[i](x)
+            pre = x
+            x = self.acts[i](x)
+            if trace is not None:
+                trace.append({"pre": pre, "post": x})
+            x = self.drop(x)
+        return x
+
+
+class TorchEngine(Engine):
+    name = "torch"
+
+    def __init__(self, model, train, sizes, task, params, seed):
+        super().__init__(model, train, sizes, task, params, seed)
+        self.dtype = torch.float64 if model.dtype == "float64" else torch.float32
+        self.generator = torch.Generator().manual_seed(seed)
+        self.net = MLP(self.sizes, model.activation, model.batch_norm, model.dropout, self.generator)
+        self.net.to(self.dtype)
+        self.set_params(params)
+        self.loss_fn = LOSSES[self.loss_name]()
+        self.weights = [lin.weight for lin in self.net.linears]
+        self.optimizer = None
+        self.set_train_config(train, epoch=0)
+
+    # --- training -------------------------------------------------------------------------------------
+    def _target(self, y: np.ndarray) -> torch.Tensor:
+        if self.task == "multiclass":
+            return torch.from_numpy(np.asarray(y, dtype=np.int64))
+        return torch.from_numpy(np.asarray(y)).to(self.dtype).reshape(-1, 1)
+
+    def _penalty(self) -> torch.Tensor | float:
+        t = self.train_cfg
+        penalty = 0.0
+        if t.l1 > 0:
+            penalty = penalty + t.l1 * sum(w.abs().sum() for w in self.weights)
+        if t.l2 > 0:
+            penalty = penalty + 0.5 * t.l2 * sum((w * w).sum() for w in self.weights)
+        return penalty
+
+    def train_step(self, X, y):
+        self.net.train()
+        self.optimizer.zero_grad(set_to_none=False)
+        out = self.net(torch.from_numpy(X).to(self.dtype))
+        loss = self.loss_fn(out, self._target(y))
+        (loss + self._penalty()).backward()
+        if self.train_cfg.clip_norm > 0:
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.train_cfg.clip_norm)
+        self.optimizer.step()
+        return loss.item()
+
+    def end_epoch(self):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "scheduler.step() before optimizer.step()"
+            self.scheduler.step()
+
+    def set_train_config(self, train: TrainConfig, epoch: int):
+        cls, fixed, knobs = OPTIMIZERS[train.optimizer]
+        if self.optimizer is None or train.optimizer != self.train_cfg.optimizer:
+            self.optimizer = cls(self.net.parameters(), **fixed, **knobs(train))
+        else:
+            for group in self.optimizer.param_groups:
+                group.update(knobs(train))
+        self.train_cfg = train
+        # Rebuild the schedule from the (possibly new) base rate and replay the finished epochs.
+        for group in self.optimizer.param_groups:
+            group["lr"] = train.learning_rate
+            group.pop("initial_lr", None)
+        self.scheduler = SCHEDULES[train.schedule](self.optimizer, train)
+        for _ in range(epoch):
+            self.end_epoch()
+
+    @property
+    def lr(self):
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    # --- inference ------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def forward(self, X):
+        self.net.eval()
+        return self.net(torch.from_numpy(np.asarray(X)).to(self.dtype)).double().numpy()
+
+    @torch.no_grad()
+    def trace(self, X):
+        self.net.eval()
+        layers = []
+        self.net(torch.from_numpy(np.asarray(X)).to(self.dtype), trace=layers)
+        return [{k: v.double().numpy() for k, v in layer.items()} for layer in layers]
+
+    # --- parameters -------------------------------------------------------------------------------------
+    def get_params(self):
+        out = []
+        for i, lin in enumerate(self.net.linears):
+            layer = {"W": lin.weight.detach().double().numpy().copy(), "b": lin.bias.detach().double().numpy().copy()}
+            if self.net.norms is not None and i < len(self.net.norms):
+                bn = self.net.norms[i]
+                layer.update(gamma=bn.weight.detach().double().numpy().copy(),
+                             beta=bn.bias.detach().double().numpy().copy(),
+                             running_mean=bn.running_mean.double().numpy().copy(),
+                             running_var=bn.running_var.double().numpy().copy())
+            out.append(layer)
+        return out
+
+    @torch.no_grad()
+    def set_params(self, params):
+        for i, (lin, layer) in enumerate(zip(self.net.linears, params)):
+            lin.weight.copy_(torch.from_numpy(np.asarray(layer["W"])))
+            lin.bias.copy_(torch.from_numpy(np.asarray(layer["b"])))
+            if self.net.norms is not None and i < len(self.net.norms):
+                bn = self.net.norms[i]
+                bn.weight.copy_(torch.from_numpy(layer["gamma"]))
+                bn.bias.copy_(torch.from_numpy(layer["beta"]))
+                bn.running_mean.copy_(torch.from_numpy(layer["running_mean"]))
+                bn.running_var.copy_(torch.from_numpy(layer["running_var"]))
+
+    def grads(self):
+        return [{"W": _grad(lin.weight), "b": _grad(lin.bias)} for lin in self.net.linears]
+
+    def grad_norms(self):
+        if self.weights[0].grad is None:  # before the first step
+            return np.zeros(len(self.weights))
+        with torch.no_grad():
+            return torch.stack([torch.linalg.vector_norm(w.grad) for w in self.weights]).double().numpy()
+
+
+def _grad(p: torch.Tensor) -> np.ndarray:
+    """float64 copy of a parameter's gradient; zeros before the first step."""
+    if p.grad is None:
+        return np.zeros(tuple(p.shape))
+    return p.grad.detach().double().numpy().copy()

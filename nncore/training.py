@@ -1,0 +1,275 @@
+"""The Trainer: advances a run by a step or time budget and hands out immutable Snapshots.
+
+A step is one optimizer update on one mini-batch; an epoch is one pass over the shuffled training split.
+At every epoch end the Trainer evaluates train/val/test in eval mode, records histories, histograms and
+gradient norms, checks early stopping and advances the schedule. Everything random is seeded, so the same
+config gives the same run no matter how the budget is sliced.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+from . import metrics
+from .config import RunConfig, TrainConfig
+from .datasets import Dataset, make_dataset
+from .engines import make_engine
+
+HISTORY_KEYS = ("epoch", "step", "lr", "train_loss", "val_loss", "test_loss", "train_acc", "val_acc",
+                "test_acc", "batch_loss")
+MAX_HIST_RECORDS = 64  # histogram frames kept per layer; older ones are thinned to every other
+
+
+def _frozen(a) -> np.ndarray:
+    a = np.array(a, dtype=np.float64)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Model output over a regular grid of the 2 input features, in original (unscaled) units.
+
+    xs (R,), ys (R,); values (R, R, K) class probabilities, or (R, R) for regression; row i is ys[i]."""
+
+    xs: np.ndarray
+    ys: np.ndarray
+    values: np.ndarray
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a run looks like at one moment. Arrays are read-only copies: safe to keep and to draw later."""
+
+    step: int
+    epoch: int
+    status: str                   # "ready", "running", "done", "early_stopped" or "diverged"
+    message: str                  # why the run stopped, in plain words ("" while it goes on)
+    history: MappingProxyType     # HISTORY_KEYS -> (E,) one value per finished epoch (NaN where n/a)
+    layer_names: tuple[str, ...]
+    grad_norms: np.ndarray        # (E, L) mean L2 norm of each layer's weight gradient over each epoch
+    hist_edges: np.ndarray        # (B+1,) the fixed bins of every histogram
+    hist_steps: np.ndarray        # (T,) steps at which the histograms below were taken
+    grad_hist: np.ndarray         # (T, L, B) counts of weight-gradient values per layer
+    weight_hist: np.ndarray       # (T, L, B) counts of weight values per layer
+    grid: Grid | None             # None when the data has other than 2 features
+    steps_per_sec: float
+    config: RunConfig = field(repr=False)
+
+    def last(self, key: str) -> float | None:
+        """Latest value of a history series, or None before the first epoch / where it does not apply."""
+        series = self.history[key]
+        if len(series) == 0 or not math.isfinite(series[-1]):
+            return None
+        return float(series[-1])
+
+
+class Trainer:
+    """Owns one run: data, engine, shuffling order, histories. Not thread-safe; one owner at a time."""
+
+    def __init__(self, cfg: RunConfig, dataset: Dataset | None = None, grid_resolution: int = 80):
+        self.cfg = cfg
+        self.dataset = dataset if dataset is not None else make_dataset(cfg.data)
+        self.engine = make_engine(cfg, self.dataset)
+        self.grid_resolution = grid_resolution
+        self.step = 0
+        self.epoch = 0
+        self.status = "ready"
+        self.message = ""
+        self._rng = np.random.default_rng([cfg.data.seed, 1])  # batch order; independent of the data's stream
+        self._order = self._rng.permutation(len(self.dataset.y_train))
+        self._cursor = 0
+        self._epoch_losses: list[float] = []
+        self._epoch_norms: list[np.ndarray] = []
+        self._history: dict[str, list[float]] = defaultdict(list)
+        self._norm_history: list[np.ndarray] = []
+        self._hist_steps: list[int] = []
+        self._grad_hist: list[np.ndarray] = []
+        self._weight_hist: list[np.ndarray] = []
+        self._hist_every = 1
+        self._callbacks: dict[str, list] = defaultdict(list)
+        self._safe_params = self.engine.get_params()    # last finite weights (epoch boundary)
+        self._safe_point = (0, 0)
+        self._best = (math.inf, None, 0)                 # (val loss, params, epoch) for early stopping
+        self._rate_marks: list[tuple[float, int]] = []
+        self._record_histograms()
+
+    # --- observers ------------------------------------------------------------------------------------
+    def add_callback(self, event: str, fn) -> None:
+        """Call ``fn(trainer)`` on ``event``: "on_epoch_end" or "on_stop"."""
+        self._callbacks[event].append(fn)
+
+    def _fire(self, event: str) -> None:
+        for fn in self._callbacks[event]:
+            fn(self)
+
+    # --- running ----------------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.status in ("ready", "running")
+
+    def update_train(self, train: TrainConfig) -> None:
+        """Change training settings mid-run (learning rate, optimizer, batch size, ...) without a reset."""
+        if train == self.cfg.train:
+            return
+        self.engine.set_train_config(train, self.epoch)
+        self.cfg = self.cfg.replace(train=train)
+        if self.status == "done" and self.epoch < train.epochs:
+            self.status, self.message = "running", ""  # more epochs allowed now: carry on
+
+    def run(self, steps: int | None = None, seconds: float | None = None) -> Snapshot:
+        """Train for ``steps`` updates or ``seconds`` of wall time (whichever ends first), then snapshot."""
+        if steps is None and seconds is None:
+            raise ValueError("give steps or seconds")
+        _flush_denormals()
+        deadline = time.perf_counter() + seconds if seconds is not None else math.inf
+        limit = self.step + steps if steps is not None else math.inf
+        if self.running:
+            self.status = "running"
+        while self.running and self.step < limit and time.perf_counter() < deadline:
+            self._train_one()
+        self._rate_marks.append((time.perf_counter(), self.step))
+        return self.snapshot()
+
+    def _train_one(self) -> None:
+        ds, t = self.dataset, self.cfg.train
+        n = len(self._order)
+        batch = self._order[self._cursor:self._cursor + t.batch_size]
+        self._cursor += len(batch)
+        if len(batch) > 1 or n == 1:  # a lone leftover sample would make batch norm fail: skip it
+            loss = self.engine.train_step(ds.X_train[batch], ds.y_train[batch])
+            self.step += 1
+            if not math.isfinite(loss):
+                self._diverged(loss)
+                return
+            self._epoch_losses.append(loss)
+            self._epoch_norms.append(self.engine.grad_norms())
+        if self._cursor >= n:
+            self._end_epoch()
+
+    def _diverged(self, loss: float) -> None:
+        step, epoch = self._safe_point
+        self.engine.set_params(self._safe_params)
+        self.status = "diverged"
+        self.message = (f"loss became {'NaN' if math.isnan(loss) else 'infinite'} at step {self.step}: learning "
+                        f"rate too high? Weights were restored to the last finite state (epoch {epoch}, "
+                        f"step {step}). Lower the learning rate or turn on gradient clipping, then Reset.")
+        self._fire("on_stop")
+
+    def _end_epoch(self) -> None:
+        self.epoch += 1
+        self._cursor = 0
+        self._order = self._rng.permutation(len(self.dataset.y_train))
+        row = self._evaluate()
+        if not all(math.isfinite(row[k]) for k in ("train_loss", "val_loss")):
+            self._diverged(math.nan)
+            return
+        row.update(epoch=self.epoch, step=self.step, lr=self.engine.lr,
+                   batch_loss=float(np.mean(self._epoch_losses)) if self._epoch_losses else math.nan)
+        for key in HISTORY_KEYS:
+            self._history[key].append(row[key])
+        norms = np.mean(self._epoch_norms, axis=0) if self._epoch_norms else np.zeros(len(self.engine.sizes) - 1)
+        self._norm_history.append(norms)
+        self._epoch_losses, self._epoch_norms = [], []
+        if self.epoch % self._hist_every == 0:
+            self._record_histograms()
+        self._safe_params, self._safe_point = self.engine.get_params(), (self.epoch, self.step)
+        self.engine.end_epoch()
+        self._fire("on_epoch_end")
+        self._check_stop(row["val_loss"])
+
+    def _check_stop(self, val_loss: float) -> None:
+        t = self.cfg.train
+        if t.early_stopping > 0:
+            if val_loss < self._best[0]:
+                self._best = (val_loss, self._safe_params, self.epoch)
+            elif self.epoch - self._best[2] >= t.early_stopping:
+                best_loss, params, best_epoch = self._best
+                self.status = "early_stopped"
+                self.message = (f"early stopping: validation loss has not improved for {t.early_stopping} "
+                                f"epochs (best {best_loss:.4f} at epoch {best_epoch})")
+                if t.restore_best:
+                    self.engine.set_params(params)
+                    self.message += "; the weights of that epoch were restored"
+                self._fire("on_stop")
+                return
+        if self.epoch >= t.epochs:
+            self.status = "done"
+            self.message = f"finished the {t.epochs} epochs set; raise Epochs to train on"
+            self._fire("on_stop")
+
+    def _evaluate(self) -> dict[str, float]:
+        row = {}
+        task = self.dataset.task
+        for split in ("train", "val", "test"):
+            X, y = self.dataset.split(split)
+            out = self.engine.forward(X)
+            row[f"{split}_loss"] = metrics.data_loss(out, y, task)
+            acc = metrics.accuracy(out, y, task) if task != "regression" else metrics.r2(out, y)
+            row[f"{split}_acc"] = acc
+        return row
+
+    def _record_histograms(self) -> None:
+        params = self.engine.get_params()
+        grads = self.engine.grads()
+        self._hist_steps.append(self.step)
+        self._weight_hist.append(np.stack([metrics.histogram(p["W"]) for p in params]))
+        self._grad_hist.append(np.stack([metrics.histogram(g["W"]) for g in grads]))
+        if len(self._hist_steps) > MAX_HIST_RECORDS:  # keep memory bounded: thin to every other frame
+            self._hist_steps = self._hist_steps[::2]
+            self._weight_hist = self._weight_hist[::2]
+            self._grad_hist = self._grad_hist[::2]
+            self._hist_every *= 2
+
+    # --- reading ------------------------------------------------------------------------------------------
+    def steps_per_sec(self, window: float = 3.0) -> float:
+        marks = self._rate_marks
+        now = time.perf_counter()
+        while len(marks) > 2 and now - marks[0][0] > window:
+            marks.pop(0)
+        if len(marks) < 2 or marks[-1][0] <= marks[0][0]:
+            return 0.0
+        return (marks[-1][1] - marks[0][1]) / (marks[-1][0] - marks[0][0])
+
+    def grid(self) -> Grid | None:
+        """One vectorized forward pass over an R×R grid covering all the data with a 10% margin."""
+        ds = self.dataset
+        if ds.n_features != 2:
+            return None
+        raw = ds.unscale(np.concatenate([ds.X_train, ds.X_val, ds.X_test]))
+        lo, hi = raw.min(axis=0), raw.max(axis=0)
+        pad = (hi - lo) * 0.1 + 1e-9
+        r = self.grid_resolution
+        xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], r)
+        ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], r)
+        gx, gy = np.meshgrid(xs, ys)
+        points = ds.scale(np.stack([gx.ravel(), gy.ravel()], axis=1))
+        values = metrics.probabilities(self.engine.forward(points), ds.task)
+        shape = (r, r, -1) if ds.task != "regression" else (r, r)
+        return Grid(_frozen(xs), _frozen(ys), _frozen(values.reshape(shape)))
+
+    def snapshot(self) -> Snapshot:
+        history = {k: _frozen(self._history.get(k, [])) for k in HISTORY_KEYS}
+        n_layers = len(self.engine.sizes) - 1
+        norms = np.array(self._norm_history).reshape(-1, n_layers)
+        return Snapshot(
+            step=self.step, epoch=self.epoch, status=self.status, message=self.message,
+            history=MappingProxyType(history), layer_names=tuple(self.engine.layer_names),
+            grad_norms=_frozen(norms), hist_edges=metrics.HIST_EDGES, hist_steps=_frozen(self._hist_steps),
+            grad_hist=_frozen(self._grad_hist), weight_hist=_frozen(self._weight_hist), grid=self.grid(),
+            steps_per_sec=self.steps_per_sec(), config=self.cfg)
+
+
+def _flush_denormals() -> None:
+    """Per-thread: denormal floats make Adam and NumPy ~10x slower; training never needs them."""
+    try:
+        import torch
+        torch.set_flush_denormal(True)
+    except ImportError:  # the NumPy engine runs without torch
+        pass
