@@ -13,6 +13,7 @@ from .base import Engine
 # Engine key -> "module:Class", loaded lazily.
 ENGINE_CLASSES = {
     "torch": "nncore.engines.torch_engine:TorchEngine",
+    "numpy": "nncore.engines.numpy_engine:NumpyEngine",
 }
 
 

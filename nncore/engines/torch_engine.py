@@ -43,6 +43,8 @@ SCHEDULES = {
     "exponential": lambda opt, t: torch.optim.lr_scheduler.ExponentialLR(opt, gamma=t.gamma),
 }
 
+SMALL_NETWORK_WEIGHTS = 100_000  # below this many weights, train with one torch thread
+
 LOSSES = {
     "softmax_ce": nn.CrossEntropyLoss,
     "sigmoid_bce": nn.BCEWithLogitsLoss,
@@ -101,6 +103,10 @@ class TorchEngine(Engine):
     def __init__(self, model, train, sizes, task, params, seed):
         super().__init__(model, train, sizes, task, params, seed)
         self.dtype = torch.float64 if model.dtype == "float64" else torch.float32
+        if sum(a * b for a, b in zip(self.sizes[:-1], self.sizes[1:])) < SMALL_NETWORK_WEIGHTS:
+            # Intra-op threads cannot speed up tiny matrices; they only spin, and on a busy machine that
+            # made small-network training 10x slower (measured). The setting is per process.
+            torch.set_num_threads(1)
         self.generator = torch.Generator().manual_seed(seed)
         self.net = MLP(self.sizes, model.activation, model.batch_norm, model.dropout, self.generator)
         self.net.to(self.dtype)

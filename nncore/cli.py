@@ -1,0 +1,150 @@
+"""Command line: ``python -m nncore train|bench ...``.
+
+Defaults come from the config dataclasses, so the CLI trains exactly what the app trains on first click.
+A bad argument exits with code 2 and one line naming the parameter; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+
+from . import registry
+from .config import ENGINES, DataConfig, ModelConfig, RunConfig, TrainConfig
+from .datasets import DATASETS
+from .errors import ConfigError
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage error as a single line (and exit code 2)."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
+def _registries_text() -> str:
+    lines = ["registries:"]
+    for name, reg in (("dataset", DATASETS), ("activation", registry.ACTIVATIONS),
+                      ("init", registry.INITIALIZERS), ("optimizer", registry.OPTIMIZERS),
+                      ("schedule", registry.SCHEDULES), ("loss", registry.LOSSES), ("engine", ENGINES)):
+        lines.append(f"  {name + ':':12s}{', '.join(reg)}")
+    return "\n".join(lines)
+
+
+def add_network_args(p: argparse.ArgumentParser) -> None:
+    """Flags for data, network and training; defaults are the config defaults (the app's)."""
+    d, m, t = DataConfig(), ModelConfig(), TrainConfig()
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", default=d.dataset, help=f"one of: {', '.join(DATASETS)}")
+    g.add_argument("--classes", type=int, default=d.classes, help="classes / spiral arms (spirals, blobs)")
+    g.add_argument("--n", type=int, default=d.n_points, help="points to generate")
+    g.add_argument("--noise", type=float, default=d.noise)
+    g.add_argument("--seed", type=int, default=d.seed)
+    g.add_argument("--no-standardize", action="store_true", help="train on raw, unscaled inputs")
+    g = p.add_argument_group("network")
+    g.add_argument("--hidden", default=",".join(map(str, m.hidden)), help="layer widths, e.g. 16,16 ('' = none)")
+    g.add_argument("--activation", default=m.activation, help=", ".join(registry.ACTIVATIONS))
+    g.add_argument("--init", default=m.init, help=", ".join(registry.INITIALIZERS))
+    g.add_argument("--dropout", type=float, default=m.dropout)
+    g.add_argument("--batch-norm", action="store_true")
+    g.add_argument("--dtype", default=m.dtype, choices=["float32", "float64"])
+    g = p.add_argument_group("training")
+    g.add_argument("--engine", default=t.engine, help=", ".join(ENGINES))
+    g.add_argument("--optimizer", default=t.optimizer, help=", ".join(registry.OPTIMIZERS))
+    g.add_argument("--lr", type=float, default=t.learning_rate, help="learning rate")
+    g.add_argument("--momentum", type=float, default=t.momentum)
+    g.add_argument("--batch-size", type=int, default=t.batch_size)
+    g.add_argument("--schedule", default=t.schedule, help=", ".join(registry.SCHEDULES))
+    g.add_argument("--epochs", type=int, default=t.epochs)
+    g.add_argument("--l1", type=float, default=t.l1)
+    g.add_argument("--l2", type=float, default=t.l2)
+    g.add_argument("--clip-norm", type=float, default=t.clip_norm, help="max gradient norm (0 = off)")
+    g.add_argument("--early-stopping", type=int, default=t.early_stopping, metavar="PATIENCE",
+                   help="epochs without a better validation loss before stopping (0 = off)")
+
+
+def config_from_args(a: argparse.Namespace) -> RunConfig:
+    """Build a validated RunConfig from parsed flags (raises ConfigError)."""
+    data = DataConfig(dataset=a.dataset, n_points=a.n, noise=a.noise, classes=a.classes, seed=a.seed,
+                      standardize=not a.no_standardize)
+    model = ModelConfig(hidden=a.hidden, activation=a.activation, init=a.init, dropout=a.dropout,
+                        batch_norm=a.batch_norm, dtype=a.dtype)
+    train = TrainConfig(engine=a.engine, optimizer=a.optimizer, learning_rate=a.lr, momentum=a.momentum,
+                        batch_size=a.batch_size, schedule=a.schedule, epochs=a.epochs, l1=a.l1, l2=a.l2,
+                        clip_norm=a.clip_norm, early_stopping=a.early_stopping)
+    return RunConfig(data, model, train)
+
+
+def _clean(v):
+    """JSON-safe: NaN/inf become null."""
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from .training import Trainer
+    cfg = config_from_args(a)
+    trainer = Trainer(cfg)
+    start = time.perf_counter()
+    report_every = max(1, cfg.train.epochs // 10)
+    while trainer.running:
+        snap = trainer.run(steps=200)
+        if not a.json and snap.epoch and snap.epoch % report_every == 0:
+            print(f"epoch {snap.epoch:5d}  step {snap.step:7d}  train loss {snap.last('train_loss'):.4f}  "
+                  f"val loss {snap.last('val_loss'):.4f}", flush=True)
+    seconds = time.perf_counter() - start
+    snap = trainer.snapshot()
+    regression = trainer.dataset.task == "regression"
+    result = {"dataset": cfg.data.dataset, "engine": trainer.engine.name, "epochs": snap.epoch,
+              "steps": snap.step, "seconds": round(seconds, 3), "status": snap.status,
+              "diverged": snap.status == "diverged", "message": snap.message}
+    for split in ("train", "val", "test"):
+        result[f"{split}_loss"] = _clean(snap.last(f"{split}_loss"))
+        score = _clean(snap.last(f"{split}_acc"))
+        result[f"{split}_acc"] = None if regression else score
+        if regression:
+            result[f"{split}_r2"] = score
+    result["config"] = cfg.to_dict()
+    if a.json:
+        print(json.dumps(result))
+    else:
+        if snap.message:
+            print(snap.message)
+        acc = "  ".join(f"{s} acc {result[f'{s}_acc']:.3f}" for s in ("train", "val", "test")
+                        if result[f"{s}_acc"] is not None)
+        print(f"{result['engine']}: {snap.epoch} epochs, {snap.step} steps in {seconds:.1f}s  "
+              f"test loss {result['test_loss']}  {acc}")
+    return 0
+
+
+def cmd_bench(a: argparse.Namespace) -> int:
+    from . import bench
+    return bench.main(a)
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(prog="python -m nncore", description="Train and inspect small neural networks.",
+                           epilog=_registries_text(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    p = sub.add_parser("train", help="train one network and print its metrics",
+                       epilog=_registries_text(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_network_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("bench", help="speed benchmarks (ratios against references run in the same process)")
+    p.add_argument("suite", choices=["toy"], help="toy: small-network steps/s and grid evaluation time")
+    p.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

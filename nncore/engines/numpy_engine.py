@@ -1,0 +1,306 @@
+"""NumPy engine: the same network as the torch engine, with every forward and backward step written out.
+
+Linear → [batch norm] → activation → [inverted dropout] per hidden layer, then a Linear output layer.
+
+All trainable parameters live in one flat vector, laid out as every layer's ``W`` (fan_out, fan_in) first,
+then every ``b``, then batch norm's ``gamma`` and ``beta``; the per-layer arrays are views into it, and the
+gradient vector has the same layout. So the optimizer, gradient clipping and the weight penalties (which
+cover the leading weight block only) are each a few vectorized operations, however deep the network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Engine
+from .numpy_functions import ACTIVATIONS, LOSSES
+from .numpy_optim import OPTIMIZERS, SCHEDULES, scheduled_lr
+
+_sum = np.add.reduce  # the ufunc method itself: np.sum's Python wrapper costs more than a small sum
+BN_EPS = 1e-5        # torch.nn.BatchNorm1d defaults
+BN_MOMENTUM = 0.1
+
+
+class _Layout:
+    """Views into one flat vector: ``W[i]`` (fan_out, fan_in), ``b[i]`` (fan_out,), ``gamma[j]``/``beta[j]``
+    (width,) for hidden layer j when batch norm is on; ``weights`` is the leading block of all ``W``."""
+
+    def __init__(self, flat: np.ndarray, sizes: list[int], batch_norm: bool):
+        pairs = list(zip(sizes[:-1], sizes[1:]))
+        self.W, self.b, self.gamma, self.beta = [], [], [], []
+        at = 0
+        for fan_in, fan_out in pairs:
+            self.W.append(flat[at:at + fan_in * fan_out].reshape(fan_out, fan_in))
+            at += fan_in * fan_out
+        self.weights = flat[:at]
+        for _, fan_out in pairs:
+            self.b.append(flat[at:at + fan_out])
+            at += fan_out
+        for name in ("gamma", "beta"):
+            for width in sizes[1:-1] if batch_norm else []:
+                getattr(self, name).append(flat[at:at + width])
+                at += width
+
+    @staticmethod
+    def size(sizes: list[int], batch_norm: bool) -> int:
+        n = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        return n + (2 * sum(sizes[1:-1]) if batch_norm else 0)
+
+
+class NumpyEngine(Engine):
+    name = "numpy"
+
+    def __init__(self, model, train, sizes, task, params, seed):
+        super().__init__(model, train, sizes, task, params, seed)
+        self.dtype = np.dtype(model.dtype)
+        self.rng = np.random.default_rng(seed)
+        self.n_layers = len(self.sizes) - 1
+        self.batch_norm = model.batch_norm
+        self.dropout = model.dropout
+        self.act = ACTIVATIONS[model.activation]
+        self.loss_fn = LOSSES[self.loss_name]
+        size = _Layout.size(self.sizes, self.batch_norm)
+        self.flat = np.zeros(size, dtype=self.dtype)
+        self.grad = np.zeros(size, dtype=self.dtype)
+        self.p = _Layout(self.flat, self.sizes, self.batch_norm)
+        self.g = _Layout(self.grad, self.sizes, self.batch_norm)
+        self._wtmp = np.empty_like(self.p.weights)
+        self.running_mean = [np.zeros(w, dtype=self.dtype) for w in self.sizes[1:-1]] if self.batch_norm else []
+        self.running_var = [np.ones(w, dtype=self.dtype) for w in self.sizes[1:-1]] if self.batch_norm else []
+        self.set_params(params)
+        self.optimizer = None
+        self.set_train_config(train, epoch=0)
+
+    # --- forward and backward ---------------------------------------------------------------------------
+    def _target(self, y: np.ndarray) -> np.ndarray:
+        if self.task == "multiclass":
+            return y if y.dtype == np.int64 else y.astype(np.int64)
+        return y.astype(self.dtype).reshape(-1, 1)
+
+    def _forward_train(self, X, update_stats: bool):
+        """Train-mode forward pass. Returns the output (B, K) and, per hidden layer, what backward needs:
+        (input (B, fan_in), z (B, n) or None, a (B, n), dropout scale (B, n) or None, BN cache or None)."""
+        W, b = self.p.W, self.p.b
+        act, p_drop = self.act, self.dropout
+        keep_input = not self.act.in_place
+        caches = []
+        h = X
+        last = self.n_layers - 1
+        for i in range(last):
+            z = h @ W[i].T
+            z += b[i]
+            bn = self._bn_train(z, i, update_stats) if self.batch_norm else None
+            if bn is not None:
+                z = bn[0]
+            a = act.forward(z)
+            scale = None
+            if p_drop > 0.0:
+                scale = (self.rng.random(a.shape, dtype=self.dtype) >= p_drop).astype(self.dtype)
+                scale *= 1.0 / (1.0 - p_drop)
+                out = a * scale
+            else:
+                out = a
+            caches.append((h, z if keep_input else None, a, scale, bn))
+            h = out
+        z = h @ W[last].T
+        z += b[last]
+        return z, caches, h
+
+    def _bn_train(self, z, i, update_stats):
+        """Batch norm with batch statistics into a new array. Returns (out, xhat, 1/std, True) (B, n)."""
+        n = z.shape[0]
+        if n < 2:
+            raise ValueError("batch norm needs more than 1 sample per batch in training")
+        mean = z.mean(axis=0)
+        xc = z - mean
+        var = (xc * xc).mean(axis=0)
+        inv = 1.0 / np.sqrt(var + BN_EPS)
+        xc *= inv
+        out = xc * self.p.gamma[i]
+        out += self.p.beta[i]
+        if update_stats:
+            rm, rv = self.running_mean[i], self.running_var[i]
+            rm *= 1 - BN_MOMENTUM
+            rm += BN_MOMENTUM * mean
+            rv *= 1 - BN_MOMENTUM
+            rv += (BN_MOMENTUM * n / (n - 1)) * var
+        return out, xc, inv, True
+
+    def _backward(self, dz, caches, h_last) -> None:
+        """Fill the gradient vector from dL/d(output) ``dz`` (B, K)."""
+        W, gW, gb = self.p.W, self.g.W, self.g.b
+        derivative = self.act.derivative
+        i = self.n_layers - 1
+        np.matmul(dz.T, h_last, out=gW[i])
+        _sum(dz, axis=0, out=gb[i])
+        delta = dz
+        for i in range(i - 1, -1, -1):
+            h, z, a, scale, bn = caches[i]
+            delta = delta @ W[i + 1]
+            if scale is not None:
+                delta *= scale
+            if derivative is not None:
+                delta *= derivative(z, a)
+            if bn is not None:
+                delta = self._bn_backward(delta, i, bn)
+            np.matmul(delta.T, h, out=gW[i])
+            _sum(delta, axis=0, out=gb[i])
+
+    def _bn_backward(self, dout, i, bn):
+        """Fill the gradients of gamma and beta; return dL/dz (B, n) for the values before the norm.
+        With batch statistics the mean and variance depend on z too; with running ones the norm is affine."""
+        _, xhat, inv, batch_stats = bn
+        n = dout.shape[0]
+        gbeta, ggamma = self.g.beta[i], self.g.gamma[i]
+        _sum(dout, axis=0, out=gbeta)
+        _sum(dout * xhat, axis=0, out=ggamma)
+        if not batch_stats:
+            return dout * (self.p.gamma[i] * inv)
+        dz = dout * n
+        dz -= gbeta
+        dz -= xhat * ggamma
+        dz *= self.p.gamma[i] * inv * (1.0 / n)
+        return dz
+
+    def _add_penalty_grad(self) -> None:
+        t, w, gw = self.train_cfg, self.p.weights, self.g.weights
+        if t.l1 > 0:
+            np.sign(w, out=self._wtmp)
+            self._wtmp *= t.l1
+            gw += self._wtmp
+        if t.l2 > 0:
+            np.multiply(w, t.l2, out=self._wtmp)
+            gw += self._wtmp
+
+    def _penalty(self) -> float:
+        t, w = self.train_cfg, self.p.weights
+        value = 0.0
+        if t.l1 > 0:
+            value += t.l1 * float(np.abs(w).sum())
+        if t.l2 > 0:
+            value += 0.5 * t.l2 * float(np.dot(w, w))
+        return value
+
+    # --- training -------------------------------------------------------------------------------------
+    def train_step(self, X, y):
+        out, caches, h = self._forward_train(X.astype(self.dtype, copy=False), update_stats=True)
+        loss, dz = self.loss_fn(out, self._target(y))
+        self._backward(dz, caches, h)
+        t = self.train_cfg
+        if t.l1 > 0 or t.l2 > 0:
+            self._add_penalty_grad()
+        if t.clip_norm > 0:
+            total = float(np.sqrt(np.dot(self.grad, self.grad)))
+            coef = t.clip_norm / (total + 1e-6)
+            if coef < 1.0:
+                self.grad *= coef
+        self.optimizer.step(self.flat, self.grad, self._lr)
+        return float(loss)
+
+    def loss_and_grads(self, X, y, train: bool = True) -> tuple[float, list[dict[str, np.ndarray]]]:
+        """Total loss (data loss + L1/L2 penalty) and its gradient for every parameter, without updating
+        anything (no optimizer step, batch-norm running statistics untouched). ``train`` picks batch
+        statistics and dropout (True) or running statistics (False). Gradients are float64 copies in the
+        ``get_params`` layout: ``W``, ``b`` and, where present, ``gamma``, ``beta``."""
+        X = np.asarray(X).astype(self.dtype, copy=False)
+        out, caches, h = self._forward_train(X, update_stats=False) if train else self._forward_eval(X)
+        loss, dz = self.loss_fn(out, self._target(np.asarray(y)))
+        self._backward(dz, caches, h)
+        self._add_penalty_grad()
+        return float(loss) + self._penalty(), self._grad_dicts(with_bn=True)
+
+    def total_loss(self, X, y, train: bool = True) -> float:
+        """Data loss + penalty of a forward pass alone (batch-norm running statistics untouched)."""
+        X = np.asarray(X).astype(self.dtype, copy=False)
+        out = self._forward_train(X, False)[0] if train else self._forward_eval(X)[0]
+        return float(self.loss_fn(out, self._target(np.asarray(y)))[0]) + self._penalty()
+
+    def end_epoch(self):
+        self._epoch += 1
+        self._lr = SCHEDULES[self.train_cfg.schedule](self._lr, self.train_cfg.learning_rate, self._epoch,
+                                                      self.train_cfg)
+
+    def set_train_config(self, train, epoch):
+        if self.optimizer is None or train.optimizer != self.train_cfg.optimizer:
+            self.optimizer = OPTIMIZERS[train.optimizer](self.flat.size, self.dtype)
+        self.optimizer.configure(train)
+        self.train_cfg = train
+        self._epoch = epoch
+        self._lr = scheduled_lr(train, epoch)
+
+    @property
+    def lr(self):
+        return float(self._lr)
+
+    # --- inference ------------------------------------------------------------------------------------
+    def _forward_eval(self, X):
+        """Eval-mode pass (running batch-norm statistics, no dropout), keeping every layer's values.
+        Returns the output (B, K), per-hidden-layer caches as ``_forward_train`` gives them (with ``z``
+        always kept) and the output layer's input (B, fan_in)."""
+        W, b, act = self.p.W, self.p.b, self.act
+        caches = []
+        h = X
+        last = self.n_layers - 1
+        for i in range(last):
+            z = h @ W[i].T
+            z += b[i]
+            bn = None
+            if self.batch_norm:
+                inv = 1.0 / np.sqrt(self.running_var[i] + BN_EPS)
+                z -= self.running_mean[i]
+                z *= inv
+                bn = (None, z.copy(), inv, False)
+                z *= self.p.gamma[i]
+                z += self.p.beta[i]
+            a = act.forward(z.copy() if act.in_place else z)
+            caches.append((h, z, a, None, bn))
+            h = a
+        z = h @ W[last].T
+        z += b[last]
+        return z, caches, h
+
+    def forward(self, X):
+        return self._forward_eval(np.asarray(X).astype(self.dtype, copy=False))[0].astype(np.float64)
+
+    def trace(self, X):
+        out, caches, _ = self._forward_eval(np.asarray(X).astype(self.dtype, copy=False))
+        layers = [{"pre": z.astype(np.float64), "post": a.astype(np.float64)} for _, z, a, _, _ in caches]
+        out = out.astype(np.float64)
+        return layers + [{"pre": out, "post": out}]
+
+    # --- parameters -------------------------------------------------------------------------------------
+    def get_params(self):
+        out = []
+        for i in range(self.n_layers):
+            layer = {"W": self.p.W[i].astype(np.float64), "b": self.p.b[i].astype(np.float64)}
+            if self.batch_norm and i < self.n_layers - 1:
+                layer.update(gamma=self.p.gamma[i].astype(np.float64), beta=self.p.beta[i].astype(np.float64),
+                             running_mean=self.running_mean[i].astype(np.float64),
+                             running_var=self.running_var[i].astype(np.float64))
+            out.append(layer)
+        return out
+
+    def set_params(self, params):
+        for i, layer in enumerate(params):
+            self.p.W[i][...] = layer["W"]
+            self.p.b[i][...] = layer["b"]
+            if self.batch_norm and i < self.n_layers - 1:
+                self.p.gamma[i][...] = layer["gamma"]
+                self.p.beta[i][...] = layer["beta"]
+                self.running_mean[i][...] = layer["running_mean"]
+                self.running_var[i][...] = layer["running_var"]
+
+    def _grad_dicts(self, with_bn: bool):
+        out = []
+        for i in range(self.n_layers):
+            layer = {"W": self.g.W[i].astype(np.float64), "b": self.g.b[i].astype(np.float64)}
+            if with_bn and self.batch_norm and i < self.n_layers - 1:
+                layer.update(gamma=self.g.gamma[i].astype(np.float64), beta=self.g.beta[i].astype(np.float64))
+            out.append(layer)
+        return out
+
+    def grads(self):
+        return self._grad_dicts(with_bn=False)
+
+    def grad_norms(self):
+        return np.array([np.sqrt(np.dot(g.ravel(), g.ravel())) for g in self.g.W], dtype=np.float64)

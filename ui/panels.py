@@ -1,0 +1,106 @@
+"""Streamlit panels that draw one Snapshot: status line, boundary, curves, histograms, gradient norms.
+
+Every chart has a fixed key so the browser updates it in place from frame to frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from nncore.datasets import Dataset
+from nncore.training import Snapshot
+
+from . import charts
+
+STATUS_LABELS = {"ready": "ready", "running": "training", "done": "finished", "early_stopped": "stopped early",
+                 "diverged": "diverged"}
+
+
+def _fmt(value: float | None, pct: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value * 100:.1f}%" if pct else f"{value:.4f}"
+
+
+def status_text(snap: Snapshot, task: str, engine: str, playing: bool = True) -> str:
+    """One line: state, epoch, step, speed, and loss/accuracy (R² for regression) per split."""
+    score, pct = ("acc", True) if task != "regression" else ("R²", False)
+    label = "paused" if snap.status == "running" and not playing else STATUS_LABELS[snap.status]
+    parts = [f"**{label}**", f"engine {engine}", f"epoch {snap.epoch}", f"Step {snap.step}",
+             f"{snap.steps_per_sec:.0f} steps/s", f"lr {snap.history['lr'][-1]:.3g}" if len(snap.history["lr"]) else ""]
+    for split in ("train", "val", "test"):
+        parts.append(f"{split} loss {_fmt(snap.last(f'{split}_loss'))} · {score} "
+                     f"{_fmt(snap.last(f'{split}_acc'), pct)}")
+    return " | ".join(p for p in parts if p)
+
+
+def status_line(snap: Snapshot, task: str, engine: str, playing: bool) -> None:
+    st.markdown(status_text(snap, task, engine, playing))
+    if snap.status == "diverged":
+        st.error(snap.message, icon="⚠️")
+    elif snap.status in ("done", "early_stopped"):
+        st.info(snap.message)
+
+
+def _points(dataset: Dataset, max_points: int = 1500) -> list[dict]:
+    """Train and test points in original units, as chart records (at most ``max_points`` of each)."""
+    records = []
+    for split in ("train", "test"):
+        X, y = dataset.split(split)
+        X, y = X[:max_points], y[:max_points]
+        raw = dataset.unscale(X)
+        if dataset.task == "regression":
+            labels = [float(v) for v in y]
+        else:
+            labels = [dataset.class_names[int(k)] for k in y]
+        records.extend({"x1": a, "x2": b, "label": lab, "split": split}
+                       for (a, b), lab in zip(raw.tolist(), labels))
+    return records
+
+
+def boundary(snap: Snapshot, dataset: Dataset, key: str) -> None:
+    if snap.grid is None:
+        st.info("The decision boundary needs exactly 2 input features.")
+        return
+    title = "Regression surface" if dataset.task == "regression" else "Decision boundary (class probabilities)"
+    spec = charts.boundary_chart(snap.grid, _points_cached(dataset), dataset.task, list(dataset.class_names), title)
+    st.vega_lite_chart(spec, key=key, width="content")
+
+
+_POINTS_ATTR = "_chart_points"
+
+
+def _points_cached(dataset: Dataset) -> list[dict]:
+    """The point records never change during a run: build them once per dataset object."""
+    cached = dataset.__dict__.get(_POINTS_ATTR)
+    if cached is None:
+        cached = _points(dataset)
+        object.__setattr__(dataset, _POINTS_ATTR, cached)
+    return cached
+
+
+def curves(snap: Snapshot, task: str, key: str) -> None:
+    if len(snap.history["epoch"]) == 0:
+        st.caption("Curves appear after the first epoch.")
+        return
+    st.vega_lite_chart(charts.curves_chart(snap.history, "loss", "Loss", log_y=True), key=f"{key}.loss")
+    title = "Accuracy" if task != "regression" else "R²"
+    st.vega_lite_chart(charts.curves_chart(snap.history, "acc", title), key=f"{key}.acc")
+
+
+def internals(snap: Snapshot, key: str) -> None:
+    """Gradient and weight histograms per layer over time, and gradient norms per layer."""
+    n_layers = len(snap.layer_names)
+    for kind, counts in (("Gradient", snap.grad_hist), ("Weight", snap.weight_hist)):
+        st.markdown(f"**{kind} histograms per layer over time** — colour: share of the layer's "
+                    f"{kind.lower()}s in each bin (log-spaced bins, 0 in the middle)")
+        columns = st.columns(min(n_layers, 4))
+        for i, name in enumerate(snap.layer_names):
+            spec = charts.histogram_over_time_chart(snap.hist_steps, np.asarray(counts)[:, i], snap.hist_edges,
+                                                    f"{name}: {kind.lower()}s of W")
+            with columns[i % len(columns)]:
+                st.vega_lite_chart(spec, key=f"{key}.{kind}.{i}", width="content")
+    if len(snap.history["epoch"]):
+        st.vega_lite_chart(charts.grad_norm_chart(snap.grad_norms, snap.history["epoch"], snap.layer_names),
+                           key=f"{key}.norms")
