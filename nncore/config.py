@@ -17,6 +17,7 @@ from .registry import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, SCHEDULES, Registry
 ENGINES = Registry("engine", {
     "torch": "PyTorch (torch.nn + torch.optim)",
     "numpy": "NumPy from scratch (hand-written backprop)",
+    "auto": "the faster engine for this network",
 })
 
 

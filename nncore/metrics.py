@@ -39,6 +39,11 @@ def probabilities(outputs: np.ndarray, task: str) -> np.ndarray:
 def data_loss(outputs: np.ndarray, y: np.ndarray, task: str) -> float:
     """Mean loss of the task (softmax CE, sigmoid BCE or MSE); no regularization term."""
     z = np.asarray(outputs, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):  # a diverged network yields NaN, reported as such
+        return _data_loss(z, y, task)
+
+
+def _data_loss(z: np.ndarray, y: np.ndarray, task: str) -> float:
     if task == "multiclass":
         return float(-log_softmax(z)[np.arange(len(y)), y].mean())
     if task == "binary":

@@ -13,9 +13,10 @@ from sklearn.datasets import make_circles, make_moons
 
 def xor(n: int, noise: float, classes: int, rng: np.random.Generator):
     """Four quadrants, opposite ones share a class: the classic problem a linear model cannot solve."""
-    X = rng.uniform(-1.0, 1.0, size=(n, 2))
-    X += np.sign(X) * 0.08  # a small margin along the axes, as in the classic picture
-    y = (X[:, 0] * X[:, 1] > 0).astype(np.int64)
+    y = (np.arange(n) % 2).astype(np.int64)                # balanced classes
+    sx = rng.choice([-1.0, 1.0], size=n)
+    sy = np.where(y == 1, sx, -sx)                          # class 1: same signs, class 0: opposite
+    X = (rng.uniform(0.0, 1.0, size=(n, 2)) + 0.08) * np.stack([sx, sy], axis=1)  # margin along the axes
     return X + rng.normal(0.0, noise, size=X.shape), y
 
 

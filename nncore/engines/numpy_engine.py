@@ -77,58 +77,61 @@ class NumpyEngine(Engine):
             return y if y.dtype == np.int64 else y.astype(np.int64)
         return y.astype(self.dtype).reshape(-1, 1)
 
-    def _forward_train(self, X, update_stats: bool):
-        """Train-mode forward pass. Returns the output (B, K) and, per hidden layer, what backward needs:
-        (input (B, fan_in), z (B, n) or None, a (B, n), dropout scale (B, n) or None, BN cache or None)."""
-        W, b = self.p.W, self.p.b
-        act, p_drop = self.act, self.dropout
-        keep_input = not self.act.in_place
+    def _forward_train(self, X, update_stats: bool, keep_pre: bool = False):
+        """Train-mode forward pass (batch statistics, dropout). Returns the output (B, K), one cache per
+        hidden layer and the output layer's input h (B, fan_in). A cache is (input h (B, fan_in), z (B, n)
+        the activation's input or None when the activation overwrote it and ``keep_pre`` is False,
+        a (B, n) the activation's output, dropout scale (B, n) or None, batch-norm cache or None)."""
+        W, b, act, p_drop = self.p.W, self.p.b, self.act, self.dropout
+        copy_pre = keep_pre and act.in_place
+        keep_z = keep_pre or not act.in_place
         caches = []
         h = X
         last = self.n_layers - 1
         for i in range(last):
             z = h @ W[i].T
             z += b[i]
-            bn = self._bn_train(z, i, update_stats) if self.batch_norm else None
-            if bn is not None:
-                z = bn[0]
-            a = act.forward(z)
+            bn = None
+            if self.batch_norm:
+                z, bn = self._bn_train(z, i, update_stats)
+            a = act.forward(z.copy() if copy_pre else z)
             scale = None
             if p_drop > 0.0:
                 scale = (self.rng.random(a.shape, dtype=self.dtype) >= p_drop).astype(self.dtype)
                 scale *= 1.0 / (1.0 - p_drop)
-                out = a * scale
+                h_next = a * scale
             else:
-                out = a
-            caches.append((h, z if keep_input else None, a, scale, bn))
-            h = out
+                h_next = a
+            caches.append((h, z if keep_z else None, a, scale, bn))
+            h = h_next
         z = h @ W[last].T
         z += b[last]
         return z, caches, h
 
     def _bn_train(self, z, i, update_stats):
-        """Batch norm with batch statistics into a new array. Returns (out, xhat, 1/std, True) (B, n)."""
+        """Batch norm of z (B, n) with the batch's statistics, as torch.nn.BatchNorm1d in train mode.
+        Returns the output (B, n) and the cache (xhat (B, n), 1/std (n,), True)."""
         n = z.shape[0]
         if n < 2:
             raise ValueError("batch norm needs more than 1 sample per batch in training")
-        mean = z.mean(axis=0)
-        xc = z - mean
-        var = (xc * xc).mean(axis=0)
+        mean = _sum(z, axis=0) / n
+        xhat = z - mean
+        var = _sum(xhat * xhat, axis=0) / n          # biased: used to normalize
         inv = 1.0 / np.sqrt(var + BN_EPS)
-        xc *= inv
-        out = xc * self.p.gamma[i]
+        xhat *= inv
+        out = xhat * self.p.gamma[i]
         out += self.p.beta[i]
         if update_stats:
             rm, rv = self.running_mean[i], self.running_var[i]
             rm *= 1 - BN_MOMENTUM
             rm += BN_MOMENTUM * mean
             rv *= 1 - BN_MOMENTUM
-            rv += (BN_MOMENTUM * n / (n - 1)) * var
-        return out, xc, inv, True
+            rv += (BN_MOMENTUM * n / (n - 1)) * var  # unbiased: what the running estimate tracks
+        return out, (xhat, inv, True)
 
-    def _backward(self, dz, caches, h_last) -> None:
-        """Fill the gradient vector from dL/d(output) ``dz`` (B, K)."""
-        W, gW, gb = self.p.W, self.g.W, self.g.b
+    def _backward(self, dz, caches, h_last, g: _Layout) -> None:
+        """Fill the gradient views ``g`` from dL/d(output) ``dz`` (B, K)."""
+        W, gW, gb = self.p.W, g.W, g.b
         derivative = self.act.derivative
         i = self.n_layers - 1
         np.matmul(dz.T, h_last, out=gW[i])
@@ -142,16 +145,16 @@ class NumpyEngine(Engine):
             if derivative is not None:
                 delta *= derivative(z, a)
             if bn is not None:
-                delta = self._bn_backward(delta, i, bn)
+                delta = self._bn_backward(delta, i, bn, g)
             np.matmul(delta.T, h, out=gW[i])
             _sum(delta, axis=0, out=gb[i])
 
-    def _bn_backward(self, dout, i, bn):
+    def _bn_backward(self, dout, i, bn, g: _Layout):
         """Fill the gradients of gamma and beta; return dL/dz (B, n) for the values before the norm.
         With batch statistics the mean and variance depend on z too; with running ones the norm is affine."""
-        _, xhat, inv, batch_stats = bn
+        xhat, inv, batch_stats = bn
         n = dout.shape[0]
-        gbeta, ggamma = self.g.beta[i], self.g.gamma[i]
+        gbeta, ggamma = g.beta[i], g.gamma[i]
         _sum(dout, axis=0, out=gbeta)
         _sum(dout * xhat, axis=0, out=ggamma)
         if not batch_stats:
@@ -162,8 +165,9 @@ class NumpyEngine(Engine):
         dz *= self.p.gamma[i] * inv * (1.0 / n)
         return dz
 
-    def _add_penalty_grad(self) -> None:
-        t, w, gw = self.train_cfg, self.p.weights, self.g.weights
+    def _add_penalty_grad(self, gw: np.ndarray) -> None:
+        """Add the L1/L2 penalty's gradient to the weight block ``gw`` (torch's abs() slope: 0 at 0)."""
+        t, w = self.train_cfg, self.p.weights
         if t.l1 > 0:
             np.sign(w, out=self._wtmp)
             self._wtmp *= t.l1
@@ -185,10 +189,10 @@ class NumpyEngine(Engine):
     def train_step(self, X, y):
         out, caches, h = self._forward_train(X.astype(self.dtype, copy=False), update_stats=True)
         loss, dz = self.loss_fn(out, self._target(y))
-        self._backward(dz, caches, h)
+        self._backward(dz, caches, h, self.g)
         t = self.train_cfg
         if t.l1 > 0 or t.l2 > 0:
-            self._add_penalty_grad()
+            self._add_penalty_grad(self.g.weights)
         if t.clip_norm > 0:
             total = float(np.sqrt(np.dot(self.grad, self.grad)))
             coef = t.clip_norm / (total + 1e-6)
@@ -199,15 +203,23 @@ class NumpyEngine(Engine):
 
     def loss_and_grads(self, X, y, train: bool = True) -> tuple[float, list[dict[str, np.ndarray]]]:
         """Total loss (data loss + L1/L2 penalty) and its gradient for every parameter, without updating
-        anything (no optimizer step, batch-norm running statistics untouched). ``train`` picks batch
+        anything (no optimizer step, batch-norm running statistics and ``grads()`` untouched). ``train`` picks batch
         statistics and dropout (True) or running statistics (False). Gradients are float64 copies in the
         ``get_params`` layout: ``W``, ``b`` and, where present, ``gamma``, ``beta``."""
         X = np.asarray(X).astype(self.dtype, copy=False)
         out, caches, h = self._forward_train(X, update_stats=False) if train else self._forward_eval(X)
         loss, dz = self.loss_fn(out, self._target(np.asarray(y)))
-        self._backward(dz, caches, h)
-        self._add_penalty_grad()
-        return float(loss) + self._penalty(), self._grad_dicts(with_bn=True)
+        g = _Layout(np.zeros_like(self.grad), self.sizes, self.batch_norm)
+        self._backward(dz, caches, h, g)
+        self._add_penalty_grad(g.weights)
+        return float(loss) + self._penalty(), _grad_dicts(g, self.batch_norm, with_bn=True)
+
+    def pre_activations(self, X, train: bool = True) -> list[np.ndarray]:
+        """Per hidden layer, the values fed into the activation (after batch norm): (B, n) float64.
+        ``train`` uses the batch's statistics (running statistics untouched) and draws dropout masks."""
+        X = np.asarray(X).astype(self.dtype, copy=False)
+        caches = self._forward_train(X, False, keep_pre=True)[1] if train else self._forward_eval(X)[1]
+        return [c[1].astype(np.float64) for c in caches]
 
     def total_loss(self, X, y, train: bool = True) -> float:
         """Data loss + penalty of a forward pass alone (batch-norm running statistics untouched)."""
@@ -249,7 +261,7 @@ class NumpyEngine(Engine):
                 inv = 1.0 / np.sqrt(self.running_var[i] + BN_EPS)
                 z -= self.running_mean[i]
                 z *= inv
-                bn = (None, z.copy(), inv, False)
+                bn = (z.copy(), inv, False)
                 z *= self.p.gamma[i]
                 z += self.p.beta[i]
             a = act.forward(z.copy() if act.in_place else z)
@@ -290,17 +302,30 @@ class NumpyEngine(Engine):
                 self.running_mean[i][...] = layer["running_mean"]
                 self.running_var[i][...] = layer["running_var"]
 
-    def _grad_dicts(self, with_bn: bool):
+    def parameter_views(self) -> list[dict[str, np.ndarray]]:
+        """Live views of the trainable parameters, one dict per layer (``W``, ``b`` [, ``gamma``, ``beta``]):
+        writing into them changes the network (the gradient check perturbs through these)."""
         out = []
         for i in range(self.n_layers):
-            layer = {"W": self.g.W[i].astype(np.float64), "b": self.g.b[i].astype(np.float64)}
-            if with_bn and self.batch_norm and i < self.n_layers - 1:
-                layer.update(gamma=self.g.gamma[i].astype(np.float64), beta=self.g.beta[i].astype(np.float64))
+            layer = {"W": self.p.W[i], "b": self.p.b[i]}
+            if self.batch_norm and i < self.n_layers - 1:
+                layer.update(gamma=self.p.gamma[i], beta=self.p.beta[i])
             out.append(layer)
         return out
 
     def grads(self):
-        return self._grad_dicts(with_bn=False)
+        return _grad_dicts(self.g, self.batch_norm, with_bn=False)
 
     def grad_norms(self):
         return np.array([np.sqrt(np.dot(g.ravel(), g.ravel())) for g in self.g.W], dtype=np.float64)
+
+
+def _grad_dicts(g: _Layout, batch_norm: bool, with_bn: bool) -> list[dict[str, np.ndarray]]:
+    """float64 copies of gradient views, one dict per layer: ``W``, ``b`` [, ``gamma``, ``beta``]."""
+    out = []
+    for i in range(len(g.W)):
+        layer = {"W": g.W[i].astype(np.float64), "b": g.b[i].astype(np.float64)}
+        if with_bn and batch_norm and i < len(g.W) - 1:
+            layer.update(gamma=g.gamma[i].astype(np.float64), beta=g.beta[i].astype(np.float64))
+        out.append(layer)
+    return out

@@ -1,0 +1,193 @@
+"""Real-browser helpers shared by the end-to-end test and load benchmarks.
+
+- ``StreamlitServer``: runs ``streamlit run app.py`` headless on 127.0.0.1 and a free port, in its own
+  process group, waits for ``/_stcore/health`` to answer "ok", and stops the whole group afterwards. The
+  server's stdout/stderr go to a log file that ``log_tail()`` returns for failure messages.
+- ``launch_chromium()``: Debian's Chromium (``/usr/bin/chromium``) driven by Playwright, headless, with a fresh
+  profile (``CHROMIUM_PATH`` overrides the path). ``browser_unavailable()`` says why it cannot run, if it cannot.
+- ``require_browser()``: skips when the browser is missing on a developer machine, but fails under ``CI=true``
+  so that a CI job can never pass by skipping the browser check.
+- ``wait_app_idle()``: the selectors Streamlit's own e2e tests use to know that a page finished a script run.
+
+Import it as ``from tests.browser_support import ...`` (repository root on ``sys.path``) or, inside ``tests/``,
+``from .browser_support import ...``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# Debian's Chromium; CHROMIUM_PATH overrides it (Playwright cannot download its own browsers here).
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+VIEWPORT = {"width": 1400, "height": 1000}
+
+APP_SELECTOR = "[data-testid='stApp']"
+# Set on the app root by Streamlit: "running" while a script run is in progress, "notRunning" once it finished.
+IDLE_SELECTOR = "[data-test-script-state='notRunning']"
+
+
+# ----------------------------------------------------------------------------------------------- server
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class StreamlitServer:
+    """One ``streamlit run`` subprocess; use as a context manager or call ``start()`` / ``stop()``."""
+
+    def __init__(self, script: str = "app.py", port: int | None = None, cwd: Path = REPO_ROOT,
+                 log_path: Path | None = None, extra_args: list[str] | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.script = script
+        self.port = port or free_port()
+        self.cwd = Path(cwd)
+        self.log_path = Path(log_path) if log_path else Path(tempfile.mkstemp(prefix="streamlit-", suffix=".log")[1])
+        self.extra_args = list(extra_args or [])
+        self.env = env
+        self.proc: subprocess.Popen | None = None
+        self._log_file = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "streamlit", "run", self.script,
+                "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(self.port),
+                "--browser.gatherUsageStats", "false", *self.extra_args]
+
+    def start(self, timeout: float = 60.0) -> "StreamlitServer":
+        env = dict(os.environ if self.env is None else self.env)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_file = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(self.command(), cwd=self.cwd, env=env, stdin=subprocess.DEVNULL,
+                                     stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            self.wait_healthy(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with code {self.proc.returncode} before it was healthy.\n"
+                                   f"--- server log ---\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as resp:
+                    body = resp.read().decode("utf-8", "replace").strip()
+                if resp.status == 200 and body == "ok":
+                    return
+                last = f"HTTP {resp.status}: {body!r}"
+            except (urllib.error.URLError, ConnectionError, OSError) as e:
+                last = repr(e)
+            time.sleep(0.25)
+        raise TimeoutError(f"streamlit at {self.url} not healthy after {timeout:.0f} s (last: {last}).\n"
+                           f"--- server log ---\n{self.log_tail()}")
+
+    def stop(self, grace: float = 5.0) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(grace)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def log_tail(self, max_chars: int = 8000) -> str:
+        if self._log_file is not None:
+            self._log_file.flush()
+        try:
+            text = self.log_path.read_text("utf-8", "replace")
+        except OSError as e:
+            return f"(log unreadable: {e})"
+        return text[-max_chars:] if text else "(empty log)"
+
+    def __enter__(self) -> "StreamlitServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+# ---------------------------------------------------------------------------------------------- browser
+
+def browser_unavailable() -> str | None:
+    """Why a real browser cannot run here, or None when it can."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as e:
+        return f"the playwright Python package is not installed ({e})"
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        return f"no Chromium executable at {CHROMIUM} (apt-get install -y chromium)"
+    return None
+
+
+def require_browser() -> None:
+    """Skip (developer machine) or fail (CI=true) when the browser cannot run."""
+    import pytest
+
+    reason = browser_unavailable()
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"real-browser test cannot run under CI: {reason}", pytrace=False)
+    pytest.skip(f"real-browser test skipped: {reason}")
+
+
+@contextlib.contextmanager
+def launch_chromium(headless: bool = True, viewport: dict | None = None, **context_kwargs):
+    """Yield a Playwright BrowserContext on /usr/bin/chromium with a fresh, temporary profile."""
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    try:
+        with sync_playwright() as pw:
+            context = pw.chromium.launch_persistent_context(
+                profile, executable_path=CHROMIUM, headless=headless, args=CHROMIUM_ARGS,
+                viewport=viewport or VIEWPORT, **context_kwargs)
+            try:
+                yield context
+            finally:
+                context.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_app_idle(page, timeout_ms: float = 30_000) -> None:
+    """Wait until the Streamlit app is mounted and no script run is in progress."""
+    page.wait_for_selector(APP_SELECTOR, timeout=timeout_ms)
+    page.wait_for_selector(IDLE_SELECTOR, timeout=timeout_ms)

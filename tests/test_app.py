@@ -1,0 +1,139 @@
+"""AppTest for every page: loads without exception, controls work, the boundary and charts are drawn.
+
+AppTest does not fire ``run_every`` timers by itself: each ``at.run()`` stands for one timer tick.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture
+def at() -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def status(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if "| Step " in m.value)
+
+
+def step_count(at: AppTest) -> int:
+    return int(re.search(r"Step (\d+)", status(at)).group(1))
+
+
+def charts(at: AppTest) -> list[dict]:
+    """Vega-Lite specs on the page, each with the names of its datasets under "_datasets"."""
+    out = []
+    for element in at.main:
+        if getattr(element, "type", None) == "vega_lite_chart":
+            spec = json.loads(element.proto.spec)
+            spec["_datasets"] = {d.name for d in element.proto.datasets}
+            out.append(spec)
+    return out
+
+
+def test_playground_opens_with_controls_and_sidebar_groups(at):
+    assert [b.label for b in at.button][:4] == ["Play", "Pause", "Step", "Reset"]
+    assert [s.value for s in at.sidebar.subheader] == ["Data", "Network", "Training", "Regularization"]
+    assert step_count(at) == 0
+    assert "ready" in status(at)
+
+
+def test_step_advances_the_step_counter(at):
+    button(at, "Step").click().run()
+    assert step_count(at) == 1
+    button(at, "Step").click().run()
+    assert step_count(at) == 2
+    assert not at.exception
+
+
+def test_play_trains_on_each_tick_and_pause_stops(at):
+    button(at, "Play").click().run()
+    first = step_count(at)
+    at.run()
+    second = step_count(at)
+    assert 0 < first < second
+    assert "training" in status(at)
+    button(at, "Pause").click().run()
+    paused = step_count(at)
+    at.run()
+    assert step_count(at) == paused
+    assert "paused" in status(at)
+
+
+def test_boundary_curves_histograms_and_norms_are_drawn(at):
+    button(at, "Play").click().run()
+    at.run()
+    specs = charts(at)
+    titles = [s.get("title") for s in specs]
+    boundary = specs[titles.index("Decision boundary (class probabilities)")]
+    marks = [layer["mark"]["type"] for layer in boundary["layer"]]
+    assert marks == ["image", "point"]
+    assert boundary["_datasets"] == {"image", "points"}
+    assert "Loss" in titles and "Accuracy" in titles and "Gradient norm per layer" in titles
+    layers = ["hidden 1", "hidden 2", "output"]
+    for kind in ("gradients", "weights"):
+        for name in layers:
+            assert f"{name}: {kind} of W" in titles
+
+
+def test_learning_rate_changes_mid_run_without_reset(at):
+    button(at, "Play").click().run()
+    at.run()
+    before = step_count(at)
+    at.sidebar.select_slider(key="pg.learning_rate").set_value(0.1).run()
+    assert step_count(at) >= before  # not reset
+    at.run()
+    assert "lr 0.1 " in status(at) + " "
+    assert not any("was reset" in i.value for i in at.info)
+
+
+def test_changing_the_dataset_resets_and_says_so(at):
+    button(at, "Step").click().run()
+    assert step_count(at) == 1
+    at.sidebar.selectbox(key="pg.dataset").set_value("moons").run()
+    assert step_count(at) == 0
+    assert any("dataset changed: the run was reset" in i.value for i in at.info)
+
+
+def test_changing_the_architecture_resets_and_says_so(at):
+    button(at, "Step").click().run()
+    at.sidebar.text_input(key="pg.hidden").input("8").run()
+    assert step_count(at) == 0
+    assert any("hidden changed" in i.value for i in at.info)
+    assert [s for s in charts(at) if s.get("title") == "output: weights of W"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("8,x", "hidden must be comma-separated layer widths"),
+    ("100", "width must be between 1 and 64, got 100"),
+    ("4,4,4,4,4,4,4", "hidden layers must be at most 6 here, got 7"),
+])
+def test_bad_layer_text_shows_a_message_and_keeps_the_run(at, text, message):
+    button(at, "Step").click().run()
+    at.sidebar.text_input(key="pg.hidden").input(text).run()
+    assert not at.exception
+    errors = [e.value for e in at.sidebar.error]
+    assert errors and message in errors[0]
+    assert step_count(at) == 1  # the run and its settings are kept
+    button(at, "Step").click().run()
+    assert step_count(at) == 2
+
+
+def test_reset_starts_over(at):
+    button(at, "Step").click().run()
+    button(at, "Step").click().run()
+    button(at, "Reset").click().run()
+    assert step_count(at) == 0

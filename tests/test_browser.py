@@ -1,0 +1,239 @@
+"""End to end in a real browser: the Playground trains live, takes a learning-rate change mid-run, pauses.
+
+Starts ``streamlit run app.py`` on a free local port, drives Debian's Chromium through Playwright, and checks
+what a user sees: after Play the step counter in the status line keeps climbing at several frames a second,
+a learning-rate change in the sidebar shows up in the status line without resetting the run, no exception
+box appears, after Pause the counter stands still, and the decision-boundary chart is drawn (and changed as
+the network learned). Saves a screenshot to artifacts/playground.png and docs/screenshot.png, and prints the
+measured frame rate and training speed.
+
+Skips when Chromium or Playwright is missing, except under ``CI=true`` where that fails.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+
+import pytest
+
+from .browser_support import REPO_ROOT, StreamlitServer, launch_chromium, require_browser, wait_app_idle
+
+ARTIFACTS = REPO_ROOT / "artifacts"
+SCREENSHOT = ARTIFACTS / "playground.png"
+README_SCREENSHOT = REPO_ROOT / "docs" / "screenshot.png"
+
+PLAY_SECONDS = 6.0         # how long the run plays while the counter is sampled
+SAMPLE_EVERY = 0.75        # seconds between step-counter samples
+MIN_FPS = 1.0              # sanity floor; the product target is 4 frames/s
+STEP_RE = re.compile(r"\| Step (\d+) \|")
+LR_RE = re.compile(r"\| lr ([0-9.e+-]+) \|")
+APP_RATE_RE = re.compile(r"\| (\d+) steps/s \|")
+
+# Records every change of the status line ("… | Step <n> | …") with a timestamp, polling every 20 ms, so the
+# frame rate is measured in the page itself rather than through round trips to the test process.
+STATUS_RECORDER_JS = r"""
+() => {
+  const find = () => [...document.querySelectorAll("[data-testid='stMarkdown']")]
+      .find(e => /\| Step \d+ \|/.test(e.textContent));
+  window.__statusLog = [];
+  let last = null;
+  window.__statusTimer = setInterval(() => {
+    const el = find();
+    const text = el ? el.textContent : null;
+    if (text !== last) { last = text; window.__statusLog.push([performance.now(), text]); }
+  }, 20);
+}
+"""
+STATUS_TEXT_JS = r"""
+() => {
+  const el = [...document.querySelectorAll("[data-testid='stMarkdown']")]
+      .find(e => /\| Step \d+ \|/.test(e.textContent));
+  return el ? el.textContent : null;
+}
+"""
+# The decision-boundary chart: the Vega-Lite chart whose title names it, and the PNG drawn under the points.
+BOUNDARY_JS = r"""
+() => {
+  const chart = [...document.querySelectorAll("[data-testid='stVegaLiteChart']")]
+      .find(c => /Decision boundary/.test(c.textContent));
+  if (!chart) return null;
+  const box = chart.getBoundingClientRect();
+  const image = chart.querySelector("svg image");
+  return {
+    width: box.width, height: box.height,
+    surfaces: chart.querySelectorAll("svg.marks, canvas").length,
+    image: image ? (image.getAttribute("href") || image.getAttribute("xlink:href") || "") : "",
+    points: chart.querySelectorAll("path[aria-roledescription='point']").length,
+  };
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def streamlit_server():
+    ARTIFACTS.mkdir(exist_ok=True)
+    server = StreamlitServer("app.py", cwd=REPO_ROOT, log_path=ARTIFACTS / "streamlit-e2e.log")
+    server.start(timeout=60)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def browser_context():
+    with launch_chromium() as context:
+        yield context
+
+
+def _step(text: str | None) -> int | None:
+    m = STEP_RE.search(text or "")
+    return int(m.group(1)) if m else None
+
+
+def test_playground_trains_live_and_pauses(request):
+    require_browser()  # before anything starts: skip locally, fail under CI=true
+    t_start = time.monotonic()
+    server: StreamlitServer = request.getfixturevalue("streamlit_server")
+    context = request.getfixturevalue("browser_context")
+    page = context.new_page()
+    page_errors: list[str] = []
+    page.on("pageerror", lambda err: page_errors.append(str(err)))
+    status = ""
+
+    def why(message: str) -> str:
+        return f"{message}\n  last status line: {status!r}\n  page errors: {page_errors}"
+
+    def no_exception_box(when: str) -> None:
+        count = page.locator("[data-testid='stException']").count()
+        if count:
+            text = page.locator("[data-testid='stException']").first.inner_text()[:2000]
+            pytest.fail(why(f"{count} exception box(es) on the page {when}:\n{text}"), pytrace=False)
+
+    try:
+        # --- load: the app mounts, finishes its first script run and shows a fresh run at step 0
+        page.goto(server.url, timeout=30_000)
+        wait_app_idle(page, timeout_ms=90_000)  # the first run imports torch and builds the dataset
+        page.wait_for_function(STATUS_TEXT_JS, timeout=30_000)
+        status = page.evaluate(STATUS_TEXT_JS)
+        assert _step(status) == 0, why("a fresh session should start at Step 0")
+        no_exception_box("after loading")
+        boundary_before = page.evaluate(BOUNDARY_JS)
+        assert boundary_before and boundary_before["image"].startswith("data:image/png"), why(
+            f"decision boundary chart with its PNG background missing before Play: {boundary_before}")
+        t_loaded = time.monotonic()
+
+        lr_input = page.locator("[data-testid='stSlider']", has_text="Learning rate").locator("input[type='range']")
+        assert lr_input.count() == 1, why("one 'Learning rate' slider expected in the sidebar")
+        lr_start = lr_input.get_attribute("aria-valuetext")
+        assert lr_start == "0.01", why(f"default learning rate should be 0.01, slider shows {lr_start!r}")
+
+        # --- play: sample the counter while moving the learning-rate slider up and back down
+        page.evaluate(STATUS_RECORDER_JS)
+        page.get_by_role("button", name="Play", exact=True).click()
+        t_play = time.monotonic()
+        samples: list[tuple[float, int, str]] = []  # (seconds since Play, step, status text)
+        raised_at: int | None = None  # index of the last sample taken before the learning rate went up
+        lowered = False
+        while time.monotonic() - t_play < PLAY_SECONDS:
+            page.wait_for_timeout(SAMPLE_EVERY * 1000)
+            status = page.evaluate(STATUS_TEXT_JS) or ""
+            step = _step(status)
+            assert step is not None, why("status line with '| Step <n> |' disappeared while playing")
+            samples.append((time.monotonic() - t_play, step, status))
+            no_exception_box("while playing")
+            if raised_at is None and len(samples) >= 2:
+                lr_input.focus()
+                page.keyboard.press("ArrowRight")
+                raised_at = len(samples) - 1
+            elif raised_at is not None and not lowered and "| lr 0.03 |" in status:
+                lr_input.focus()
+                page.keyboard.press("ArrowLeft")
+                lowered = True
+        status_log = page.evaluate("window.__statusLog")
+        t_sampled = time.monotonic()
+
+        steps = [s for _, s, _ in samples]
+        trace = ", ".join(f"{t:.1f}s:{s}" for t, s, _ in samples)
+        assert all(b >= a for a, b in zip(steps, steps[1:])), why(
+            f"the step counter went backwards while playing (a reset?): {trace}")
+        rises = sum(b > a for a, b in zip(steps, steps[1:]))
+        assert rises >= 3 and steps[-1] > steps[0], why(
+            f"the step counter should keep rising while playing (>= 3 rises in {len(samples)} samples): {trace}")
+        seen_raised = [i for i, (_, _, text) in enumerate(samples) if "| lr 0.03 |" in text]
+        assert seen_raised, why(f"learning rate moved to 0.03 mid-run but the status line never showed it: {trace}")
+        assert samples[seen_raised[0]][1] > samples[raised_at][1], why(
+            f"the learning-rate change should keep the run going, not restart it: {trace}")
+
+        # --- frame rate, from the in-page record of status-line changes after Play
+        frames = [(t, text) for t, text in status_log if _step(text) and _step(text) > 0]
+        assert len(frames) >= 2, why(f"fewer than 2 frames while playing: {status_log[-3:]}")
+        window_s = (status_log[-1][0] - status_log[0][0]) / 1000 if len(status_log) > 1 else 0.0
+        span_s = max((frames[-1][0] - frames[0][0]) / 1000, 1e-9)
+        fps_overall = len(frames) / max(t_sampled - t_play, 1e-9)
+        fps_steady = (len(frames) - 1) / span_s
+        gaps = [(b[0] - a[0]) / 1000 for a, b in zip(frames, frames[1:])]
+        step_rate = (_step(frames[-1][1]) - _step(frames[0][1])) / span_s
+        app_rates = [int(m.group(1)) for _, text in frames if (m := APP_RATE_RE.search(text))]
+        print(f"\n[e2e] frames while playing: {len(frames)} in {t_sampled - t_play:.1f} s -> {fps_overall:.2f} frames/s "
+              f"overall, {fps_steady:.2f} frames/s first-to-last frame (target 4); "
+              f"frame gap median {sorted(gaps)[len(gaps) // 2] if gaps else float('nan'):.2f} s, "
+              f"max {max(gaps, default=float('nan')):.2f} s; status log span {window_s:.1f} s")
+        print(f"[e2e] training speed: {step_rate:.0f} steps/s measured from the counter, app's own figure "
+              f"{app_rates[-1] if app_rates else '?'} steps/s (max {max(app_rates, default=0)}); samples: {trace}")
+        assert fps_overall >= MIN_FPS, why(
+            f"only {fps_overall:.2f} status-line updates per second while playing (floor {MIN_FPS}, target 4)")
+
+        # --- pause: the counter stops and the status says so; the learning rate is back to where it was put
+        page.get_by_role("button", name="Pause", exact=True).click()
+        page.wait_for_timeout(1500)
+        wait_app_idle(page, timeout_ms=15_000)
+        status = page.evaluate(STATUS_TEXT_JS) or ""
+        first = _step(status)
+        page.wait_for_timeout(1500)
+        status = page.evaluate(STATUS_TEXT_JS) or ""
+        second = _step(status)
+        assert first is not None and first == second, why(f"the counter moved after Pause: {first} -> {second}")
+        assert status.startswith("paused"), why("the status line should say 'paused' after Pause")
+        assert first >= steps[-1], why(f"Pause should keep the run (step {steps[-1]} before, {first} after)")
+        lr_now = lr_input.get_attribute("aria-valuetext")
+        assert lowered and lr_now == "0.01", why(f"learning rate slider should be back at 0.01, shows {lr_now!r}")
+        assert f"| lr {lr_now} |" in status, why(f"status line should show the slider's learning rate {lr_now}")
+        no_exception_box("after Pause")
+
+        # --- the decision boundary is drawn, with points on it, and changed while the network learned
+        boundary = page.evaluate(BOUNDARY_JS)
+        assert boundary, why("no Vega-Lite chart titled 'Decision boundary' on the page")
+        assert boundary["surfaces"] >= 1 and boundary["width"] > 100 and boundary["height"] > 100, why(
+            f"decision boundary chart not rendered: {boundary}")
+        assert boundary["image"].startswith("data:image/png") and boundary["points"] > 0, why(
+            f"decision boundary lacks its probability image or data points: "
+            f"{ {k: v for k, v in boundary.items() if k != 'image'} }, image {boundary['image'][:40]!r}")
+        assert boundary["image"] != boundary_before["image"], why(
+            "the decision boundary image is the same as before training")
+        assert not page_errors, why("JavaScript errors on the page")
+
+        # --- screenshot of the whole page: the main area scrolls inside the app, so grow the viewport to fit
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")  # hide the slider's focus ring
+        page.evaluate("""() => { for (const sel of ["[data-testid='stSidebarContent']", "[data-testid='stMain']"]) {
+                                   const el = document.querySelector(sel); if (el) el.scrollTop = 0; } }""")
+        height = page.evaluate("""() => Math.max(...["[data-testid='stMain']", "[data-testid='stSidebarContent']"]
+                                   .map(s => document.querySelector(s)).filter(Boolean).map(e => e.scrollHeight))""")
+        page.set_viewport_size({"width": 1400, "height": int(min(max(height, 1000), 6000))})
+        page.wait_for_timeout(800)
+        wait_app_idle(page, timeout_ms=15_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
+        README_SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.copyfile(SCREENSHOT, README_SCREENSHOT)
+        assert SCREENSHOT.stat().st_size > 20_000, why("screenshot suspiciously small")
+        print(f"[e2e] screenshot {SCREENSHOT} (1400x{int(min(max(height, 1000), 6000))}); timings: load "
+              f"{t_loaded - t_start:.1f} s, total {time.monotonic() - t_start:.1f} s")
+    except BaseException:
+        print(f"\n--- streamlit server log ({server.log_path}) ---\n{server.log_tail()}")
+        raise
+    finally:
+        page.close()
+    assert "Traceback" not in server.log_tail(200_000), f"server logged a traceback:\n{server.log_tail()}"
