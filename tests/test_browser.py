@@ -95,6 +95,8 @@ def _step(text: str | None) -> int | None:
 
 def test_playground_trains_live_and_pauses(request):
     require_browser()  # before anything starts: skip locally, fail under CI=true
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     t_start = time.monotonic()
     server: StreamlitServer = request.getfixturevalue("streamlit_server")
     context = request.getfixturevalue("browser_context")
@@ -120,6 +122,10 @@ def test_playground_trains_live_and_pauses(request):
         status = page.evaluate(STATUS_TEXT_JS)
         assert _step(status) == 0, why("a fresh session should start at Step 0")
         no_exception_box("after loading")
+        try:  # Vega draws the charts after the script run has finished
+            page.wait_for_function(f"() => {{ const b = ({BOUNDARY_JS})(); return b && b.image; }}", timeout=20_000)
+        except PlaywrightTimeout:
+            pass  # reported by the assertion below
         boundary_before = page.evaluate(BOUNDARY_JS)
         assert boundary_before and boundary_before["image"].startswith("data:image/png"), why(
             f"decision boundary chart with its PNG background missing before Play: {boundary_before}")
