@@ -1,6 +1,8 @@
 """Speed benchmarks: every figure is a ratio against a reference measured in the same process, because
 these machines are shared and absolute timings drift.
 
+``python -m nncore bench defaults``: seconds for the app's defaults to reach 95% test accuracy per toy set.
+``python -m nncore bench mlp``: 784-512-512-10 epoch time on 60k synthetic samples vs the GEMM roofline.
 ``python -m nncore bench toy``: steps/s of each engine on the 2-8-8-2 network (1,000 points, batch 32,
 SGD) against a bare NumPy loop of the same network, the Trainer's end-to-end steps/s (with its per-epoch
 evaluation), and the time of one decision-boundary grid pass.
@@ -106,7 +108,105 @@ def toy_benchmark(seconds: float = 2.0, engines: list[str] | None = None) -> dic
     return result
 
 
+def defaults_benchmark(target: float = 0.95, limit_seconds: float = 20.0, slice_seconds: float = 0.12) -> dict:
+    """Wall time for the app's default settings to reach ``target`` test accuracy on each classification
+    toy set, training in the app's frame-sized slices. The reference is the same run's own speed."""
+    from .datasets import SPECS
+    from .training import Trainer
+    out = {}
+    for name, spec in SPECS.items():
+        if spec.task != "classification":
+            continue
+        trainer = Trainer(RunConfig(DataConfig(dataset=name)))
+        start = time.perf_counter()
+        reached = None
+        while trainer.running and time.perf_counter() - start < limit_seconds:
+            snap = trainer.run(seconds=slice_seconds)
+            if (snap.last("test_acc") or 0.0) >= target:
+                reached = time.perf_counter() - start
+                break
+        snap = trainer.snapshot()
+        out[name] = {"seconds_to_target": None if reached is None else round(reached, 2), "steps": snap.step,
+                     "epochs": snap.epoch, "test_acc": snap.last("test_acc")}
+    return out
+
+
+MLP_SIZES = [784, 512, 512, 10]
+
+
+def mlp_epoch_flops(sizes: list[int], n: int) -> float:
+    """Multiply-add FLOPs of one training epoch: forward 2·n·W, weight gradients 2·n·W, and input gradients
+    2·n·W for every layer but the first (nothing needs the gradient of the pixels)."""
+    weights = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    return 2.0 * n * (2 * sum(weights) + sum(weights[1:]))
+
+
+def gemm_gflops(seconds: float = 1.0, size: int = 2048) -> float:
+    """Measured float32 matrix-multiply throughput of this machine (GFLOP/s), torch with all threads."""
+    import torch
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    for _ in range(3):
+        a @ b
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:  # each product takes tens of ms: count them one by one
+        a @ b
+        count += 1
+    return count / (time.perf_counter() - start) * 2.0 * size ** 3 / 1e9
+
+
+def mlp_benchmark(n: int = 60_000, batches: int | None = None, engines: list[str] | None = None,
+                  optimizer: str = "adam") -> dict:
+    """Epoch time of the 784-512-512-10 MLP (batch 256, float32) on ``n`` synthetic samples, against the
+    GEMM roofline measured in the same run. ``batches`` limits the measured batches (time is scaled up)."""
+    import os
+
+    import torch
+    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_flush_denormal(True)
+    rng = np.random.default_rng(0)
+    X = rng.random((n, MLP_SIZES[0]), dtype=np.float32)
+    y = rng.integers(0, 10, size=n)
+    batch = 256
+    starts = list(range(0, n, batch))
+    measured = starts[:batches] if batches else starts
+    roofline = gemm_gflops()
+    flops = mlp_epoch_flops(MLP_SIZES, n)
+    ideal = flops / (roofline * 1e9)
+    from .datasets import split_dataset
+    ds = split_dataset("synthetic", X[:64].astype(np.float64), y[:64] % 2, "classification",
+                       DataConfig(dataset="xor", seed=0), feature_names=tuple(f"px{i}" for i in range(784)))
+    ds = type(ds)(**{**ds.__dict__, "task": "multiclass", "n_classes": 10})
+    result = {"network": "784-512-512-10", "samples": n, "batch_size": batch, "optimizer": optimizer,
+              "epoch_gflop": round(flops / 1e9, 1), "gemm_gflops": round(roofline, 1),
+              "roofline_epoch_s": round(ideal, 3), "engines": {}}
+    for name in engines or [e for e in ENGINES if e != "auto"]:
+        cfg = RunConfig(DataConfig(), ModelConfig(hidden=(512, 512)),
+                        TrainConfig(engine=name, optimizer=optimizer, learning_rate=1e-3, batch_size=batch))
+        engine = make_engine(cfg, ds)
+        for s0 in starts[:3]:
+            engine.train_step(X[s0:s0 + batch], y[s0:s0 + batch])
+        start = time.perf_counter()
+        for s0 in measured:
+            engine.train_step(X[s0:s0 + batch], y[s0:s0 + batch])
+        epoch = (time.perf_counter() - start) * len(starts) / len(measured)
+        result["engines"][name] = {"epoch_s": round(epoch, 3), "ratio_vs_roofline": round(epoch / ideal, 3)}
+    return result
+
+
 def main(args) -> int:
+    if args.suite == "mlp":
+        result = mlp_benchmark()
+        print(f"GEMM roofline {result['gemm_gflops']} GFLOP/s; epoch = {result['epoch_gflop']} GFLOP "
+              f"→ {result['roofline_epoch_s']} s at the roofline")
+        for name, r in result["engines"].items():
+            print(f"{name:>6} engine: {r['epoch_s']} s/epoch (x{r['ratio_vs_roofline']:.2f} of the roofline time)")
+        print(json.dumps(result))
+    if args.suite == "defaults":
+        result = defaults_benchmark()
+        for name, r in result.items():
+            print(f"{name:>8}: {r['seconds_to_target']} s to 95% test accuracy ({r['steps']} steps, "
+                  f"{r['epochs']} epochs, test acc {r['test_acc']:.3f})")
+        print(json.dumps(result))
     if args.suite == "toy":
         result = toy_benchmark(args.seconds)
         print(f"bare NumPy reference loop: {result['reference_numpy_steps_per_s']:.0f} steps/s")

@@ -14,6 +14,11 @@ from typing import Any
 from .errors import ConfigError
 from .registry import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, SCHEDULES, Registry
 
+MODEL_KINDS = Registry("model", {
+    "mlp": "multi-layer perceptron: fully connected layers (inputs flattened)",
+    "cnn": "small convolutional network for images: conv-pool-conv-pool, then fully connected layers",
+})
+
 ENGINES = Registry("engine", {
     "torch": "PyTorch (torch.nn + torch.optim)",
     "numpy": "NumPy from scratch (hand-written backprop)",
@@ -77,6 +82,7 @@ class DataConfig:
     val_fraction: float = 0.2     # share of samples held out for validation
     test_fraction: float = 0.2    # share of samples held out for the final test
     standardize: bool = True      # scale inputs to zero mean, unit variance (fit on train only)
+    limit: int = 0                # image sets: cap on training samples (0 = all), for quick demos
 
     def __post_init__(self):
         from .datasets import DATASETS  # the dataset registry lives with the generators
@@ -91,6 +97,7 @@ class DataConfig:
             _fail("val_fraction + test_fraction", "<= 0.8 (keep data to train on)",
                   round(self.val_fraction + self.test_fraction, 6))
         _boolean("standardize", self.standardize)
+        _range("limit", self.limit, 0, 10_000_000, integer=True)
 
 
 @dataclass(frozen=True)
@@ -103,9 +110,17 @@ class ModelConfig:
     dropout: float = 0.0                # drop probability after each hidden activation (0 = off)
     batch_norm: bool = False            # BatchNorm1d between each hidden Linear and its activation
     dtype: str = "float32"              # float32 (fast) or float64 (exact comparisons)
+    kind: str = "mlp"                   # "mlp", or "cnn" for images: conv-pool-conv-pool, then the hidden layers
+    channels: tuple[int, ...] = (16, 32)  # cnn: output channels of the two 3×3 convolutions
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", parse_hidden(self.hidden))
+        object.__setattr__(self, "channels", parse_hidden(self.channels))
+        _choice("kind", self.kind, MODEL_KINDS)
+        if len(self.channels) != 2:
+            _fail("channels", "two convolution widths such as 16,32", self.channels)
+        for i, width in enumerate(self.channels):
+            _range(f"channels[{i}]", width, 1, 512, integer=True)
         if len(self.hidden) > 16:
             _fail("hidden", "at most 16 layers", len(self.hidden))
         for i, width in enumerate(self.hidden):
@@ -137,6 +152,9 @@ class TrainConfig:
     clip_norm: float = 0.0         # clip the global gradient norm to this (0 = off)
     early_stopping: int = 0        # stop after this many epochs without a better val loss (0 = off)
     restore_best: bool = True      # on early stop, go back to the best val-loss weights
+    augment_flip: bool = False     # image sets: flip training images left-right at random
+    augment_shift: int = 0         # image sets: shift training images by up to this many pixels
+    augment_rotate: float = 0.0    # image sets: rotate training images by up to this many degrees
     engine: str = "torch"          # key of ENGINES
 
     def __post_init__(self):
@@ -156,6 +174,9 @@ class TrainConfig:
         _range("clip_norm", self.clip_norm, 0, 1e6)
         _range("early_stopping", self.early_stopping, 0, 100_000, integer=True)
         _boolean("restore_best", self.restore_best)
+        _boolean("augment_flip", self.augment_flip)
+        _range("augment_shift", self.augment_shift, 0, 8, integer=True)
+        _range("augment_rotate", self.augment_rotate, 0, 45)
         _choice("engine", self.engine, ENGINES)
 
 
@@ -170,6 +191,7 @@ class RunConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["model"]["hidden"] = list(self.model.hidden)
+        d["model"]["channels"] = list(self.model.channels)
         return d
 
     @classmethod

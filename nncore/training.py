@@ -83,7 +83,14 @@ class Trainer:
         self.status = "ready"
         self.message = ""
         self._rng = np.random.default_rng([cfg.data.seed, 1])  # batch order; independent of the data's stream
+        self._augment_rng = np.random.default_rng([cfg.data.seed, 2])
+        # Inputs converted once to the network's float type; each epoch gathers its shuffled order once,
+        # so a step only slices (no per-sample loading, no per-step conversion).
+        dtype = np.float32 if cfg.model.dtype == "float32" else np.float64
+        self._splits = {s: (np.ascontiguousarray(self.dataset.split(s)[0], dtype=dtype), self.dataset.split(s)[1])
+                        for s in ("train", "val", "test")}
         self._order = self._rng.permutation(len(self.dataset.y_train))
+        self._shuffle()
         self._cursor = 0
         self._epoch_losses: list[float] = []
         self._epoch_norms: list[np.ndarray] = []
@@ -137,13 +144,26 @@ class Trainer:
         self._rate_marks.append((time.perf_counter(), self.step))
         return self.snapshot()
 
+    def _shuffle(self) -> None:
+        X, y = self._splits["train"]
+        self._X_epoch, self._y_epoch = X[self._order], y[self._order]
+
+    def _augment(self, X: np.ndarray) -> np.ndarray:
+        t, shape = self.cfg.train, self.dataset.image_shape
+        if shape is None or not (t.augment_flip or t.augment_shift or t.augment_rotate):
+            return X
+        from .datasets.images import augment_batch
+        return augment_batch(X, shape, self._augment_rng, flip=t.augment_flip, shift=t.augment_shift,
+                             rotate=t.augment_rotate)
+
     def _train_one(self) -> None:
-        ds, t = self.dataset, self.cfg.train
+        t = self.cfg.train
         n = len(self._order)
-        batch = self._order[self._cursor:self._cursor + t.batch_size]
-        self._cursor += len(batch)
-        if len(batch) > 1 or n == 1:  # a lone leftover sample would make batch norm fail: skip it
-            loss = self.engine.train_step(ds.X_train[batch], ds.y_train[batch])
+        start, stop = self._cursor, min(self._cursor + t.batch_size, n)
+        self._cursor = stop
+        if stop - start > 1 or n == 1:  # a lone leftover sample would make batch norm fail: skip it
+            X = self._augment(self._X_epoch[start:stop])
+            loss = self.engine.train_step(X, self._y_epoch[start:stop])
             self.step += 1
             if not math.isfinite(loss):
                 self._diverged(loss)
@@ -166,6 +186,7 @@ class Trainer:
         self.epoch += 1
         self._cursor = 0
         self._order = self._rng.permutation(len(self.dataset.y_train))
+        self._shuffle()
         row = self._evaluate()
         if not all(math.isfinite(row[k]) for k in ("train_loss", "val_loss")):
             self._diverged(math.nan)
@@ -174,7 +195,7 @@ class Trainer:
                    batch_loss=float(np.mean(self._epoch_losses)) if self._epoch_losses else math.nan)
         for key in HISTORY_KEYS:
             self._history[key].append(row[key])
-        norms = np.mean(self._epoch_norms, axis=0) if self._epoch_norms else np.zeros(len(self.engine.sizes) - 1)
+        norms = np.mean(self._epoch_norms, axis=0) if self._epoch_norms else np.zeros(len(self.engine.layer_names))
         self._norm_history.append(norms)
         self._epoch_losses, self._epoch_norms = [], []
         if self.epoch % self._hist_every == 0:
@@ -208,7 +229,7 @@ class Trainer:
         row = {}
         task = self.dataset.task
         for split in ("train", "val", "test"):
-            X, y = self.dataset.split(split)
+            X, y = self._splits[split]
             out = self.engine.forward(X)
             row[f"{split}_loss"] = metrics.data_loss(out, y, task)
             acc = metrics.accuracy(out, y, task) if task != "regression" else metrics.r2(out, y)
@@ -256,8 +277,7 @@ class Trainer:
 
     def snapshot(self) -> Snapshot:
         history = {k: _frozen(self._history.get(k, [])) for k in HISTORY_KEYS}
-        n_layers = len(self.engine.sizes) - 1
-        norms = np.array(self._norm_history).reshape(-1, n_layers)
+        norms = np.array(self._norm_history).reshape(-1, len(self.engine.layer_names))
         return Snapshot(
             step=self.step, epoch=self.epoch, status=self.status, message=self.message,
             history=MappingProxyType(history), layer_names=tuple(self.engine.layer_names),

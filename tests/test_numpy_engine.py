@@ -38,7 +38,7 @@ def _data(task: str, n: int = 320, seed: int = 0):
 
 
 def _pair(model: ModelConfig, train: TrainConfig, task: str = "multiclass"):
-    sizes = SIZES[task]
+    sizes = [2, *model.hidden, SIZES[task][-1]]
     params = init_params(model, sizes, seed=3)
     return [engine_class(name)(model, train, sizes, task, params, 0) for name in ("torch", "numpy")], params
 
@@ -52,7 +52,7 @@ def run_parity(model_kw=None, train_kw=None, task="multiclass", steps=50, epoch_
     """Train torch and numpy side by side; ``changes`` maps step -> TrainConfig applied mid-run.
     Returns (largest difference seen, how far the numpy weights moved from their start)."""
     model = ModelConfig(hidden=(8, 8), dtype="float64", **(model_kw or {}))
-    train = TrainConfig(learning_rate=0.05, **(train_kw or {}))
+    train = TrainConfig(**{"learning_rate": 0.05, **(train_kw or {})})
     (torch_e, numpy_e), start = _pair(model, train, task)
     X, y = _data(task)
     worst, epoch = 0.0, 0
@@ -120,15 +120,17 @@ def test_parity_clipping(optimizer):
     clip = 0.05
     worst, _ = run_parity({"activation": "tanh", "batch_norm": True}, {"optimizer": optimizer, "clip_norm": clip})
     assert worst < TOL
-    # the clip really acted: the stored gradient has the clipped global norm, as torch computes it
-    model = ModelConfig(hidden=(8, 8), dtype="float64", activation="tanh")
-    (_, engine), _ = _pair(model, TrainConfig(optimizer=optimizer, clip_norm=clip))
+    # the clip acts exactly when the global norm exceeds it, scaling to clip·total/(total + 1e-6) like torch
+    model = ModelConfig(hidden=(8, 8), dtype="float64", activation="tanh", batch_norm=True)
     X, y = _data("multiclass")
-    _, unclipped = engine.loss_and_grads(X[:32], y[:32])
+    (_, probe), _ = _pair(model, TrainConfig(optimizer=optimizer))
+    _, unclipped = probe.loss_and_grads(X[:32], y[:32])
     total = float(np.sqrt(sum(np.sum(g * g) for layer in unclipped for g in layer.values())))
-    assert total > 2 * clip
-    engine.train_step(X[:32], y[:32])
-    assert float(np.linalg.norm(engine.grad)) == pytest.approx(clip * total / (total + 1e-6), rel=1e-12)
+    for factor in (0.8, 1.25):
+        (_, engine), _ = _pair(model, TrainConfig(optimizer=optimizer, clip_norm=factor * total))
+        engine.train_step(X[:32], y[:32])
+        expected = factor * total * total / (total + 1e-6) if factor < 1 else total
+        assert float(np.linalg.norm(engine.grad)) == pytest.approx(expected, rel=1e-12)
 
 
 @pytest.mark.parametrize("schedule", list(registry.SCHEDULES))

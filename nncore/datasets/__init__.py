@@ -14,6 +14,7 @@ from sklearn.model_selection import train_test_split
 
 from ..registry import Registry
 from . import toy
+from .images import IMAGE_DATASETS, IMAGE_SHAPES, make_image_dataset
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ SPECS: dict[str, DatasetSpec] = {
     "ripple": DatasetSpec(toy.ripple, "regression", "regression: a rippled 2-D surface"),
 }
 
-DATASETS = Registry("dataset", {name: spec.description for name, spec in SPECS.items()})
+DATASETS = Registry("dataset", {**{name: spec.description for name, spec in SPECS.items()}, **IMAGE_DATASETS})
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +59,7 @@ class Dataset:
     y_test: np.ndarray
     mean: np.ndarray             # (d,) subtracted before scaling (zeros when not standardized)
     std: np.ndarray              # (d,) divided by (ones when not standardized)
+    image_shape: tuple[int, int] | None = None  # (rows, cols) when each row of X is a flattened image
 
     @property
     def n_features(self) -> int:
@@ -78,8 +80,13 @@ class Dataset:
         return getattr(self, f"X_{name}"), getattr(self, f"y_{name}")
 
 
-def make_dataset(cfg) -> Dataset:
-    """Generate and split the dataset that ``cfg`` (a ``DataConfig``) describes. Deterministic in the seed."""
+def make_dataset(cfg, **image_options) -> Dataset:
+    """Generate and split the dataset that ``cfg`` (a ``DataConfig``) describes. Deterministic in the seed.
+
+    Image sets take ``image_options`` (data_dir, progress, download) for the FashionMNIST loader."""
+    if cfg.dataset in IMAGE_SHAPES:
+        return make_image_dataset(cfg.dataset, cfg, preprocess="standardize" if cfg.standardize else "scale",
+                                  limit=cfg.limit or None, **image_options)
     spec = SPECS[cfg.dataset]
     classes = cfg.classes if spec.takes_classes else 2
     rng = np.random.default_rng(cfg.seed)

@@ -303,7 +303,7 @@ def make_image_dataset(name: str, cfg, data_dir=None, progress: FileProgress | N
     (y_train, y_val, y_test) = (p[1].astype(np.int64) for p in parts)
     return Dataset(name, "multiclass", len(class_names), tuple(class_names),
                    tuple(f"px{i}" for i in range(n_features)),
-                   splits[0], y_train, splits[1], y_val, splits[2], y_test, mean, std)
+                   splits[0], y_train, splits[1], y_val, splits[2], y_test, mean, std, image_shape=(rows, cols))
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import importlib
 
-from ..init import init_params
+from ..errors import ConfigError
+from ..init import cnn_dense_inputs, init_cnn_params, init_params
 from .base import Engine
 
 # Engine key -> "module:Class", loaded lazily.
@@ -45,8 +46,23 @@ def resolve_engine(name: str, model_cfg, sizes: list[int]) -> str:
 def make_engine(cfg, dataset, params=None) -> Engine:
     """Build the engine ``cfg.train.engine`` (resolving "auto") for ``dataset``, starting from ``params`` or
     the seeded init."""
+    if cfg.model.kind == "cnn":
+        return _make_cnn_engine(cfg, dataset, params)
     sizes = network_sizes(cfg.model, dataset.n_features, dataset.n_outputs)
     if params is None:
         params = init_params(cfg.model, sizes, seed=cfg.data.seed)
     name = resolve_engine(cfg.train.engine, cfg.model, sizes)
     return engine_class(name)(cfg.model, cfg.train, sizes, dataset.task, params, cfg.data.seed)
+
+
+def _make_cnn_engine(cfg, dataset, params) -> Engine:
+    """The CNN runs on the torch engine only ("auto" picks it)."""
+    if dataset.image_shape is None:
+        raise ConfigError(f"model cnn needs image data; {dataset.name} is not an image set: use model mlp", "kind")
+    if cfg.train.engine == "numpy":
+        raise ConfigError("engine numpy trains MLPs only; use engine torch (or auto) for model cnn", "engine")
+    sizes = [cnn_dense_inputs(cfg.model, dataset.image_shape), *cfg.model.hidden, dataset.n_outputs]
+    if params is None:
+        params = init_cnn_params(cfg.model, dataset.image_shape, dataset.n_outputs, seed=cfg.data.seed)
+    return engine_class("torch")(cfg.model, cfg.train, sizes, dataset.task, params, cfg.data.seed,
+                                 image_shape=dataset.image_shape)

@@ -97,22 +97,50 @@ class MLP(nn.Module):
         return x
 
 
+class CNN(nn.Module):
+    """Images: [3×3 conv (padding 1) → activation → 2×2 max pool] × 2, flatten, then an MLP head."""
+
+    def __init__(self, image_shape, channels, sizes, activation, batch_norm, dropout, generator):
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        ins = (1, *channels[:-1])
+        self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip(ins, channels))
+        self.act = ACTIVATIONS[activation]()
+        self.head = MLP(sizes, activation, batch_norm, dropout, generator)
+
+    def forward(self, x, trace=None):
+        x = x.reshape(-1, 1, *self.image_shape)
+        for conv in self.convs:
+            pre = conv(x)
+            x = nn.functional.max_pool2d(self.act(pre), 2)
+            if trace is not None:
+                trace.append({"pre": pre, "post": x})
+        return self.head(x.flatten(1), trace)
+
+
 class TorchEngine(Engine):
     name = "torch"
 
-    def __init__(self, model, train, sizes, task, params, seed):
+    def __init__(self, model, train, sizes, task, params, seed, image_shape=None):
         super().__init__(model, train, sizes, task, params, seed)
         self.dtype = torch.float64 if model.dtype == "float64" else torch.float32
-        if sum(a * b for a, b in zip(self.sizes[:-1], self.sizes[1:])) < SMALL_NETWORK_WEIGHTS:
+        if model.kind == "mlp" and sum(a * b for a, b in zip(self.sizes[:-1], self.sizes[1:])) < SMALL_NETWORK_WEIGHTS:
             # Intra-op threads cannot speed up tiny matrices; they only spin, and on a busy machine that
             # made small-network training 10x slower (measured). The setting is per process.
             torch.set_num_threads(1)
         self.generator = torch.Generator().manual_seed(seed)
-        self.net = MLP(self.sizes, model.activation, model.batch_norm, model.dropout, self.generator)
+        if model.kind == "cnn":
+            self.net = CNN(image_shape, model.channels, self.sizes, model.activation, model.batch_norm,
+                           model.dropout, self.generator)
+            self.mlp, self.convs = self.net.head, list(self.net.convs)
+        else:
+            self.net = MLP(self.sizes, model.activation, model.batch_norm, model.dropout, self.generator)
+            self.mlp, self.convs = self.net, []
         self.net.to(self.dtype)
+        self.layers = [*self.convs, *self.mlp.linears]  # every module with a weight and a bias, input side first
         self.set_params(params)
         self.loss_fn = LOSSES[self.loss_name]()
-        self.weights = [lin.weight for lin in self.net.linears]
+        self.weights = [layer.weight for layer in self.layers]
         self.optimizer = None
         self.set_train_config(train, epoch=0)
 
@@ -180,13 +208,23 @@ class TorchEngine(Engine):
         self.net(torch.from_numpy(np.asarray(X)).to(self.dtype), trace=layers)
         return [{k: v.double().numpy() for k, v in layer.items()} for layer in layers]
 
+    @property
+    def layer_names(self):
+        return [f"conv {i + 1}" for i in range(len(self.convs))] + super().layer_names
+
     # --- parameters -------------------------------------------------------------------------------------
+    def _norm(self, i: int):
+        """Batch-norm module after layer ``i`` (counting convolutions), or None."""
+        j = i - len(self.convs)
+        norms = self.mlp.norms
+        return norms[j] if norms is not None and 0 <= j < len(norms) else None
+
     def get_params(self):
         out = []
-        for i, lin in enumerate(self.net.linears):
+        for i, lin in enumerate(self.layers):
             layer = {"W": lin.weight.detach().double().numpy().copy(), "b": lin.bias.detach().double().numpy().copy()}
-            if self.net.norms is not None and i < len(self.net.norms):
-                bn = self.net.norms[i]
+            bn = self._norm(i)
+            if bn is not None:
                 layer.update(gamma=bn.weight.detach().double().numpy().copy(),
                              beta=bn.bias.detach().double().numpy().copy(),
                              running_mean=bn.running_mean.double().numpy().copy(),
@@ -196,18 +234,20 @@ class TorchEngine(Engine):
 
     @torch.no_grad()
     def set_params(self, params):
-        for i, (lin, layer) in enumerate(zip(self.net.linears, params)):
+        if len(params) != len(self.layers):
+            raise ValueError(f"expected parameters for {len(self.layers)} layers, got {len(params)}")
+        for i, (lin, layer) in enumerate(zip(self.layers, params)):
             lin.weight.copy_(torch.from_numpy(np.asarray(layer["W"])))
             lin.bias.copy_(torch.from_numpy(np.asarray(layer["b"])))
-            if self.net.norms is not None and i < len(self.net.norms):
-                bn = self.net.norms[i]
+            bn = self._norm(i)
+            if bn is not None:
                 bn.weight.copy_(torch.from_numpy(layer["gamma"]))
                 bn.bias.copy_(torch.from_numpy(layer["beta"]))
                 bn.running_mean.copy_(torch.from_numpy(layer["running_mean"]))
                 bn.running_var.copy_(torch.from_numpy(layer["running_var"]))
 
     def grads(self):
-        return [{"W": _grad(lin.weight), "b": _grad(lin.bias)} for lin in self.net.linears]
+        return [{"W": _grad(lin.weight), "b": _grad(lin.bias)} for lin in self.layers]
 
     def grad_norms(self):
         if self.weights[0].grad is None:  # before the first step

@@ -1,0 +1,318 @@
+"""Your own data: a CSV table becomes a ``Dataset`` (one label column, numeric feature columns).
+
+Files come from strangers, so every problem with a file ends in one ``ConfigError`` whose message names the
+problem and the fix. Reading (``read_csv_table``) accepts UTF-8 (with or without a byte-order mark), UTF-16
+with a byte-order mark, and falls back to Windows-1252 then Latin-1 for legacy exports; the delimiter
+(comma, semicolon, tab or bar) is detected from the first lines; ``?`` counts as a missing value like an
+empty cell or ``NA``. ``table_to_dataset`` picks the label and features, handles missing values, decides
+classification or regression and splits like the toy sets (stratified for classification).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError
+
+MIN_ROWS = 10                 # usable rows below which a train/validation/test split means nothing
+MAX_AUTO_CLASSES = 10         # an integer label with at most this many values is read as classes
+TASKS = ("auto", "classification", "regression")
+MISSING = ("drop", "impute")
+DELIMITERS = ",;\t|"
+_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+
+
+def _fail(message: str, param: str = "file") -> ConfigError:
+    return ConfigError(message, param)
+
+
+def _listing(names) -> str:
+    names = [str(n) for n in names]
+    return ", ".join(names[:30]) + (f" … ({len(names)} in all)" if len(names) > 30 else "")
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    """Text and encoding name of a CSV file's bytes; ConfigError for anything that is not text."""
+    if data[:4] == b"PK\x03\x04":
+        raise _fail("not a CSV text file: this is a zip archive or an Excel workbook; save it as "
+                    "CSV (comma-separated values) and upload that")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            raise _fail("not a CSV text file: it starts like UTF-16 text but does not decode as UTF-16; "
+                        "save it as UTF-8 CSV") from None
+    if b"\x00" in data:
+        raise _fail("not a CSV text file: it contains binary data; upload a table saved as CSV text")
+    for encoding in _ENCODINGS:
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    sample = text[:65536]
+    controls = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\r\n") or 127 <= ord(ch) < 160)
+    if controls > 0.01 * len(sample):
+        raise _fail("not a CSV text file: it contains binary data; upload a table saved as CSV text")
+    return text, encoding.replace("-sig", "")
+
+
+def _header(text: str) -> tuple[str, list[str]]:
+    """The delimiter and the column names as written on the first non-empty line."""
+    lines = [line for line in text.splitlines() if line.strip()][:20]
+    try:
+        delimiter = csv.Sniffer().sniff("\n".join(lines), delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        delimiter = ","
+    names = next(csv.reader([lines[0]], delimiter=delimiter, skipinitialspace=True))
+    return delimiter, [n.strip() for n in names]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def read_csv_table(data: bytes, limits=None) -> pd.DataFrame:
+    """Parse an uploaded CSV file into a DataFrame with one column per header name.
+
+    ``limits`` (a ``nncore.limits.Limits``; default ``load_limits()``) bounds bytes, rows and columns.
+    ``df.attrs`` records the ``encoding`` and ``delimiter`` that were used."""
+    from ..limits import ENV_NAMES, load_limits
+    limits = limits if limits is not None else load_limits()
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise _fail(f"expected the file's bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if len(data) > limits.max_upload_bytes:
+        raise _fail(f"the file is {len(data) / 2**20:.1f} MB; this server accepts up to "
+                    f"{limits.max_upload_mb:g} MB ({ENV_NAMES['max_upload_mb']}): upload fewer rows or columns")
+    if not data.strip():
+        raise _fail("the file is empty: upload a CSV table with a header line and data rows")
+    text, encoding = _decode(data)
+    if not text.strip():
+        raise _fail("the file is empty: upload a CSV table with a header line and data rows")
+    delimiter, names = _header(text)
+    if len(names) > limits.max_columns:
+        raise _fail(f"the table has {len(names)} columns; this server accepts up to {limits.max_columns} "
+                    f"({ENV_NAMES['max_columns']}): keep only the columns you need")
+    seen, dupes = set(), []
+    for n in names:
+        if n in seen and n not in dupes:
+            dupes.append(n)
+        seen.add(n)
+    if dupes:
+        raise _fail(f"duplicate column names: {_listing(dupes)}; give every column a unique name in the "
+                    "header line")
+    if all(_is_number(n) for n in names):
+        raise _fail("the first line holds numbers, not column names: add a header line naming each column")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            df = pd.read_csv(io.StringIO(text), sep=delimiter, index_col=False, skipinitialspace=True,
+                             na_values=["?"], nrows=limits.max_rows + 1)
+    except pd.errors.ParserError as e:
+        detail = str(e).split("error: ")[-1].strip()
+        raise _fail(f"not a well-formed CSV table ({detail}): every row needs as many fields as the header "
+                    "has columns") from None
+    except (pd.errors.EmptyDataError, ValueError, csv.Error) as e:
+        raise _fail(f"not a readable CSV table ({e}): save it as CSV with a header line") from None
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        raise _fail(f"some rows have more fields than the header has columns ({len(names)}): a trailing "
+                    "delimiter or a missing column name? Every row needs one field per column")
+    if len(df) > limits.max_rows:
+        raise _fail(f"the table has more than {limits.max_rows} data rows, the most this server accepts "
+                    f"({ENV_NAMES['max_rows']}): upload a sample of the rows")
+    if len(df) == 0:
+        raise _fail("the file has a header line but no data rows: add rows below the column names")
+    df.columns = [str(c).strip() for c in df.columns]
+    df.attrs.update(encoding=encoding, delimiter=delimiter)
+    return df
+
+
+# --- from table to dataset -----------------------------------------------------------------------------
+
+def _kind(series: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(series):
+        return "boolean"
+    return "numeric" if pd.api.types.is_numeric_dtype(series) else "text"
+
+
+def _auto_task(series: pd.Series) -> str:
+    values = series.dropna()
+    if _kind(values) != "numeric":
+        return "classification"
+    integer = bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
+    return "classification" if integer and values.nunique() <= MAX_AUTO_CLASSES else "regression"
+
+
+def _first_bad(series: pd.Series) -> tuple[int, str] | None:
+    """Data row (1-based) and value of the first non-missing entry that is not a number."""
+    bad = np.flatnonzero((series.notna() & pd.to_numeric(series, errors="coerce").isna()).to_numpy())
+    return (int(bad[0]) + 1, str(series.iloc[bad[0]])) if len(bad) else None
+
+
+def _class_name(value) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def describe_table(df: pd.DataFrame) -> dict:
+    """What the UI needs to prefill its choices: columns, their kinds, and a suggested label and task.
+
+    Returns ``columns`` (names in order), ``dtypes`` (name -> "numeric", "boolean" or "text"), ``missing``
+    (name -> count of empty cells), ``distinct`` (name -> distinct values), ``n_rows``, ``numeric_columns``,
+    ``suggested_label`` (the last column), ``suggested_task`` ("classification" or "regression") and
+    ``suggested_features`` (the other numeric columns), plus ``encoding`` and ``delimiter`` when known."""
+    columns = [str(c) for c in df.columns]
+    dtypes = {c: _kind(df[c]) for c in columns}
+    label = columns[-1] if columns else None
+    numeric = [c for c in columns if dtypes[c] in ("numeric", "boolean")]
+    return {
+        "columns": columns,
+        "dtypes": dtypes,
+        "missing": {c: int(df[c].isna().sum()) for c in columns},
+        "distinct": {c: int(df[c].nunique()) for c in columns},
+        "n_rows": int(len(df)),
+        "numeric_columns": numeric,
+        "suggested_label": label,
+        "suggested_task": _auto_task(df[label]) if label is not None else None,
+        "suggested_features": [c for c in numeric if c != label],
+        "encoding": df.attrs.get("encoding"),
+        "delimiter": df.attrs.get("delimiter"),
+    }
+
+
+def _pick_features(df: pd.DataFrame, label, features) -> list[str]:
+    columns = [str(c) for c in df.columns]
+    if not isinstance(label, str) or label not in columns:
+        raise _fail(f"label column {label!r} is not in the table; available columns: {_listing(columns)}",
+                    "label")
+    if features is None:
+        chosen = [c for c in columns if c != label and _kind(df[c]) != "text"]
+        if not chosen:
+            raise _fail(f"no numeric feature columns besides the label {label!r}; text columns: "
+                        f"{_listing(c for c in columns if c != label)}: encode them as numbers", "features")
+        return chosen
+    chosen = [str(f) for f in features]
+    if not chosen:
+        raise _fail("choose at least one feature column", "features")
+    unknown = [f for f in chosen if f not in columns]
+    if unknown:
+        raise _fail(f"unknown feature columns: {_listing(unknown)}; available columns: {_listing(columns)}",
+                    "features")
+    if label in chosen:
+        raise _fail(f"the label column {label!r} is also listed as a feature: remove it from the features",
+                    "features")
+    twice = sorted({f for f in chosen if chosen.count(f) > 1})
+    if twice:
+        raise _fail(f"feature columns listed twice: {_listing(twice)}", "features")
+    text = [f for f in chosen if _kind(df[f]) == "text"]
+    if text:
+        found = [(f, _first_bad(df[f])) for f in text[:3]]
+        examples = "; ".join(f"{f!r} has {bad[1]!r} in data row {bad[0]}" for f, bad in found if bad)
+        raise _fail(f"non-numeric feature columns: {_listing(text)} ({examples}): exclude them from the "
+                    "features, or encode them as numbers", "features")
+    return chosen
+
+
+def _handle_missing(df: pd.DataFrame, label: str, features: list[str], missing) -> pd.DataFrame:
+    cols = [label, *features]
+    counts = {c: int(df[c].isna().sum()) for c in cols}
+    empty = [c for c in features if counts[c] == len(df)]
+    if empty:
+        raise _fail(f"feature columns with no values at all: {_listing(empty)}: exclude them", "features")
+    if not any(counts.values()):
+        return df
+    if missing is None:
+        listed = ", ".join(f"{c} ({n})" for c, n in counts.items() if n)
+        raise _fail(f"missing values in {listed}: choose drop rows or impute with column means", "missing")
+    df = df[df[label].notna()]  # a row without its label cannot be learned from, in either mode
+    if missing == "drop":
+        return df.dropna(subset=features)
+    df = df.copy()
+    for c in features:
+        df[c] = df[c].astype(np.float64).fillna(df[c].astype(np.float64).mean())
+    return df
+
+
+def table_to_dataset(df: pd.DataFrame, label: str, features: list[str] | None, cfg, task: str = "auto",
+                     missing: str | None = None, limits=None, name: str = "table"):
+    """A split ``Dataset`` learning column ``label`` from the numeric columns ``features``.
+
+    ``features`` None takes every other numeric (or true/false) column. ``task`` "auto" reads a text or
+    true/false label, or a numeric one with at most 10 integer values, as classes, and any other numeric
+    label as a regression target. ``missing``: None refuses missing values (naming them), "drop" drops
+    rows with any, "impute" fills feature gaps with the column mean over the whole table (rows missing
+    their label are dropped either way). Class names are the label values, sorted, as text. ``cfg`` is the
+    ``DataConfig`` whose seed, fractions and ``standardize`` the split uses; ``name`` names the dataset."""
+    from ..limits import ENV_NAMES, load_limits
+    from . import split_dataset
+    limits = limits if limits is not None else load_limits()
+    if task not in TASKS:
+        raise _fail(f"task must be one of {', '.join(TASKS)}, got {task!r}", "task")
+    if missing is not None and missing not in MISSING:
+        raise _fail(f"missing must be one of drop, impute or None, got {missing!r}", "missing")
+    if len(df) == 0:
+        raise _fail("the table has no data rows: add rows below the column names")
+    if len(df) > limits.max_rows:
+        raise _fail(f"the table has {len(df)} rows; this server accepts up to {limits.max_rows} "
+                    f"({ENV_NAMES['max_rows']}): use a sample of the rows")
+    features = _pick_features(df, label, features)
+    for c in features:
+        values = df[c].to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.isinf(values).any():
+            row = int(np.flatnonzero(np.isinf(values))[0]) + 1
+            raise _fail(f"feature column {c!r} has an infinite value in data row {row}: fix or remove it",
+                        "features")
+    df = _handle_missing(df, label, features, missing)
+    y_raw = df[label]
+    kind = _auto_task(y_raw) if task == "auto" else task
+    if kind == "regression" and _kind(y_raw) != "numeric":
+        raise _fail(f"label {label!r} is not numeric, so it cannot be a regression target: choose "
+                    "classification or a numeric label", "task")
+    if len(df) < MIN_ROWS:
+        raise _fail(f"only {len(df)} usable rows (after removing rows with missing values); at least "
+                    f"{MIN_ROWS} are needed to train, validate and test: add rows", "file")
+    X = df[features].to_numpy(dtype=np.float64)
+    if kind == "regression":
+        y = y_raw.to_numpy(dtype=np.float64)
+        if not np.isfinite(y).all():
+            raise _fail(f"label column {label!r} has infinite values: fix or remove those rows", "label")
+        class_names = None
+    else:
+        values = np.sort(y_raw.unique()) if _kind(y_raw) != "text" else sorted(y_raw.unique(), key=str)
+        class_names = tuple(_class_name(v) for v in values)
+        if len(values) < 2:
+            raise _fail(f"label {label!r} has a single class ({class_names[0]!r}): classification needs at "
+                        "least two different labels", "label")
+        if len(values) > limits.max_classes:
+            raise _fail(f"label {label!r} has {len(values)} different values, more than the "
+                        f"{limits.max_classes} classes this server allows ({ENV_NAMES['max_classes']}): "
+                        "for a numeric target choose regression, or pick a label with fewer values", "label")
+        index = {v: i for i, v in enumerate(values)}
+        y = np.array([index[v] for v in y_raw], dtype=np.int64)
+        counts = np.bincount(y, minlength=len(values))
+        need = math.ceil(2 / min(cfg.val_fraction, cfg.test_fraction))
+        rare = [f"{class_names[k]!r} ({counts[k]})" for k in np.flatnonzero(counts < need)]
+        if rare:
+            raise _fail(f"too few rows per class for a stratified train/validation/test split: "
+                        f"{_listing(rare)}; each class needs at least {need} rows with these split fractions: "
+                        "add rows, or merge or remove rare classes", "label")
+    try:
+        ds = split_dataset(name, X, y, kind, cfg, feature_names=tuple(features), class_names=class_names)
+    except ValueError as e:  # sklearn's stratified split can still refuse a borderline class balance
+        raise _fail(f"cannot split the rows into train/validation/test ({e}): add rows to the small "
+                    "classes", "label") from None
+    if not all(np.isfinite(a).all() for a in (ds.X_train, ds.X_val, ds.X_test)):
+        raise _fail("feature values are too large to scale (overflow): rescale the columns", "features")
+    return ds
