@@ -22,7 +22,7 @@ CHARTS = ("gradient norms", "histograms", "curves", "boundary")
 # --- thresholds (each one is what a check compares a measurement against) ---------------------------------
 MIN_EPOCHS = 5             # finished epochs before a check that judges training looks at all
 RECENT_EPOCHS = 10         # the window of latest epochs a trend is measured over
-DEAD_WARN = 0.4            # share of a layer's ReLU units silent on every sample: warning from here ...
+DEAD_WARN = 0.5            # share of a layer's ReLU units silent on every sample: warning from here ...
 DEAD_PROBLEM = 0.75        # ... and a problem from here (most of the layer no longer learns)
 SATURATION_EDGE = 0.01     # tanh |out| > 1 - this, sigmoid out < this or > 1 - this: the flat part of the curve
 SATURATED_SAMPLES = 0.9    # a unit counts as saturated when it sits on a flat part for this share of samples
@@ -37,9 +37,11 @@ BOUNCE_SIZE = 0.02         # ... by steps of at least this share of its level on
 NO_PROGRESS = 0.05         # a trend over the recent window that lowers the loss by less than this share
 STUCK_LOSS = 0.5           # recent train loss above this share of the "know nothing" loss: far from fitted
 SLOW_EPOCHS = 10           # epochs before judging that the loss barely moved
-SLOW_DROP = 0.02           # relative drop of the train loss from epoch 1 below this: it barely moved
-OVERFIT_RISE = 0.1         # val loss this far (relative) above its best, while train loss still falls
-OVERFIT_GAP = 0.05         # and the gap val - train wider than this share of the "know nothing" loss
+SLOW_DROP = 0.02           # relative drop of the train loss since before training below this: it barely moved
+OVERFIT_RISE = 0.1         # val loss this far (relative) above its best, while train loss still falls ...
+OVERFIT_GAP = 0.05         # ... and the gap val - train wider than this share of the "know nothing" loss: info
+OVERFIT_RISE_WARN = 0.5    # a rise this large ...
+OVERFIT_GAP_WARN = 0.15    # ... with a gap this wide makes it a warning: the network memorizes noise
 IDENTICAL_TOL = 1e-6       # units whose incoming weights and bias differ by less than this are identical
 IDENTICAL_SHARE = 0.5      # share of a layer's units that have an identical twin: symmetry was never broken
 UNSCALED_LEVEL = 5.0       # a feature with mean |x| or spread above this is far from unit scale
@@ -80,6 +82,14 @@ class RunView:
     @cached_property
     def hidden_trace(self) -> list[dict[str, np.ndarray]]:
         return self.trainer.engine.trace(self.X)[:-1]
+
+    @cached_property
+    def initial_loss(self) -> float:
+        """Train loss of the run's seeded starting weights (rebuilt: the history starts after epoch 1)."""
+        from . import metrics
+        from .engines import make_engine
+        ds = self.trainer.dataset
+        return metrics.data_loss(make_engine(self.cfg, ds).forward(ds.X_train), ds.y_train, ds.task)
 
     @cached_property
     def baseline_loss(self) -> float:
@@ -243,16 +253,17 @@ def _lr_too_high(view: RunView) -> Finding | None:
 @check("lr_too_low", needs_epochs=SLOW_EPOCHS)
 def _lr_too_low(view: RunView) -> Finding | None:
     """Steps so small that the loss barely moves from where it started."""
-    loss = view.series("train_loss")
-    if view.snap.status == "diverged" or loss[0] < STUCK_LOSS * view.baseline_loss:
-        return None  # already fitted in the first epoch: nothing left to move
-    drop = (loss[0] - loss[-1]) / loss[0]
+    if view.snap.status == "diverged":
+        return None
+    start, now = view.initial_loss, view.series("train_loss")[-1]
+    drop = (start - now) / start
     if abs(drop) >= SLOW_DROP:
         return None  # it moved: down is progress, up is a different problem (see lr_too_high)
     lr = view.cfg.train.learning_rate
     return Finding("lr_too_low", "warning", "Learning rate too low",
-                   f"after {view.epochs} epochs the train loss fell only {100 * drop:.2f}% from epoch 1 "
-                   f"({loss[0]:.4f} → {loss[-1]:.4f}) with learning rate {lr:g}",
+                   f"after {view.epochs} epochs the train loss is {now:.4f}, only {100 * abs(drop):.2f}% "
+                   f"{'below' if drop >= 0 else 'above'} the {start:.4f} it had before training "
+                   f"(learning rate {lr:g})",
                    f"raise the learning rate (try {lr * 10:g}) or use adam; if units are dead or identical "
                    "(see other findings), fix those first", "curves")
 
@@ -270,7 +281,8 @@ def _overfitting(view: RunView) -> Finding | None:
     if not (rise > OVERFIT_RISE and now_t < train[best] and gap_now > gap_then
             and gap_now > OVERFIT_GAP * view.baseline_loss):
         return None
-    return Finding("overfitting", "warning", "Overfitting",
+    severity = "warning" if rise > OVERFIT_RISE_WARN and gap_now > OVERFIT_GAP_WARN * view.baseline_loss else "info"
+    return Finding("overfitting", severity, "Overfitting",
                    f"since epoch {best + 1} the validation loss rose {_pct(rise)} ({val[best]:.3f} → {now_v:.3f}, "
                    f"mean of the last {MIN_EPOCHS} epochs) while the train loss fell ({train[best]:.3f} → "
                    f"{now_t:.3f}); the gap between them grew from {gap_then:.3f} to {gap_now:.3f}",

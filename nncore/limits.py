@@ -85,18 +85,19 @@ def _over(what: str, limit: int | float, var: str, got) -> ConfigError:
 def check_run(cfg, limits: Limits, dataset=None) -> None:
     """Raise ConfigError if run config ``cfg`` goes beyond ``limits``.
 
-    ``dataset`` is the Dataset the run trains on when it is not generated from ``cfg.data`` (an uploaded
-    table or an image set); hidden layers of image networks may be up to ``max_image_width`` wide, and the
+    ``dataset`` is the Dataset the run trains on, when the caller has it (it must be passed for uploaded
+    tables). Hidden layers of networks for image sets may be up to ``max_image_width`` wide; the
     ``n_points`` limit applies to generated toy data only."""
     from .datasets.images import IMAGE_SHAPES
 
-    generated = dataset is None or dataset.name == cfg.data.dataset
-    if generated and cfg.data.n_points > limits.max_points:
+    name = cfg.data.dataset if dataset is None else dataset.name
+    image = name in IMAGE_SHAPES
+    toy = name == cfg.data.dataset and not image
+    if toy and cfg.data.n_points > limits.max_points:
         raise _over("n_points", limits.max_points, ENV_NAMES["max_points"], cfg.data.n_points)
     hidden = cfg.model.hidden
     if len(hidden) > limits.max_layers:
         raise _over("hidden layers", limits.max_layers, ENV_NAMES["max_layers"], len(hidden))
-    image = dataset is not None and dataset.name in IMAGE_SHAPES
     width_field = "max_image_width" if image else "max_width"
     max_width = getattr(limits, width_field)
     for i, width in enumerate(hidden):

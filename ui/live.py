@@ -1,0 +1,110 @@
+"""Live training on a page: keep the run in step with the sidebar, the Play/Pause/Step/Reset controls, and
+the fragment that trains a slice and draws a frame while playing.
+
+Buttons only flip flags (``on_click``); the fragment re-runs every FRAME_SECONDS while playing, trains for a
+time slice (or a number of steps), takes one snapshot and hands it to the page's ``draw`` function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from nncore.config import RunConfig
+from nncore.errors import ConfigError
+from nncore.training import Snapshot, Trainer
+
+from .sidebar import changed_fields
+from .state import RunSession
+
+# Speed: optimizer steps per frame, or "max" = as many as fit in a time slice.
+SPEEDS = {"1 step": 1, "10 steps": 10, "100 steps": 100, "max": None}
+FRAME_SECONDS = 0.25        # a new frame every 0.25 s while playing (>= 4 frames/s)
+TRAIN_SLICE_SECONDS = 0.12  # training time per frame at "max", leaving the rest for drawing
+
+
+def sync(session: RunSession, cfg: RunConfig | None, make_trainer: Callable[[RunConfig], Trainer]) -> None:
+    """Bring the run in line with the sidebar: start one, reset it (data or network changed, and say so), or
+    pass new training settings to it mid-run. ``cfg`` None (invalid settings) keeps the run as it is."""
+    if cfg is None:
+        return
+    trainer = session.trainer
+    if trainer is None:
+        _start(session, cfg, make_trainer, "")
+        return
+    changed = changed_fields(trainer.cfg.data, cfg.data) + changed_fields(trainer.cfg.model, cfg.model)
+    if changed:
+        _start(session, cfg, make_trainer, f"{', '.join(changed)} changed: the run was reset (new data or network).")
+    elif cfg.train != trainer.cfg.train:
+        try:
+            trainer.update_train(cfg.train)
+        except ConfigError as e:
+            st.sidebar.error(str(e))
+
+
+def _start(session: RunSession, cfg: RunConfig, make_trainer, notice: str) -> None:
+    try:
+        session.trainer = make_trainer(cfg)
+    except ConfigError as e:  # e.g. a model the chosen engine cannot train, or a dataset that cannot load
+        st.error(f"{e}")
+        return
+    session.notice = notice
+    session.cache.clear()
+
+
+def controls(session: RunSession, key: str) -> str:
+    """Play / Pause / Step / Reset and the speed control; returns the chosen speed."""
+
+    def play():
+        session.playing = True
+        session.notice = ""
+
+    def pause():
+        session.playing = False
+
+    def step():
+        session.playing = False
+        session.trainer.run(steps=1)
+
+    def reset():
+        session.playing = False
+        session.trainer = Trainer(session.trainer.cfg, session.trainer.dataset)
+        session.notice = ""
+        session.cache.clear()
+
+    missing = session.trainer is None
+    play_col, pause_col, step_col, reset_col, speed_col = st.columns([1, 1, 1, 1, 3], vertical_alignment="bottom")
+    play_col.button("Play", on_click=play, type="primary", disabled=missing, width="stretch", key=f"{key}.play")
+    pause_col.button("Pause", on_click=pause, width="stretch", key=f"{key}.pause")
+    step_col.button("Step", on_click=step, disabled=missing, width="stretch", key=f"{key}.step",
+                    help="one optimizer step on one mini-batch")
+    reset_col.button("Reset", on_click=reset, disabled=missing, width="stretch", key=f"{key}.reset",
+                     help="start the same run again from its initial weights")
+    speed = speed_col.select_slider("Speed (steps per frame)", list(SPEEDS), "max", key=f"{key}.speed",
+                                    persist_state="session")
+    if session.notice:
+        st.info(session.notice)
+    return speed
+
+
+def run_fragment(session: RunSession, speed: str, draw: Callable[[Snapshot, Trainer], None]) -> None:
+    """Train one slice per timer tick while playing, then ``draw(snapshot, trainer)``."""
+
+    def frame():
+        trainer = session.trainer
+        if trainer is None:
+            st.warning("Fix the settings in the sidebar to start.")
+            return
+        if session.playing and trainer.running:
+            steps = SPEEDS[speed]
+            snap = trainer.run(steps=steps) if steps else trainer.run(seconds=TRAIN_SLICE_SECONDS)
+        else:
+            snap = trainer.snapshot()
+        session.snapshot = snap
+        draw(snap, trainer)
+        if session.playing and not trainer.running:  # finished, diverged or stopped early: stop the timer
+            session.playing = False
+            st.rerun()
+
+    st.fragment(frame, run_every=FRAME_SECONDS if session.playing else None)()
