@@ -18,5 +18,6 @@ torch.set_num_threads(1)
 st.set_page_config(page_title="Neural-network playground", page_icon="🧠", layout="wide")
 PAGES = [
     st.Page("pages/playground.py", title="Playground", icon="🎛️", default=True),
+    st.Page("pages/images.py", title="Images", icon="🖼️"),
 ]
 st.navigation(PAGES).run()

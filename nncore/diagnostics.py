@@ -33,11 +33,13 @@ EXPLODING_RATIO = 1e3      # the same ratio above this: gradients grow on their 
 EXPLODING_NORM = 1e3       # any layer's mean gradient norm above this is huge for these small networks
 EXPLODING_GROWTH = 100.0   # recent gradient norm over the first epochs' norm: growing without bound
 OSCILLATING_UPS = 0.4      # share of recent epoch-to-epoch loss changes that go up: the loss bounces ...
-BOUNCE_SIZE = 0.02         # ... by steps of at least this share of its level on average (not just jitter)
-NO_PROGRESS = 0.05         # a trend over the recent window that lowers the loss by less than this share
-STUCK_LOSS = 0.5           # recent train loss above this share of the "know nothing" loss: far from fitted
+BOUNCE_SIZE = 0.05         # ... by steps of at least this share of its level on average (not just jitter) ...
+STUCK_LOSS = 0.3           # ... while it stays above this share of the "know nothing" loss: far from fitted
 SLOW_EPOCHS = 10           # epochs before judging that the loss barely moved
-SLOW_DROP = 0.02           # relative drop of the train loss since before training below this: it barely moved
+SLOW_DROP = 0.02           # relative drop of the train loss since before training below this: it barely moved ...
+STEADY_CREEP = 0.5         # ... yet it still falls at least this fraction as fast as in the first epochs ...
+STEADY_SHARE = 0.9         # ... and fell in at least this share of the epochs: the steps are too small (a
+                           #     converged network has stopped falling; a stuck one only jitters)
 OVERFIT_RISE = 0.1         # val loss this far (relative) above its best, while train loss still falls ...
 OVERFIT_GAP = 0.05         # ... and the gap val - train wider than this share of the "know nothing" loss: info
 OVERFIT_RISE_WARN = 0.5    # a rise this large ...
@@ -104,11 +106,6 @@ class RunView:
 
 def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
-
-
-def _slope(y: np.ndarray) -> float:
-    """Least-squares slope per epoch."""
-    return float(np.polyfit(np.arange(len(y)), y, 1)[0]) if len(y) > 1 else 0.0
 
 
 def _layer_shares(view: RunView, share_of_units) -> list[tuple[str, float]]:
@@ -239,14 +236,13 @@ def _lr_too_high(view: RunView) -> Finding | None:
         return None
     ups = float(np.mean(np.diff(loss) > 0))
     bounce = float(np.abs(np.diff(loss)).mean() / loss.mean())
-    trend = _slope(loss) * (len(loss) - 1) / loss.mean()  # relative change along the window's trend line
     stuck = loss.mean() / view.baseline_loss
-    if ups < OSCILLATING_UPS or bounce < BOUNCE_SIZE or trend < -NO_PROGRESS or stuck < STUCK_LOSS:
+    if ups < OSCILLATING_UPS or bounce < BOUNCE_SIZE or stuck < STUCK_LOSS:
         return None
     return Finding("lr_too_high", "warning", "Learning rate too high",
                    f"over the last {len(loss)} epochs the train loss went up in {_pct(ups)} of the epochs (by "
-                   f"{_pct(bounce)} of its level per epoch on average), has no downward trend ({100 * trend:+.0f}%), and stays at {stuck:.2f}× the loss of a blind guess "
-                   f"(learning rate {lr:g})",
+                   f"{_pct(bounce)} of its level per epoch on average) and stays at {stuck:.2f}× the loss of a blind "
+                   f"guess (learning rate {lr:g})",
                    f"lower the learning rate (try {lr / 10:g}), or use a schedule that decays it", "curves")
 
 
@@ -255,17 +251,21 @@ def _lr_too_low(view: RunView) -> Finding | None:
     """Steps so small that the loss barely moves from where it started."""
     if view.snap.status == "diverged":
         return None
-    start, now = view.initial_loss, view.series("train_loss")[-1]
+    loss = view.series("train_loss")
+    start, now, k = view.initial_loss, loss[-1], MIN_EPOCHS
     drop = (start - now) / start
+    early, recent = (start - loss[k - 1]) / k, (loss[-1 - k] - now) / k  # mean fall per epoch
     if abs(drop) >= SLOW_DROP:
         return None  # it moved: down is progress, up is a different problem (see lr_too_high)
+    falls = float(np.mean(np.diff(loss) < 0))
+    if not (recent > 0 and recent >= STEADY_CREEP * early and falls >= STEADY_SHARE):
+        return None  # not creeping steadily: converged or stuck for another reason (see the other checks)
     lr = view.cfg.train.learning_rate
     return Finding("lr_too_low", "warning", "Learning rate too low",
                    f"after {view.epochs} epochs the train loss is {now:.4f}, only {100 * abs(drop):.2f}% "
                    f"{'below' if drop >= 0 else 'above'} the {start:.4f} it had before training "
-                   f"(learning rate {lr:g})",
-                   f"raise the learning rate (try {lr * 10:g}) or use adam; if units are dead or identical "
-                   "(see other findings), fix those first", "curves")
+                   f"and it still falls steadily by about {recent:.2g} per epoch (learning rate {lr:g})",
+                   f"raise the learning rate (try {lr * 10:g}) or use adam", "curves")
 
 
 @check("overfitting", needs_epochs=RECENT_EPOCHS)

@@ -125,8 +125,15 @@ class Trainer:
         """Change training settings mid-run (learning rate, optimizer, batch size, ...) without a reset."""
         if train == self.cfg.train:
             return
-        self.engine.set_train_config(train, self.epoch)
-        self.cfg = self.cfg.replace(train=train)
+        cfg = self.cfg.replace(train=train)
+        if train.engine != self.cfg.train.engine:
+            # Another engine takes over the same weights (optimizer moments start afresh).
+            engine = make_engine(cfg, self.dataset, params=self.engine.get_params())
+            engine.set_train_config(train, self.epoch)
+            self.engine = engine
+        else:
+            self.engine.set_train_config(train, self.epoch)
+        self.cfg = cfg
         if self.status == "done" and self.epoch < train.epochs:
             self.status, self.message = "running", ""  # more epochs allowed now: carry on
 

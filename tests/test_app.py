@@ -137,3 +137,53 @@ def test_reset_starts_over(at):
     button(at, "Step").click().run()
     button(at, "Reset").click().run()
     assert step_count(at) == 0
+
+
+@pytest.fixture
+def images(at) -> AppTest:
+    at.switch_page("pages/images.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_images_page_opens_on_digits_and_says_how_to_get_fashion_mnist(images, monkeypatch):
+    assert images.sidebar.selectbox(key="img.dataset").value == "digits"
+    assert step_count(images) == 0
+    texts = " ".join(m.value for m in images.markdown)
+    assert "FashionMNIST" in texts and "NNCORE_DATA_DIR" in texts
+
+
+def test_images_page_trains_and_shows_the_evaluation_views(images):
+    images.sidebar.text_input(key="img.hidden").input("32").run()
+    images.sidebar.number_input(key="img.limit").set_value(400).run()
+    for _ in range(12):
+        button(images, "Step").click().run()
+    assert step_count(images) == 12
+    titles = [s.get("title") for s in charts(images)]
+    for expected in ("Loss", "Accuracy", "Per-class accuracy (test)", "Confusion matrix (test)",
+                     "ROC, one class vs rest (legend: AUC)", "Class probabilities"):
+        assert expected in titles, (expected, titles)
+    assert any(str(t).startswith("Last hidden layer, PCA") for t in titles)
+    assert any(m.value.startswith("**Most confident mistakes**") for m in images.markdown)
+    confusion = next(s for s in charts(images) if s.get("title") == "Confusion matrix (test)")
+    assert confusion["_datasets"] == {"cells"}
+    assert len(images.dataframe) == 1 and len(images.dataframe[0].value) == 10  # one row per class
+
+
+def test_cnn_trains_on_the_images_page(images):
+    images.sidebar.selectbox(key="img.kind").set_value("cnn").run()
+    images.sidebar.number_input(key="img.limit").set_value(300).run()
+    images.sidebar.text_input(key="img.hidden").input("32").run()
+    button(images, "Step").click().run()
+    assert step_count(images) == 1 and not images.exception
+    titles = [s.get("title") for s in charts(images)]
+    assert "conv 1: gradients of W" in titles and "conv 2: weights of W" in titles
+
+
+def test_numpy_engine_refuses_the_cnn_with_a_message(images):
+    images.sidebar.selectbox(key="img.kind").set_value("cnn").run()
+    images.sidebar.selectbox(key="img.engine").set_value("numpy").run()
+    assert not images.exception
+    assert any("engine numpy trains MLPs only" in e.value for e in images.sidebar.error)
+    button(images, "Step").click().run()
+    assert "engine torch" in status(images)  # the run goes on with the engine that can train it

@@ -203,7 +203,7 @@ def test_capacity_must_be_a_positive_integer(capacity):
 
 
 def test_threads_hammering_never_exceed_capacity():
-    capacity, n_threads, rounds = 3, 12, 300
+    capacity, n_threads, rounds = 3, 12, 100
     slots = TrainingSlots(capacity)
     active, peak, lock, errors = [0], [0], threading.Lock(), []
     start = threading.Barrier(n_threads)
@@ -230,6 +230,7 @@ def test_threads_hammering_never_exceed_capacity():
                 position = slots.queue_position(sid)
                 if position is None or position < 1:
                     errors.append(("waiting with position", position))
+                time.sleep(0.0002)  # a waiting page polls again a moment later
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(n_threads)]
     for t in threads:

@@ -183,3 +183,88 @@ def histogram_over_time_chart(steps: np.ndarray, counts: np.ndarray, edges: np.n
     frame = {"x": x0, "x2": x1, "y": float(n_bins), "y2": 0.0, "url": png_data_uri(rgb)}
     template = _histogram_template(title, n_bins, tuple(float(e) for e in edges), width, height)
     return _with_data(template, image=[frame])
+
+
+# --- image-classifier evaluation -------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=16)
+def _confusion_template(class_names: tuple[str, ...], size: int) -> dict:
+    order = list(class_names)
+    base = alt.Chart(alt.NamedData("cells")).encode(
+        x=alt.X("predicted:N", sort=order, title="predicted"), y=alt.Y("true:N", sort=order, title="true"))
+    cells = base.mark_rect().encode(color=alt.Color("share:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]),
+                                                    title="share of true class"),
+                                    tooltip=["true:N", "predicted:N", "count:Q", alt.Tooltip("share:Q", format=".1%")])
+    text = base.mark_text(fontSize=10).encode(text="count:Q", color=alt.condition(
+        alt.datum.share > 0.5, alt.value("white"), alt.value("black")))
+    return (cells + text).properties(width=size, height=size, title="Confusion matrix (test)").to_dict()
+
+
+def confusion_chart(confusion: np.ndarray, class_names, size: int = 320) -> dict:
+    """Heatmap of a (K, K) confusion matrix, rows = true class; colour = share of the true class."""
+    confusion = np.asarray(confusion)
+    totals = confusion.sum(axis=1, keepdims=True).clip(min=1)
+    cells = [{"true": class_names[i], "predicted": class_names[j], "count": int(confusion[i, j]),
+              "share": float(confusion[i, j] / totals[i, 0])}
+             for i in range(len(class_names)) for j in range(len(class_names))]
+    return _with_data(_confusion_template(tuple(class_names), size), cells=cells)
+
+
+@functools.lru_cache(maxsize=16)
+def _bars_template(title: str, value_title: str, class_names: tuple[str, ...], height: int) -> dict:
+    return alt.Chart(alt.NamedData("bars")).mark_bar().encode(
+        x=alt.X("value:Q", scale=alt.Scale(domain=[0, 1]), title=value_title),
+        y=alt.Y("class:N", sort=list(class_names), title=None),
+        color=alt.Color("class:N", scale=alt.Scale(domain=list(class_names), range=PALETTE[:len(class_names)]),
+                        legend=None),
+        tooltip=["class:N", alt.Tooltip("value:Q", format=".1%")],
+    ).properties(height=height, title=title).to_dict()
+
+
+def class_bars_chart(values: np.ndarray, class_names, title: str, value_title: str, height: int = 220) -> dict:
+    """One horizontal bar per class with a value in [0, 1] (per-class accuracy, predicted probabilities)."""
+    bars = [{"class": c, "value": float(v)} for c, v in zip(class_names, np.asarray(values))]
+    return _with_data(_bars_template(title, value_title, tuple(class_names), height), bars=bars)
+
+
+@functools.lru_cache(maxsize=16)
+def _roc_template(class_names: tuple[str, ...], height: int) -> dict:
+    curves = alt.Chart(alt.NamedData("roc")).mark_line().encode(
+        x=alt.X("fpr:Q", title="false positive rate"), y=alt.Y("tpr:Q", title="true positive rate"),
+        color=alt.Color("class:N", scale=alt.Scale(domain=list(class_names), range=PALETTE[:len(class_names)])),
+        order="order:Q", tooltip=["class:N", "fpr:Q", "tpr:Q"])
+    chance = alt.Chart(alt.NamedData("chance")).mark_line(strokeDash=[4, 4], color="gray").encode(x="fpr:Q", y="tpr:Q")
+    return (curves + chance).properties(height=height, title="ROC, one class vs rest (legend: AUC)").to_dict()
+
+
+def roc_chart(roc: dict, aucs: np.ndarray, class_names, height: int = 300) -> dict:
+    """One-vs-rest ROC curves; each class is labelled with its AUC."""
+    labels = [f"{name} (AUC {aucs[i]:.3f})" for i, name in enumerate(class_names)]
+    records = [{"class": labels[c], "fpr": float(f), "tpr": float(t), "order": k}
+               for c, (fpr, tpr) in roc.items() for k, (f, t) in enumerate(zip(fpr, tpr))]
+    return _with_data(_roc_template(tuple(labels), height), roc=records,
+                      chance=[{"fpr": 0.0, "tpr": 0.0}, {"fpr": 1.0, "tpr": 1.0}])
+
+
+@functools.lru_cache(maxsize=16)
+def _pca_template(class_names: tuple[str, ...], title: str, height: int) -> dict:
+    return alt.Chart(alt.NamedData("points")).mark_circle(size=18, opacity=0.7).encode(
+        x=alt.X("pc1:Q", title="component 1"), y=alt.Y("pc2:Q", title="component 2"),
+        color=alt.Color("class:N", scale=alt.Scale(domain=list(class_names), range=PALETTE[:len(class_names)])),
+        tooltip=["class:N"]).properties(height=height, title=title).to_dict()
+
+
+def pca_chart(projected: np.ndarray, labels: np.ndarray, class_names, variance, height: int = 300) -> dict:
+    """The last hidden layer of test images projected on its two principal components."""
+    title = (f"Last hidden layer, PCA of test images ({variance[0]:.0%} + {variance[1]:.0%} of variance)")
+    records = [{"pc1": float(a), "pc2": float(b), "class": class_names[int(k)]}
+               for (a, b), k in zip(np.asarray(projected), labels)]
+    return _with_data(_pca_template(tuple(class_names), title, height), points=records)
+
+
+def image_tile(row: np.ndarray, shape: tuple[int, int], pixel_max: float, scale: int) -> np.ndarray:
+    """One flattened raw image → (H·scale, W·scale) uint8 greyscale, dark ink on white, nearest-neighbour
+    enlarged so small images stay crisp."""
+    img = np.asarray(row, dtype=np.float64).reshape(shape) / pixel_max
+    img = (255 * (1.0 - img.clip(0, 1))).astype(np.uint8)
+    return np.kron(img, np.ones((scale, scale), dtype=np.uint8))

@@ -21,6 +21,7 @@ from .state import RunSession
 # Speed: optimizer steps per frame, or "max" = as many as fit in a time slice.
 SPEEDS = {"1 step": 1, "10 steps": 10, "100 steps": 100, "max": None}
 FRAME_SECONDS = 0.25        # a new frame every 0.25 s while playing (>= 4 frames/s)
+SLOW_FRAME_SECONDS = 2.0    # heavier views (per-epoch evaluations) refresh at this pace while playing
 TRAIN_SLICE_SECONDS = 0.12  # training time per frame at "max", leaving the rest for drawing
 
 
@@ -88,8 +89,10 @@ def controls(session: RunSession, key: str) -> str:
     return speed
 
 
-def run_fragment(session: RunSession, speed: str, draw: Callable[[Snapshot, Trainer], None]) -> None:
-    """Train one slice per timer tick while playing, then ``draw(snapshot, trainer)``."""
+def run_fragment(session: RunSession, speed: str, draw: Callable[[Snapshot, Trainer], None],
+                 slow_draw: Callable[[Snapshot, Trainer], None] | None = None) -> None:
+    """Train one slice per timer tick while playing, then ``draw(snapshot, trainer)``. ``slow_draw`` (if any)
+    draws below it in its own fragment at a slower pace, from the latest snapshot."""
 
     def frame():
         trainer = session.trainer
@@ -108,3 +111,11 @@ def run_fragment(session: RunSession, speed: str, draw: Callable[[Snapshot, Trai
             st.rerun()
 
     st.fragment(frame, run_every=FRAME_SECONDS if session.playing else None)()
+    if slow_draw is None:
+        return
+
+    def slow_frame():
+        if session.trainer is not None and session.snapshot is not None:
+            slow_draw(session.snapshot, session.trainer)
+
+    st.fragment(slow_frame, run_every=SLOW_FRAME_SECONDS if session.playing else None)()

@@ -89,17 +89,17 @@ def curves(snap: Snapshot, task: str, key: str) -> None:
     st.vega_lite_chart(charts.curves_chart(snap.history, "acc", title), key=f"{key}.acc")
 
 
-def internals(snap: Snapshot, key: str) -> None:
+def internals(snap: Snapshot, key: str, columns: int = 4) -> None:
     """Gradient and weight histograms per layer over time, and gradient norms per layer."""
     n_layers = len(snap.layer_names)
     for kind, counts in (("Gradient", snap.grad_hist), ("Weight", snap.weight_hist)):
         st.markdown(f"**{kind} histograms per layer over time** — colour: share of the layer's "
                     f"{kind.lower()}s in each bin (log-spaced bins, 0 in the middle)")
-        columns = st.columns(min(n_layers, 4))
+        cells = st.columns(min(n_layers, columns))
         for i, name in enumerate(snap.layer_names):
             spec = charts.histogram_over_time_chart(snap.hist_steps, np.asarray(counts)[:, i], snap.hist_edges,
                                                     f"{name}: {kind.lower()}s of W")
-            with columns[i % len(columns)]:
+            with cells[i % len(cells)]:
                 st.vega_lite_chart(spec, key=f"{key}.{kind}.{i}", width="content")
     if len(snap.history["epoch"]):
         st.vega_lite_chart(charts.grad_norm_chart(snap.grad_norms, snap.history["epoch"], snap.layer_names),

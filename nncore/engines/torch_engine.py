@@ -162,7 +162,7 @@ class TorchEngine(Engine):
     def train_step(self, X, y):
         self.net.train()
         self.optimizer.zero_grad(set_to_none=False)
-        out = self.net(torch.from_numpy(X).to(self.dtype))
+        out = self.net(_tensor(X).to(self.dtype))
         loss = self.loss_fn(out, self._target(y))
         (loss + self._penalty()).backward()
         if self.train_cfg.clip_norm > 0:
@@ -199,13 +199,13 @@ class TorchEngine(Engine):
     @torch.no_grad()
     def forward(self, X):
         self.net.eval()
-        return self.net(torch.from_numpy(np.asarray(X)).to(self.dtype)).double().numpy()
+        return self.net(_tensor(X).to(self.dtype)).double().numpy()
 
     @torch.no_grad()
     def trace(self, X):
         self.net.eval()
         layers = []
-        self.net(torch.from_numpy(np.asarray(X)).to(self.dtype), trace=layers)
+        self.net(_tensor(X).to(self.dtype), trace=layers)
         return [{k: v.double().numpy() for k, v in layer.items()} for layer in layers]
 
     @property
@@ -254,6 +254,11 @@ class TorchEngine(Engine):
             return np.zeros(len(self.weights))
         with torch.no_grad():
             return torch.stack([torch.linalg.vector_norm(w.grad) for w in self.weights]).double().numpy()
+
+
+def _tensor(X) -> torch.Tensor:
+    """A tensor view of an input array (copied only when the array is read-only, e.g. shared data)."""
+    return torch.from_numpy(np.require(X, requirements="W"))
 
 
 def _grad(p: torch.Tensor) -> np.ndarray:
