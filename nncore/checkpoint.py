@@ -307,8 +307,9 @@ def check_compatible(checkpoint: Checkpoint, cfg: RunConfig, dataset) -> None:
     for field, what in (("activation", "activation"), ("batch_norm", "batch norm")):
         a, b = getattr(ck, field), getattr(cfg.model, field)
         if a != b:
-            raise ConfigError(f"this checkpoint's network uses {what} {a}; the current network uses {b}: {fix}",
-                              "checkpoint")
+            a, b = ({True: "on", False: "off"}.get(v, v) for v in (a, b))
+            raise ConfigError(f"this checkpoint's network uses {what} {a}; the current network uses {what} {b}: "
+                              f"{fix}", "checkpoint")
     if info["task"] != dataset.task:
         raise ConfigError(f"this checkpoint solves a {info['task']} task ({info['name']}); the current data "
                           f"({dataset.name}) is {dataset.task}: load matching data", "checkpoint")

@@ -159,6 +159,9 @@ def cmd_bench(a: argparse.Namespace) -> int:
 
 # Modules that add their own subcommands: each defines ``add_command(subparsers)`` and sets ``func``.
 COMMAND_MODULES: list[str] = ["nncore.checkpoint"]
+COMMAND_MODULES.append("nncore.search")
+COMMAND_MODULES.append("nncore.export")
+COMMAND_MODULES.append("nncore.lessons")
 
 
 def build_parser() -> OneLineParser:

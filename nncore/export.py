@@ -9,7 +9,6 @@ Parameters are engine-independent (see ``engines.base``), so a NumPy-engine mode
 from __future__ import annotations
 
 import base64
-import io
 import json
 import logging
 import os
@@ -36,18 +35,20 @@ class ModelInfo:
 
     n_features: int
     n_outputs: int
-    task: str                        # "binary", "multiclass" or "regression"
+    task: str                                # "binary", "multiclass" or "regression"
     class_names: tuple[str, ...]
     feature_names: tuple[str, ...]
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    image_shape: tuple[int, int] | None = None  # (rows, cols) when each row of features is an image (CNN)
 
 
 def model_info(source) -> ModelInfo:
-    """A ``ModelInfo`` from a ``Dataset``, a dict with the same keys, or a ``ModelInfo``."""
+    """A ``ModelInfo`` from a ``Dataset``, a dict with the same keys (a checkpoint's ``dataset``), or a
+    ``ModelInfo``."""
     if isinstance(source, ModelInfo):
         return source
-    get = source.get if isinstance(source, dict) else lambda k: getattr(source, k)
+    get = source.get if isinstance(source, dict) else lambda k: getattr(source, k, None)
     task = get("task")
     if task not in ("binary", "multiclass", "regression"):
         raise ConfigError(f"task must be binary, multiclass or regression, got {task!r}", "task")
@@ -57,18 +58,38 @@ def model_info(source) -> ModelInfo:
     if len(mean) != n_features or len(std) != n_features:
         raise ConfigError(f"mean and std must have {n_features} values (one per feature), got "
                           f"{len(mean)} and {len(std)}", "mean")
+    shape = get("image_shape")
     return ModelInfo(n_features, int(get("n_outputs")), task, tuple(get("class_names")),
-                     tuple(get("feature_names")), mean, std)
+                     tuple(get("feature_names")), mean, std, tuple(int(v) for v in shape) if shape else None)
 
 
-def _sizes(cfg: RunConfig, info: ModelInfo, params: list[dict]) -> list[int]:
-    sizes = [info.n_features, *cfg.model.hidden, info.n_outputs]
-    shapes = [tuple(np.shape(layer["W"])) for layer in params]
-    expected = [(b, a) for a, b in zip(sizes[:-1], sizes[1:])]
-    if shapes != expected:
-        raise ConfigError(f"params must match the network {sizes} (weight shapes {expected}), got {shapes}",
+def _dense_sizes(cfg: RunConfig, info: ModelInfo, params: list[dict]) -> list[int]:
+    """Sizes of the fully connected layers, after checking ``params`` fit the network ``cfg`` describes."""
+    from .init import cnn_dense_inputs, init_cnn_params, init_params
+    if cfg.model.kind == "cnn":
+        if info.image_shape is None:
+            raise ConfigError("a cnn model needs the data's image_shape to be exported", "image_shape")
+        first = cnn_dense_inputs(cfg.model, info.image_shape)
+        expected = init_cnn_params(cfg.model, info.image_shape, info.n_outputs, seed=0)
+    else:
+        first = info.n_features
+        expected = init_params(cfg.model, [first, *cfg.model.hidden, info.n_outputs], seed=0)
+    want = [{k: np.shape(v) for k, v in layer.items()} for layer in expected]
+    got = [{k: np.shape(layer.get(k)) for k in w} for layer, w in zip(params, want)]
+    if len(params) != len(expected) or got != want:
+        raise ConfigError(f"params must match the network of the config ({len(want)} layers shaped "
+                          f"{[w['W'] for w in want]}), got {[np.shape(layer.get('W')) for layer in params]}",
                           "params")
-    return sizes
+    return [first, *cfg.model.hidden, info.n_outputs]
+
+
+def network_text(cfg: RunConfig, info) -> str:
+    info = model_info(info)
+    if cfg.model.kind == "cnn":
+        rows, cols = info.image_shape
+        convs = " → ".join(f"conv {c}" for c in cfg.model.channels)
+        return f"CNN {rows}×{cols} → {convs} → " + " → ".join(map(str, [*cfg.model.hidden, info.n_outputs]))
+    return "MLP " + " → ".join(map(str, [info.n_features, *cfg.model.hidden, info.n_outputs]))
 
 
 # --- ONNX -------------------------------------------------------------------------------------------------
@@ -77,17 +98,24 @@ def torch_module(cfg: RunConfig, params: list[dict], info):
     import torch
     from torch import nn
 
-    from .engines.torch_engine import MLP
+    from .engines.torch_engine import CNN, MLP
 
     info = model_info(info)
-    mlp = MLP(_sizes(cfg, info, params), cfg.model.activation, cfg.model.batch_norm, cfg.model.dropout,
-              torch.Generator())
+    sizes = _dense_sizes(cfg, info, params)
+    m = cfg.model
+    if m.kind == "cnn":
+        net = CNN(info.image_shape, m.channels, sizes, m.activation, m.batch_norm, m.dropout, torch.Generator())
+        mlp, convs = net.head, list(net.convs)
+    else:
+        net = mlp = MLP(sizes, m.activation, m.batch_norm, m.dropout, torch.Generator())
+        convs = []
     with torch.no_grad():
-        for i, (lin, layer) in enumerate(zip(mlp.linears, params)):
-            lin.weight.copy_(torch.as_tensor(np.asarray(layer["W"])))
-            lin.bias.copy_(torch.as_tensor(np.asarray(layer["b"])))
-            if mlp.norms is not None and i < len(mlp.norms):
-                bn = mlp.norms[i]
+        for i, (module, layer) in enumerate(zip([*convs, *mlp.linears], params)):
+            module.weight.copy_(torch.as_tensor(np.asarray(layer["W"])))
+            module.bias.copy_(torch.as_tensor(np.asarray(layer["b"])))
+            j = i - len(convs)
+            if mlp.norms is not None and 0 <= j < len(mlp.norms):
+                bn = mlp.norms[j]
                 for name, target in (("gamma", bn.weight), ("beta", bn.bias), ("running_mean", bn.running_mean),
                                      ("running_var", bn.running_var)):
                     target.copy_(torch.as_tensor(np.asarray(layer[name])))
@@ -95,12 +123,12 @@ def torch_module(cfg: RunConfig, params: list[dict], info):
     class Exported(nn.Module):
         def __init__(self):
             super().__init__()
-            self.mlp = mlp
+            self.net = net
             self.register_buffer("mean", torch.tensor(info.mean, dtype=torch.float32))
             self.register_buffer("std", torch.tensor(info.std, dtype=torch.float32))
 
         def forward(self, x):
-            z = self.mlp((x - self.mean) / self.std)
+            z = self.net((x - self.mean) / self.std)
             if info.task == "multiclass":
                 return torch.softmax(z, dim=1)
             if info.task == "binary":
@@ -139,7 +167,7 @@ def export_onnx(cfg: RunConfig, params: list[dict], info, path_or_buffer=None) -
         "task": info.task, "class_names": json.dumps(list(info.class_names)),
         "feature_names": json.dumps(list(info.feature_names)), "config": json.dumps(cfg.to_dict()),
         "input": "raw features; the training split's scaling is part of the graph"})
-    model.doc_string = f"MLP {_sizes(cfg, info, params)} exported from the neural-network playground"
+    model.doc_string = f"{network_text(cfg, info)} exported from the neural-network playground"
     data = model.SerializeToString()
     _write(path_or_buffer, data)
     return data
@@ -161,14 +189,14 @@ _ACTIVATION_CODE = {
     "gelu": "nn.GELU()", "linear": "nn.Identity()",
 }
 
-_SCRIPT = '''#!/usr/bin/env python3
-"""{title}
+_SCRIPT = """#!/usr/bin/env python3
+\"\"\"{title}
 
 Exported from the neural-network playground. Needs numpy and torch.
-    python {{this file}} features.csv   # one row per sample: {features}; a header row is optional
+    python model.py features.csv   # one row per sample: {features}; a header row is optional
 prints one CSV row per sample: {columns}.
 From Python: ``predict(X)`` with X (n, {d}) raw features returns {returns}.
-"""
+\"\"\"
 
 import base64
 import csv
@@ -181,12 +209,14 @@ from torch import nn
 TASK = {task!r}
 FEATURES = {feature_names!r}
 CLASSES = {class_names!r}
-SIZES = {sizes!r}
+IMAGE_SHAPE = {image_shape!r}  # (rows, cols) for a CNN: each row of features is one image, row-major
+CHANNELS = {channels!r}  # CNN: output channels of the 3x3 convolutions (each followed by 2x2 max pooling)
+SIZES = {sizes!r}  # fully connected layers: inputs, hidden widths, outputs
 BATCH_NORM = {batch_norm!r}
 DTYPE = torch.{dtype}
-MEAN = np.array({mean!r})  # the training split's scaling, applied to raw features first
+MEAN = np.array({mean!r})  # the training split's input scaling, applied to raw features first
 STD = np.array({std!r})
-# Per layer: name -> (shape, little-endian {dtype} bytes in base64).
+# Parameter name -> (shape, little-endian {dtype} values in base64).
 WEIGHTS = {weights}
 
 
@@ -194,23 +224,29 @@ def activation():
     return {activation}
 
 
-class MLP(nn.Module):
-    """Linear -> [BatchNorm1d] -> activation per hidden layer, then a Linear output layer (dropout, used only
-    in training, is left out)."""
+class Net(nn.Module):
+    \"\"\"[3x3 conv -> activation -> 2x2 max pool] per CNN channel count, then per hidden layer Linear ->
+    [BatchNorm1d] -> activation, then a Linear output layer (dropout acts only in training: left out).\"\"\"
 
     def __init__(self):
         super().__init__()
-        pairs = list(zip(SIZES[:-1], SIZES[1:]))
-        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in pairs)
+        ins = [1, *CHANNELS[:-1]]
+        self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip(ins, CHANNELS))
+        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(SIZES[:-1], SIZES[1:]))
         self.norms = nn.ModuleList(nn.BatchNorm1d(w) for w in SIZES[1:-1]) if BATCH_NORM else None
-        self.acts = nn.ModuleList(activation() for _ in SIZES[1:-1])
+        self.act = activation()
 
     def forward(self, x):
+        if IMAGE_SHAPE:
+            x = x.reshape(-1, 1, *IMAGE_SHAPE)
+            for conv in self.convs:
+                x = nn.functional.max_pool2d(self.act(conv(x)), 2)
+            x = x.flatten(1)
         for i, linear in enumerate(self.linears[:-1]):
             x = linear(x)
             if self.norms is not None:
                 x = self.norms[i](x)
-            x = self.acts[i](x)
+            x = self.act(x)
         return self.linears[-1](x)
 
 
@@ -219,7 +255,7 @@ def _array(shape, text):
 
 
 def load_model():
-    model = MLP().to(DTYPE)
+    model = Net().to(DTYPE)
     state = {{name: _array(shape, text) for name, (shape, text) in WEIGHTS.items()}}
     loaded = model.load_state_dict(state, strict=False)  # batch norm's step counter is not needed to predict
     assert not loaded.unexpected_keys and all(k.endswith("num_batches_tracked") for k in loaded.missing_keys)
@@ -231,7 +267,7 @@ MODEL = load_model()
 
 @torch.no_grad()
 def predict(X):
-    """X: (n, {d}) raw features. Returns {returns}."""
+    \"\"\"X: (n, {d}) raw features. Returns {returns}.\"\"\"
     x = (np.asarray(X, dtype=np.float64).reshape(-1, {d}) - MEAN) / STD
     z = MODEL(torch.from_numpy(x).to(DTYPE)).double()
     if TASK == "multiclass":
@@ -243,7 +279,7 @@ def predict(X):
 
 
 def read_csv(path):
-    """Rows of numbers; a header row naming the features selects and orders those columns."""
+    \"\"\"Rows of numbers; a header row naming the features selects and orders those columns.\"\"\"
     with open(path, newline="") as f:
         rows = [row for row in csv.reader(f) if row]
     columns = list(range({d}))
@@ -274,37 +310,47 @@ def main(argv):
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))
-'''
+"""
 
 
 def export_python(cfg: RunConfig, params: list[dict], info) -> str:
-    """A standalone, runnable PyTorch script of the network (see the module docstring for its behaviour)."""
+    """A standalone, runnable PyTorch script of the network (see the module docstring for what it computes):
+    ``predict(X)`` from Python, or ``python model.py features.csv`` printing one CSV row per sample."""
     info = model_info(info)
-    sizes = _sizes(cfg, info, params)
-    np_dtype = "<f8" if cfg.model.dtype == "float64" else "<f4"
+    sizes = _dense_sizes(cfg, info, params)
+    m = cfg.model
+    n_convs = len(m.channels) if m.kind == "cnn" else 0
+    np_dtype = "<f8" if m.dtype == "float64" else "<f4"
     weights = {}
     for i, layer in enumerate(params):
-        keys = [("W", f"linears.{i}.weight"), ("b", f"linears.{i}.bias")]
-        if cfg.model.batch_norm and i < len(params) - 1:
-            keys += [("gamma", f"norms.{i}.weight"), ("beta", f"norms.{i}.bias"),
-                     ("running_mean", f"norms.{i}.running_mean"), ("running_var", f"norms.{i}.running_var")]
+        j = i - n_convs
+        prefix = f"convs.{i}" if j < 0 else f"linears.{j}"
+        keys = [("W", f"{prefix}.weight"), ("b", f"{prefix}.bias")]
+        if m.batch_norm and 0 <= j < len(sizes) - 2:
+            keys += [("gamma", f"norms.{j}.weight"), ("beta", f"norms.{j}.bias"),
+                     ("running_mean", f"norms.{j}.running_mean"), ("running_var", f"norms.{j}.running_var")]
         for key, name in keys:
             a = np.asarray(layer[key], dtype=np_dtype)
             weights[name] = (list(a.shape), base64.b64encode(a.tobytes()).decode("ascii"))
     classification = info.task != "regression"
-    k = max(info.n_outputs, 2)
     weights_text = "{\n" + "".join(f"    {name!r}: ({shape!r}, {text!r}),\n" for name, (shape, text) in
                                   weights.items()) + "}"
     return _SCRIPT.format(
-        title=_plain(f"{cfg.data.dataset}: MLP {sizes} ({cfg.model.activation}"
-              f"{', batch norm' if cfg.model.batch_norm else ''}), {info.task}"),
-        features=_plain(", ".join(info.feature_names)),
+        title=_plain(f"{cfg.data.dataset}: {network_text(cfg, info)} ({m.activation}"
+                     f"{', batch norm' if m.batch_norm else ''}), {info.task}"),
+        features=_plain(_short(info.feature_names)),
         columns="the predicted class, then one probability per class" if classification else "the prediction",
-        returns=f"class probabilities (n, {k})" if classification else "predicted values (n,)",
+        returns=f"class probabilities (n, {max(info.n_outputs, 2)})" if classification else "predicted values (n,)",
         d=info.n_features, task=info.task, feature_names=list(info.feature_names),
-        class_names=list(info.class_names), sizes=sizes, batch_norm=cfg.model.batch_norm,
-        dtype=cfg.model.dtype, mean=list(info.mean), std=list(info.std), weights=weights_text,
-        activation=_ACTIVATION_CODE[cfg.model.activation], np_dtype=np_dtype)
+        class_names=list(info.class_names), image_shape=list(info.image_shape) if n_convs else None,
+        channels=list(m.channels) if n_convs else [], sizes=sizes, batch_norm=m.batch_norm, dtype=m.dtype,
+        mean=list(info.mean), std=list(info.std), weights=weights_text,
+        activation=_ACTIVATION_CODE[m.activation], np_dtype=np_dtype)
+
+
+def _short(names) -> str:
+    names = list(names)
+    return ", ".join(names) if len(names) <= 8 else f"{', '.join(names[:3])}, ..., {names[-1]} ({len(names)} columns)"
 
 
 def _plain(text: str) -> str:
@@ -336,29 +382,13 @@ def add_command(subparsers) -> None:
 
 
 def cmd_export(a) -> int:
-    from .checkpoint import load_checkpoint
-    try:
-        with open(a.file, "rb") as f:
-            raw = f.read()
-    except OSError as e:
-        raise ConfigError(f"file cannot be read: {a.file} ({e.strerror})", "file") from None
-    try:
-        ckpt = load_checkpoint(raw)
-    except ConfigError:
-        raise
-    except Exception as e:  # a damaged or foreign file: say so in one line
-        raise ConfigError(f"file is not a checkpoint: {a.file} ({type(e).__name__})", "file") from None
-    data = export_bytes(ckpt.config, ckpt.params, _checkpoint_info(ckpt), a.format)
+    from .checkpoint import read_checkpoint_file
+    ckpt = read_checkpoint_file(a.file)  # ConfigError (exit 2, one line) for a missing, foreign or damaged file
+    data = export_bytes(ckpt.config, ckpt.params, ckpt.dataset, a.format)
     out = a.out or FILES[a.format][0]
-    _write(out, data)
-    print(f"wrote {out} ({len(data):,} bytes, {a.format})")
+    try:
+        _write(out, data)
+    except OSError as e:
+        raise ConfigError(f"out cannot be written: {out} ({e.strerror or e})", "out") from None
+    print(f"wrote {out}: {network_text(ckpt.config, ckpt.dataset)} as {a.format} ({len(data):,} bytes)")
     return 0
-
-
-def _checkpoint_info(ckpt) -> ModelInfo:
-    """The dataset facts a checkpoint keeps (as an object or dict under ``info``/``dataset``, or flat)."""
-    for name in ("info", "dataset_info", "dataset"):
-        source = getattr(ckpt, name, None)
-        if source is not None:
-            return model_info(source)
-    return model_info(ckpt)

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import socket
 import time
 import uuid
+import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
@@ -39,6 +42,7 @@ PRUNERS = Registry("pruner", {
     "hyperband": "successive halving over several brackets of epoch budgets",
 })
 
+WORKER = f"{socket.gethostname()}:{os.getpid()}"  # which process ran a trial (workers may share a study)
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED)  # trials that count towards a study's n_trials
 HEARTBEAT_S = 30      # a database-backed trial proves it is alive this often ...
 GRACE_S = 120         # ... and one silent this long (its worker died) is marked failed and replaced
@@ -216,6 +220,7 @@ class _Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         self.started.append(trial.number)
+        trial.set_user_attr("worker", WORKER)
         self._claim(trial)
         cfg = config_from_params(self.base, self.space.suggest(trial))
         scores = [self._fit(cfg, ds, trial, i) for i, ds in enumerate(self.folds)]
@@ -279,8 +284,10 @@ def open_storage(storage=None):
         else {}
     for attempt in range(6):
         try:
-            return optuna.storages.RDBStorage(storage, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_S,
-                                              grace_period=GRACE_S)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeat: stable enough
+                return optuna.storages.RDBStorage(storage, engine_kwargs=engine_kwargs,
+                                                  heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S)
         except (sqlalchemy.exc.OperationalError, optuna.exceptions.StorageInternalError) as e:
             last = e  # two workers creating the tables at once: one of them retries
             time.sleep(0.2 * (attempt + 1))
@@ -449,13 +456,15 @@ def list_studies(storage=None) -> list[dict]:
 
 
 def trials_table(study: optuna.Study) -> list[dict]:
-    """One row per trial: number, state, params, value, std, duration (s), note (why pruned / not run)."""
+    """One row per trial: number, state, params, value, std, duration (s), note (why pruned / not run),
+    worker (host:pid that ran it)."""
     rows = []
     for t in study.get_trials(deepcopy=False):
         duration = (t.datetime_complete - t.datetime_start).total_seconds() \
             if t.datetime_complete and t.datetime_start else None
         rows.append({"number": t.number, "state": t.state.name, "params": dict(t.params), "value": t.value,
-                     "std": t.user_attrs.get("std"), "duration": duration, "note": t.user_attrs.get("note", "")})
+                     "std": t.user_attrs.get("std"), "duration": duration, "note": t.user_attrs.get("note", ""),
+                     "worker": t.user_attrs.get("worker")})
     return rows
 
 
@@ -493,7 +502,7 @@ def add_command(subparsers) -> None:
     p.add_argument("--noise", type=float, default=d.noise)
     p.add_argument("--seed", type=int, default=d.seed, help="data, initialization and shuffling seed")
     p.add_argument("--classes", type=int, default=d.classes)
-    p.add_argument("--engine", default="torch")
+    p.add_argument("--engine", default="auto", help="torch, numpy or auto (the faster for the network)")
     p.add_argument("--trials", type=int, default=None,
                    help="total finished trials the study should hold, shared by all its workers (default 20 "
                         "without --minutes)")

@@ -1,11 +1,14 @@
 """End to end in a real browser: the Playground trains live, takes a learning-rate change mid-run, pauses.
 
 Starts ``streamlit run app.py`` on a free local port, drives Debian's Chromium through Playwright, and checks
-what a user sees: after Play the step counter in the status line keeps climbing at several frames a second,
-a learning-rate change in the sidebar shows up in the status line without resetting the run, no exception
-box appears, after Pause the counter stands still, and the decision-boundary chart is drawn (and changed as
-the network learned). Saves a screenshot to artifacts/playground.png and docs/screenshot.png, and prints the
-measured frame rate and training speed.
+what a user sees: after Play the step counter in the status line keeps climbing, a frame at least every second
+(the product target is 4 frames/s; the floor is lowered in proportion when other processes take the machine's
+cores, measured during the test); a learning-rate change in the sidebar shows up in the status line without
+resetting the run; no exception box appears; after Pause the counter stands still and the status says
+"paused"; the decision-boundary chart is drawn, with its data points, and changed as the network learned.
+
+Prints the measured frame rate, training speed and CPU use, and saves screenshots: artifacts/playground.png
+(the whole page) and artifacts/playground-top.png (a 1400x1000 window), copied to docs/screenshot.png.
 
 Skips when Chromium or Playwright is missing, except under ``CI=true`` where that fails.
 """
@@ -18,22 +21,23 @@ import time
 
 import pytest
 
-from .browser_support import REPO_ROOT, CpuMeter, StreamlitServer, launch_chromium, require_browser, wait_app_idle
+from .browser_support import (REPO_ROOT, VIEWPORT, CpuMeter, StreamlitServer, launch_chromium, require_browser,
+                              wait_app_idle)
 
 ARTIFACTS = REPO_ROOT / "artifacts"
-SCREENSHOT = ARTIFACTS / "playground.png"
+SCREENSHOT = ARTIFACTS / "playground.png"          # the whole page
+TOP_SCREENSHOT = ARTIFACTS / "playground-top.png"  # what a 1400x1000 window shows; copied for the README
 README_SCREENSHOT = REPO_ROOT / "docs" / "screenshot.png"
 
 WARMUP_FRAMES = 3          # frames after Play before the measurement starts
 WARMUP_TIMEOUT_S = 20
 PLAY_SECONDS = 6.5         # how long the counter is sampled after the warm-up, at least
-MAX_PLAY_SECONDS = 15.0    # at most (a slow machine needs longer to show 3 rises and the learning-rate change)
+MAX_PLAY_SECONDS = 20.0    # at most (a slow machine needs longer to show 3 rises and the learning-rate change)
 STEADY_SECONDS = 2.5       # of which this long before the learning rate is moved
 SAMPLE_EVERY = 0.75        # seconds between step-counter samples
 MIN_FPS = 1.0              # sanity floor on a machine to ourselves; the product target is 4 frames/s
 MIN_FPS_SHARED = 0.4       # lowest floor when other processes take most of the machine (see _fps_floor)
 STEP_RE = re.compile(r"\| Step (\d+) \|")
-LR_RE = re.compile(r"\| lr ([0-9.e+-]+) \|")
 APP_RATE_RE = re.compile(r"\| (\d+) steps/s \|")
 PLAYING_ENTRY_JS = r"e[1] && /^training/.test(e[1]) && !/\| Step 0 \|/.test(e[1])"  # a status-log entry of a frame
 
@@ -159,26 +163,28 @@ def test_playground_trains_live_and_pauses(request):
         page.get_by_role("button", name="Play", exact=True).click()
         t_play = time.monotonic()
         try:
-            page.wait_for_function(f"() => window.__statusLog.filter(e => {PLAYING_ENTRY_JS}).length >= {WARMUP_FRAMES}",
-                                   timeout=WARMUP_TIMEOUT_S * 1000)
+            page.wait_for_function(
+                f"() => window.__statusLog.filter(e => {PLAYING_ENTRY_JS}).length >= {WARMUP_FRAMES}",
+                timeout=WARMUP_TIMEOUT_S * 1000)
         except PlaywrightTimeout:
             status = page.evaluate(STATUS_TEXT_JS) or ""
-            pytest.fail(why(f"fewer than {WARMUP_FRAMES} frames within {WARMUP_TIMEOUT_S} s of Play; status changes: "
-                            f"{[(round(t - perf_play), text[:40]) for t, text in page.evaluate('window.__statusLog')]}"),
-                        pytrace=False)
+            changes = [(round(t - perf_play), (text or "")[:40]) for t, text in page.evaluate("window.__statusLog")]
+            pytest.fail(why(f"fewer than {WARMUP_FRAMES} frames within {WARMUP_TIMEOUT_S} s of Play; status-line "
+                            f"changes (ms after Play, text): {changes}"), pytrace=False)
         t_warm = time.monotonic()
         perf_warm = page.evaluate("performance.now()")
         cpu_meter = CpuMeter(server.proc.pid).start()
         samples: list[tuple[float, int, str]] = []  # (seconds since warm-up, step, status text)
         raised_at: int | None = None  # index of the last sample taken before the learning rate went up
         perf_raise = None
-        lowered = False
+        lowered = restored = False
         # Sample for PLAY_SECONDS, longer (up to MAX_PLAY_SECONDS) on a slow machine until the counter has
-        # risen 3 times and the learning-rate change has shown up and been undone.
+        # risen 3 times and both learning-rate changes have shown up in the status line. (The status line shows
+        # the learning rate of the last finished epoch, so a change shows up at the next epoch's end.)
         while True:
             elapsed = time.monotonic() - t_warm
             rises = sum(b[1] > a[1] for a, b in zip(samples, samples[1:]))
-            if elapsed >= MAX_PLAY_SECONDS or (elapsed >= PLAY_SECONDS and rises >= 3 and lowered):
+            if elapsed >= MAX_PLAY_SECONDS or (elapsed >= PLAY_SECONDS and rises >= 3 and restored):
                 break
             page.wait_for_timeout(SAMPLE_EVERY * 1000)
             status = page.evaluate(STATUS_TEXT_JS) or ""
@@ -195,6 +201,8 @@ def test_playground_trains_live_and_pauses(request):
                 lr_input.focus()
                 page.keyboard.press("ArrowLeft")
                 lowered = True
+            elif lowered and "| lr 0.01 |" in status:
+                restored = True
         perf_end = page.evaluate("performance.now()")
         cpu = cpu_meter.stop()
         status_log = page.evaluate("window.__statusLog")
@@ -211,6 +219,7 @@ def test_playground_trains_live_and_pauses(request):
         assert seen_raised, why(f"learning rate moved to 0.03 mid-run but the status line never showed it: {trace}")
         assert samples[seen_raised[0]][1] > samples[raised_at][1], why(
             f"the learning-rate change should keep the run going, not restart it: {trace}")
+        assert restored, why(f"learning rate moved back to 0.01 mid-run but the status line never showed it: {trace}")
 
         # --- frame rate and training speed, from the in-page record of status-line changes
         def frames_between(t0: float, t1: float) -> list[tuple[float, str]]:
@@ -252,7 +261,7 @@ def test_playground_trains_live_and_pauses(request):
         assert status.startswith("paused"), why("the status line should say 'paused' after Pause")
         assert first >= steps[-1], why(f"Pause should keep the run (step {steps[-1]} before, {first} after)")
         lr_now = lr_input.get_attribute("aria-valuetext")
-        assert lowered and lr_now == "0.01", why(f"learning rate slider should be back at 0.01, shows {lr_now!r}")
+        assert lr_now == "0.01", why(f"learning rate slider should be back at 0.01, shows {lr_now!r}")
         assert f"| lr {lr_now} |" in status, why(f"status line should show the slider's learning rate {lr_now}")
         no_exception_box("after Pause")
 
@@ -268,21 +277,27 @@ def test_playground_trains_live_and_pauses(request):
             "the decision boundary image is the same as before training")
         assert not page_errors, why("JavaScript errors on the page")
 
-        # --- screenshot of the whole page: the main area scrolls inside the app, so grow the viewport to fit
+        # --- screenshots: the top of the page at 1400x1000 for the README, then the whole page (the main area
+        # scrolls inside the app, not the window, so the viewport is grown to the content's height)
         page.evaluate("() => document.activeElement && document.activeElement.blur()")  # hide the slider's focus ring
         page.evaluate("""() => { for (const sel of ["[data-testid='stSidebarContent']", "[data-testid='stMain']"]) {
                                    const el = document.querySelector(sel); if (el) el.scrollTop = 0; } }""")
+        page.wait_for_timeout(300)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(TOP_SCREENSHOT))
         height = page.evaluate("""() => Math.max(...["[data-testid='stMain']", "[data-testid='stSidebarContent']"]
                                    .map(s => document.querySelector(s)).filter(Boolean).map(e => e.scrollHeight))""")
-        page.set_viewport_size({"width": 1400, "height": int(min(max(height, 1000), 6000))})
+        full_height = int(min(max(height, VIEWPORT["height"]), 6000))
+        page.set_viewport_size({"width": VIEWPORT["width"], "height": full_height})
         page.wait_for_timeout(800)
         wait_app_idle(page, timeout_ms=15_000)
-        ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
+        for shot in (TOP_SCREENSHOT, SCREENSHOT):
+            assert shot.stat().st_size > 20_000, why(f"screenshot {shot} suspiciously small")
         README_SCREENSHOT.parent.mkdir(exist_ok=True)
-        shutil.copyfile(SCREENSHOT, README_SCREENSHOT)
-        assert SCREENSHOT.stat().st_size > 20_000, why("screenshot suspiciously small")
-        print(f"[e2e] screenshot {SCREENSHOT} (1400x{int(min(max(height, 1000), 6000))}); timings: load "
+        shutil.copyfile(TOP_SCREENSHOT, README_SCREENSHOT)
+        print(f"[e2e] screenshots: {SCREENSHOT} ({VIEWPORT['width']}x{full_height}, whole page), {TOP_SCREENSHOT} "
+              f"-> {README_SCREENSHOT} ({VIEWPORT['width']}x{VIEWPORT['height']}); timings: load "
               f"{t_loaded - t_start:.1f} s, total {time.monotonic() - t_start:.1f} s")
     except BaseException:
         print(f"\n--- streamlit server log ({server.log_path}) ---\n{server.log_tail()}")

@@ -232,7 +232,17 @@ def test_dropout_masks_are_seeded_and_inverted():
     np.testing.assert_array_equal(a.forward(X), a.forward(X))  # eval mode: no dropout
 
 
-def test_moments_in_the_denormal_range_are_flushed():
+@pytest.fixture
+def denormals_kept():
+    """Turn the CPU's flush-to-zero off for a test (the Trainer turns it on per thread), then restore it."""
+    import torch
+    was_on = np.array([3e-39]).astype(np.float32)[0] == 0
+    torch.set_flush_denormal(False)
+    yield
+    torch.set_flush_denormal(bool(was_on))
+
+
+def test_moments_in_the_denormal_range_are_flushed(denormals_kept):
     opt = numpy_optim.Adam(1000, np.float32)
     opt.configure(TrainConfig())
     m, v = opt.buffers

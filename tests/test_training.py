@@ -207,3 +207,47 @@ def test_callbacks_observe_epochs_and_the_stop():
     trainer.add_callback("on_stop", lambda t: seen.append(("stop", t.status)))
     trainer.run(steps=10_000)
     assert seen == [("epoch", 1), ("epoch", 2), ("epoch", 3), ("epoch", 4), ("stop", "done")]
+
+
+def test_switching_engine_mid_run_keeps_the_weights():
+    trainer = Trainer(make_cfg(dataset="moons", epochs=40))
+    trainer.run(steps=60)
+    before = trainer.engine.get_params()
+    out_before = trainer.engine.forward(trainer.dataset.X_test)
+    trainer.update_train(TrainConfig(engine="numpy", epochs=40))
+    assert trainer.engine.name == "numpy" and trainer.step == 60
+    for a, b in zip(before, trainer.engine.get_params()):
+        np.testing.assert_allclose(a["W"], b["W"], rtol=1e-6)
+    np.testing.assert_allclose(trainer.engine.forward(trainer.dataset.X_test), out_before, atol=1e-5)
+    trainer.run(steps=10_000)
+    assert trainer.snapshot().last("test_acc") >= 0.95
+
+
+def test_augmentation_changes_training_batches_only():
+    cfg = make_cfg(dataset="digits", hidden=(16,), limit=200, epochs=2, augment_shift=2, augment_rotate=10.0)
+    plain = make_cfg(dataset="digits", hidden=(16,), limit=200, epochs=2)
+    a, b = Trainer(cfg), Trainer(plain)
+    seen = []
+    original = a.engine.train_step
+    a.engine.train_step = lambda X, y: (seen.append(X.copy()), original(X, y))[1]
+    a.run(steps=1)
+    b_first = b._X_epoch[:cfg.train.batch_size]
+    assert not np.allclose(seen[0], b_first)  # same order, perturbed images
+    np.testing.assert_array_equal(a._splits["test"][0], b._splits["test"][0])  # evaluation data untouched
+    a.run(steps=1000)
+    assert a.snapshot().epoch == 2
+
+
+def test_cnn_learns_digits():
+    trainer, snap = train(dataset="digits", kind="cnn", channels=(8, 16), hidden=(32,), limit=600,
+                          learning_rate=3e-3, batch_size=32, epochs=6)
+    assert snap.layer_names == ("conv 1", "conv 2", "hidden 1", "output")
+    assert snap.last("test_acc") >= 0.85
+    assert trainer.engine.get_params()[0]["W"].shape == (8, 1, 3, 3)
+
+
+def test_image_mlp_defaults_reach_97_percent_on_digits():
+    """The Images page defaults (784-style MLP 512-512, Adam 1e-3, batch 256) on digits."""
+    _, snap = train(dataset="digits", hidden=(512, 512), learning_rate=1e-3, batch_size=256, epochs=40,
+                    standardize=False)
+    assert snap.last("test_acc") >= 0.97

@@ -2,10 +2,9 @@
 
 Linear → [batch norm] → activation → [inverted dropout] per hidden layer, then a Linear output layer.
 
-All trainable parameters live in one flat vector, laid out as every layer's ``W`` (fan_out, fan_in) first,
-then every ``b``, then batch norm's ``gamma`` and ``beta``; the per-layer arrays are views into it, and the
-gradient vector has the same layout. So the optimizer, gradient clipping and the weight penalties (which
-cover the leading weight block only) are each a few vectorized operations, however deep the network.
+All trainable parameters live in one flat vector and the gradients in another of the same layout
+(``numpy_params.FlatLayout``), so the optimizer, gradient clipping and the weight penalties are each a few
+vectorized operations however deep the network; the per-layer arrays are views into those vectors.
 """
 
 from __future__ import annotations
@@ -15,36 +14,11 @@ import numpy as np
 from .base import Engine
 from .numpy_functions import ACTIVATIONS, LOSSES
 from .numpy_optim import OPTIMIZERS, SCHEDULES, scheduled_lr
+from .numpy_params import FlatLayout, layer_dicts
 
 _sum = np.add.reduce  # the ufunc method itself: np.sum's Python wrapper costs more than a small sum
 BN_EPS = 1e-5        # torch.nn.BatchNorm1d defaults
 BN_MOMENTUM = 0.1
-
-
-class _Layout:
-    """Views into one flat vector: ``W[i]`` (fan_out, fan_in), ``b[i]`` (fan_out,), ``gamma[j]``/``beta[j]``
-    (width,) for hidden layer j when batch norm is on; ``weights`` is the leading block of all ``W``."""
-
-    def __init__(self, flat: np.ndarray, sizes: list[int], batch_norm: bool):
-        pairs = list(zip(sizes[:-1], sizes[1:]))
-        self.W, self.b, self.gamma, self.beta = [], [], [], []
-        at = 0
-        for fan_in, fan_out in pairs:
-            self.W.append(flat[at:at + fan_in * fan_out].reshape(fan_out, fan_in))
-            at += fan_in * fan_out
-        self.weights = flat[:at]
-        for _, fan_out in pairs:
-            self.b.append(flat[at:at + fan_out])
-            at += fan_out
-        for name in ("gamma", "beta"):
-            for width in sizes[1:-1] if batch_norm else []:
-                getattr(self, name).append(flat[at:at + width])
-                at += width
-
-    @staticmethod
-    def size(sizes: list[int], batch_norm: bool) -> int:
-        n = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-        return n + (2 * sum(sizes[1:-1]) if batch_norm else 0)
 
 
 class NumpyEngine(Engine):
@@ -59,11 +33,11 @@ class NumpyEngine(Engine):
         self.dropout = model.dropout
         self.act = ACTIVATIONS[model.activation]
         self.loss_fn = LOSSES[self.loss_name]
-        size = _Layout.size(self.sizes, self.batch_norm)
+        size = FlatLayout.size(self.sizes, self.batch_norm)
         self.flat = np.zeros(size, dtype=self.dtype)
         self.grad = np.zeros(size, dtype=self.dtype)
-        self.p = _Layout(self.flat, self.sizes, self.batch_norm)
-        self.g = _Layout(self.grad, self.sizes, self.batch_norm)
+        self.p = FlatLayout(self.flat, self.sizes, self.batch_norm)
+        self.g = FlatLayout(self.grad, self.sizes, self.batch_norm)
         self._wtmp = np.empty_like(self.p.weights)
         self.running_mean = [np.zeros(w, dtype=self.dtype) for w in self.sizes[1:-1]] if self.batch_norm else []
         self.running_var = [np.ones(w, dtype=self.dtype) for w in self.sizes[1:-1]] if self.batch_norm else []
@@ -129,7 +103,7 @@ class NumpyEngine(Engine):
             rv += (BN_MOMENTUM * n / (n - 1)) * var  # unbiased: what the running estimate tracks
         return out, (xhat, inv, True)
 
-    def _backward(self, dz, caches, h_last, g: _Layout) -> None:
+    def _backward(self, dz, caches, h_last, g: FlatLayout) -> None:
         """Fill the gradient views ``g`` from dL/d(output) ``dz`` (B, K)."""
         W, gW, gb = self.p.W, g.W, g.b
         derivative = self.act.derivative
@@ -149,7 +123,7 @@ class NumpyEngine(Engine):
             np.matmul(delta.T, h, out=gW[i])
             _sum(delta, axis=0, out=gb[i])
 
-    def _bn_backward(self, dout, i, bn, g: _Layout):
+    def _bn_backward(self, dout, i, bn, g: FlatLayout):
         """Fill the gradients of gamma and beta; return dL/dz (B, n) for the values before the norm.
         With batch statistics the mean and variance depend on z too; with running ones the norm is affine."""
         xhat, inv, batch_stats = bn
@@ -209,10 +183,10 @@ class NumpyEngine(Engine):
         X = np.asarray(X).astype(self.dtype, copy=False)
         out, caches, h = self._forward_train(X, update_stats=False) if train else self._forward_eval(X)
         loss, dz = self.loss_fn(out, self._target(np.asarray(y)))
-        g = _Layout(np.zeros_like(self.grad), self.sizes, self.batch_norm)
+        g = FlatLayout(np.zeros_like(self.grad), self.sizes, self.batch_norm)
         self._backward(dz, caches, h, g)
         self._add_penalty_grad(g.weights)
-        return float(loss) + self._penalty(), _grad_dicts(g, self.batch_norm, with_bn=True)
+        return float(loss) + self._penalty(), layer_dicts(g)
 
     def pre_activations(self, X, train: bool = True) -> list[np.ndarray]:
         """Per hidden layer, the values fed into the activation (after batch norm): (B, n) float64.
@@ -282,15 +256,10 @@ class NumpyEngine(Engine):
 
     # --- parameters -------------------------------------------------------------------------------------
     def get_params(self):
-        out = []
-        for i in range(self.n_layers):
-            layer = {"W": self.p.W[i].astype(np.float64), "b": self.p.b[i].astype(np.float64)}
-            if self.batch_norm and i < self.n_layers - 1:
-                layer.update(gamma=self.p.gamma[i].astype(np.float64), beta=self.p.beta[i].astype(np.float64),
-                             running_mean=self.running_mean[i].astype(np.float64),
-                             running_var=self.running_var[i].astype(np.float64))
-            out.append(layer)
-        return out
+        layers = layer_dicts(self.p)
+        for layer, mean, var in zip(layers, self.running_mean, self.running_var):
+            layer.update(running_mean=mean.astype(np.float64), running_var=var.astype(np.float64))
+        return layers
 
     def set_params(self, params):
         for i, layer in enumerate(params):
@@ -305,27 +274,11 @@ class NumpyEngine(Engine):
     def parameter_views(self) -> list[dict[str, np.ndarray]]:
         """Live views of the trainable parameters, one dict per layer (``W``, ``b`` [, ``gamma``, ``beta``]):
         writing into them changes the network (the gradient check perturbs through these)."""
-        out = []
-        for i in range(self.n_layers):
-            layer = {"W": self.p.W[i], "b": self.p.b[i]}
-            if self.batch_norm and i < self.n_layers - 1:
-                layer.update(gamma=self.p.gamma[i], beta=self.p.beta[i])
-            out.append(layer)
-        return out
+        return layer_dicts(self.p, copy=False)
 
     def grads(self):
-        return _grad_dicts(self.g, self.batch_norm, with_bn=False)
+        return layer_dicts(self.g, with_bn=False)
 
     def grad_norms(self):
         return np.array([np.sqrt(np.dot(g.ravel(), g.ravel())) for g in self.g.W], dtype=np.float64)
 
-
-def _grad_dicts(g: _Layout, batch_norm: bool, with_bn: bool) -> list[dict[str, np.ndarray]]:
-    """float64 copies of gradient views, one dict per layer: ``W``, ``b`` [, ``gamma``, ``beta``]."""
-    out = []
-    for i in range(len(g.W)):
-        layer = {"W": g.W[i].astype(np.float64), "b": g.b[i].astype(np.float64)}
-        if with_bn and batch_norm and i < len(g.W) - 1:
-            layer.update(gamma=g.gamma[i].astype(np.float64), beta=g.beta[i].astype(np.float64))
-        out.append(layer)
-    return out

@@ -1,0 +1,213 @@
+"""Hyperparameter search: finds better settings, samplers and pruners behave, k-fold is stratified, studies
+resume from storage and workers sharing one database finish exactly the requested number of trials."""
+
+import itertools
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from nncore import search
+from nncore.cli import main
+from nncore.datasets import make_dataset
+from nncore.errors import ConfigError
+from nncore.search import SearchSpace, run_search
+from nncore.training import Trainer
+from tests.helpers import make_cfg, train
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+# Tiny runs: 150 points (90 train / 30 val / 30 test), a few epochs, the NumPy engine for speed.
+DATA = dict(dataset="circles", n_points=150, engine="numpy")
+ONLY_LR = dict(depth=None, width=None, activation=None, optimizer=None, l2=None, dropout=None, batch_size=None)
+
+
+@pytest.fixture(autouse=True)
+def quiet_optuna(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNCORE_DATA_DIR", str(tmp_path / "data"))  # never touch the user's studies.db
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def _study(name, tmp_path):
+    return optuna.load_study(study_name=name, storage=f"sqlite:///{tmp_path / 's.db'}")
+
+
+def test_search_beats_a_bad_baseline_and_its_best_config_reproduces_the_score(tmp_path):
+    baseline = make_cfg(**DATA, optimizer="sgd", learning_rate=1e-4, epochs=6)
+    _, snap = train(**DATA, optimizer="sgd", learning_rate=1e-4, epochs=6)
+    space = SearchSpace(learning_rate=(0.03, 0.1), depth=(1, 2), width=(8, 16), activation=("relu", "tanh"),
+                        optimizer=("adam",), l2=None, dropout=None, batch_size=(16,))
+    result = run_search(baseline, space, n_trials=4, sampler="tpe", study_name="beat",
+                        storage=f"sqlite:///{tmp_path / 's.db'}")
+    assert result.n_trials == result.n_complete == 4 and len(result.trials) == 4
+    assert result.metric == "val accuracy" and result.best_std is None  # hold-out: no spread
+    assert result.best_value >= snap.last("val_acc") + 0.2, (result.best_value, snap.last("val_acc"))
+    assert result.best_value == max(t["value"] for t in result.trials)
+    assert all(t["duration"] > 0 and t["state"] == "COMPLETE" for t in result.trials)
+    # "Open in Playground": the best configuration trains to exactly the trial's validation score
+    best = result.best_config
+    assert best.train.optimizer == "adam" and best.train.epochs == 6
+    assert best.model.hidden == (result.best_params["width"],) * result.best_params["depth"]
+    trainer = Trainer(best)
+    while trainer.running:
+        trainer.run(steps=10_000)
+    assert trainer.snapshot().last("val_acc") == pytest.approx(result.best_value, abs=1e-12)
+    # chart data from the stored study
+    history = search.history_records(_study("beat", tmp_path))
+    assert [h["trial"] for h in history] == [0, 1, 2, 3]
+    assert [h["best"] for h in history] == list(np.maximum.accumulate([h["value"] for h in history]))
+    importances = search.importance_records(_study("beat", tmp_path))
+    assert {r["param"] for r in importances} <= set(space.knobs) and importances
+    assert sum(r["importance"] for r in importances) == pytest.approx(1.0)
+    assert [r["importance"] for r in importances] == sorted((r["importance"] for r in importances), reverse=True)
+
+
+def test_importance_needs_two_complete_trials():
+    study = optuna.create_study(direction="maximize")
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    assert search.importance_records(study) == []
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    assert [r["param"] for r in search.importance_records(study)] == ["x"]
+
+
+def test_grid_sampler_enumerates_the_grid_then_stops():
+    space = SearchSpace(**{**ONLY_LR, "learning_rate": (0.01, 0.1), "activation": ("relu", "tanh")},
+                        grid_points=2)
+    assert space.grid() == {"learning_rate": [0.01, 0.1], "activation": ["relu", "tanh"]}
+    result = run_search(make_cfg(**DATA), space, n_trials=10, sampler="grid", storage="memory", epochs=2)
+    assert result.n_trials == 4  # the grid has 4 points: the study stops there, not at 10
+    seen = sorted((t["params"]["learning_rate"], t["params"]["activation"]) for t in result.trials)
+    assert seen == sorted(itertools.product([0.01, 0.1], ["relu", "tanh"]))
+    grid = SearchSpace(learning_rate=(1e-4, 1e-2), depth=(1, 3), dropout=(0.0, 0.2)).grid()
+    assert grid["learning_rate"] == pytest.approx([1e-4, 1e-3, 1e-2]) and grid["depth"] == [1, 2, 3]
+    assert grid["dropout"] == pytest.approx([0.0, 0.1, 0.2])
+
+
+def test_kfold_trains_on_stratified_folds_and_reports_mean_and_std(monkeypatch):
+    seen = []
+
+    class Recording(Trainer):
+        def __init__(self, cfg, dataset=None, **kw):
+            seen.append((np.bincount(dataset.y_val, minlength=2), len(dataset.y_train), dataset.X_train.mean(axis=0)))
+            super().__init__(cfg, dataset, **kw)
+
+    monkeypatch.setattr(search, "Trainer", Recording)
+    cfg = make_cfg(**DATA, noise=0.2)
+    result = run_search(cfg, SearchSpace(**ONLY_LR, learning_rate=(0.01, 0.1)), n_trials=2, cv=3,
+                        storage="memory", epochs=3)
+    ds = make_dataset(cfg.data)
+    per_class = np.bincount(np.concatenate([ds.y_train, ds.y_val]), minlength=2)  # 120 samples of train+val
+    assert len(seen) == 2 * 3
+    for counts, n_train, mean in seen:
+        # stratified: every fold holds each class's share to within one sample
+        assert all(abs(c - pc / 3) < 1 for c, pc in zip(counts, per_class)), (counts, per_class)
+        assert n_train + counts.sum() == per_class.sum()
+        assert np.allclose(mean, 0, atol=1e-9)  # rescaled with the fold's own training statistics
+    for trial in result.trials:
+        assert trial["std"] is not None
+    assert result.cv == 3 and result.best_std is not None and result.best_std >= 0
+    folds = search.cv_splits(ds, 3, seed=0)  # the validation parts together are train+val, once each
+    assert np.array_equal(np.bincount(np.concatenate([f.y_val for f in folds])), per_class)
+    assert sum(len(f.y_val) for f in folds) == len(ds.y_train) + len(ds.y_val)
+
+
+def test_kfold_regression_uses_plain_folds_and_scores_r2():
+    cfg = make_cfg(dataset="ripple", n_points=150, engine="numpy")
+    folds = search.cv_splits(make_dataset(cfg.data), 4, seed=0)
+    assert [len(f.y_val) for f in folds] == [30, 30, 30, 30]
+    result = run_search(cfg, SearchSpace(**ONLY_LR, learning_rate=(0.01, 0.05)), n_trials=2, cv=2,
+                        storage="memory", epochs=2)
+    assert result.metric == "val R²" and np.isfinite(result.best_value) and result.best_std >= 0
+
+
+def test_kfold_refuses_more_folds_than_the_rarest_class_has_samples():
+    ds = make_dataset(make_cfg(**{**DATA, "n_points": 20}).data)
+    with pytest.raises(ConfigError, match=r"cv must be <= 8 \(the rarest class has 8 samples"):
+        search.cv_splits(ds, 9)  # 16 balanced samples in train+val: 8 per class
+
+
+def test_median_pruner_stops_hopeless_trials():
+    # Three sensible learning rates first (the pruner's reference), then two that cannot learn in 8 epochs.
+    enqueue = [{"learning_rate": lr} for lr in (0.1, 0.07, 0.05, 1e-6, 2e-6)]
+    space = SearchSpace(**ONLY_LR, learning_rate=(1e-6, 0.1))
+    result = run_search(make_cfg(**DATA), space, n_trials=5, pruner="median", enqueue=enqueue,
+                        storage="memory", epochs=8, sampler="random")
+    states = {t["params"]["learning_rate"]: t["state"] for t in result.trials}
+    assert states == {0.1: "COMPLETE", 0.07: "COMPLETE", 0.05: "COMPLETE", 1e-6: "PRUNED", 2e-6: "PRUNED"}
+    assert result.n_trials == 5 and result.n_pruned == 2
+    assert all(t["note"].startswith("pruned after epoch") for t in result.trials if t["state"] == "PRUNED")
+
+
+def test_resume_continues_the_count_and_refuses_other_settings(tmp_path):
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    space = SearchSpace(**ONLY_LR, learning_rate=(0.01, 0.1))
+    cfg = make_cfg(**DATA)
+    first = run_search(cfg, space, n_trials=2, study_name="r", storage=storage, epochs=2, sampler="random")
+    again = run_search(cfg, space, n_trials=4, study_name="r", storage=storage, epochs=2, sampler="random")
+    assert [t["number"] for t in again.trials] == [0, 1, 2, 3]
+    assert again.trials[:2] == first.trials  # earlier trials kept as they were
+    assert len({t["params"]["learning_rate"] for t in again.trials}) == 4  # a resumed sampler draws anew
+    assert run_search(cfg, space, n_trials=4, study_name="r", storage=storage, epochs=2).trials == again.trials
+    assert search.load_result("r", storage).trials == again.trials
+    assert [s["name"] for s in search.list_studies(storage)] == ["r"]
+    with pytest.raises(ConfigError, match=r"train\.epochs"):
+        run_search(cfg, space, n_trials=5, study_name="r", storage=storage, epochs=3)
+
+
+def test_default_storage_lives_in_the_data_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNCORE_DATA_DIR", str(tmp_path / "d"))
+    assert search.default_storage_url() == f"sqlite:///{tmp_path / 'd' / 'studies.db'}"
+    monkeypatch.delenv("NNCORE_DATA_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert search.default_storage_url() == f"sqlite:///{tmp_path / 'cache' / 'nncore' / 'studies.db'}"
+
+
+def test_two_workers_share_one_study_and_finish_exactly_the_requested_trials(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'x.db'}"
+    args = ["search", "--dataset", "circles", "--n", "150", "--epochs", "4", "--trials", "6", "--study", "S",
+            "--storage", storage, "--sampler", "random", "--json",
+            "--space", '{"depth": [1, 2], "width": [4, 8], "dropout": null, "l2": null, "batch_size": [32]}']
+    env = {**os.environ, "NNCORE_DATA_DIR": str(tmp_path / "data")}
+    workers = [subprocess.Popen([sys.executable, "-m", "nncore", *args, "--sampler-seed", str(i)], cwd=REPO, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    outputs = [w.communicate(timeout=240) for w in workers]
+    for w, (out, err) in zip(workers, outputs):
+        assert w.returncode == 0, err
+        last = json.loads(out.strip().splitlines()[-1])
+        assert {"best_params", "best_value", "best_std", "n_trials"} <= set(last)
+        assert 0.4 <= last["best_value"] <= 1 and last["best_std"] is None and last["n_trials"] <= 6
+    study = optuna.load_study(study_name="S", storage=storage)
+    finished = study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
+    assert sorted(t.number for t in finished) == [0, 1, 2, 3, 4, 5]
+    assert not study.get_trials(states=(TrialState.RUNNING, TrialState.WAITING))
+    assert {t.user_attrs["worker"] for t in finished} <= {f"{socket.gethostname()}:{w.pid}" for w in workers}
+    assert search.load_result("S", storage).n_trials == 6
+
+
+def _exit_code(argv):
+    try:
+        return main(argv)
+    except SystemExit as e:  # argparse's own usage errors
+        return e.code
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--cv", "1"], "cv must be >= 2, got 1"),
+    (["--space", "{bad"], "space must be a JSON object"),
+    (["--space", '{"learning_rate": [0.1, 0.01]}'], "learning_rate must be a range with low <= high"),
+    (["--space", '{"activation": ["swish"]}'], "activation must be one of"),
+    (["--space", '{"depth": null, "width": null, "activation": null, "optimizer": null, "learning_rate": null, '
+                 '"l2": null, "dropout": null, "batch_size": null}'], "the search space is empty"),
+    (["--storage", "nonsense://x"], "storage must be a database URL"),
+    (["--sampler", "cmaes"], "invalid choice"),
+])
+def test_cli_rejects_bad_settings_in_one_line(args, needle, capsys):
+    assert _exit_code(["search", "--n", "150", "--trials", "1", "--epochs", "1", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1, err
