@@ -17,7 +17,7 @@ torch.set_num_threads(1)
 
 st.set_page_config(page_title="Neural-network playground", page_icon="🧠", layout="wide")
 PAGES = [
-    st.Page("pages/playground.py", title="Playground", icon="🎛️", default=True),
-    st.Page("pages/images.py", title="Images", icon="🖼️"),
+    st.Page("pages/playground.py", title="Playground", icon=":material/tune:", default=True),
+    st.Page("pages/images.py", title="Images", icon=":material/image:"),
 ]
 st.navigation(PAGES).run()

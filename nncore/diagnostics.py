@@ -16,6 +16,9 @@ from functools import cached_property
 
 import numpy as np
 
+from . import metrics
+from .engines import make_engine
+
 SEVERITIES = ("info", "warning", "problem")
 CHARTS = ("gradient norms", "histograms", "curves", "boundary")
 
@@ -70,13 +73,15 @@ class Finding:
 class RunView:
     """What the checks read from a trainer, computed once and only when a check asks for it."""
 
-    def __init__(self, trainer, sample: int):
+    def __init__(self, trainer, sample: int, snapshot=None):
         self.trainer = trainer
-        self.snap = trainer.snapshot()
+        self.snap = snapshot if snapshot is not None else trainer.snapshot()
         self.cfg = trainer.cfg
         self.epochs = self.snap.epoch
         self.names = self.snap.layer_names
-        self.X = trainer.dataset.X_train[:sample]  # the inputs exactly as the network sees them
+        # The inputs exactly as the network sees them; the split is already shuffled, so the first rows are a
+        # fair sample.
+        self.X = trainer.dataset.X_train[:sample]
 
     def series(self, key: str) -> np.ndarray:
         return np.asarray(self.snap.history[key], dtype=np.float64)
@@ -88,8 +93,6 @@ class RunView:
     @cached_property
     def initial_loss(self) -> float:
         """Train loss of the run's seeded starting weights (rebuilt: the history starts after epoch 1)."""
-        from . import metrics
-        from .engines import make_engine
         ds = self.trainer.dataset
         return metrics.data_loss(make_engine(self.cfg, ds).forward(ds.X_train), ds.y_train, ds.task)
 
@@ -108,8 +111,14 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
+def _units(post: np.ndarray) -> np.ndarray:
+    """Outputs as (observations, units): a dense layer's (n, units) as is; a convolution's (n, C, H, W) as
+    (n·H·W, C), so each channel is one unit seen at every position."""
+    return post if post.ndim == 2 else np.moveaxis(post, 1, -1).reshape(-1, post.shape[1])
+
+
 def _layer_shares(view: RunView, share_of_units) -> list[tuple[str, float]]:
-    return [(view.names[i], share_of_units(layer)) for i, layer in enumerate(view.hidden_trace)]
+    return [(view.names[i], share_of_units(_units(layer["post"]))) for i, layer in enumerate(view.hidden_trace)]
 
 
 def _worst(shares: list[tuple[str, float]]) -> tuple[str, float]:
@@ -147,7 +156,7 @@ def _dead_relu(view: RunView) -> Finding | None:
     """ReLU units whose output is 0 on every sample get no gradient, so they can never recover."""
     if view.cfg.model.activation != "relu" or not view.cfg.model.hidden:
         return None  # leaky ReLU and smooth activations always pass some gradient
-    shares = _layer_shares(view, lambda layer: float(np.mean(np.all(layer["post"] <= 0, axis=0))))
+    shares = _layer_shares(view, lambda post: float(np.mean(np.all(post <= 0, axis=0))))
     name, worst = _worst(shares)
     severity = _severity(worst, DEAD_WARN, DEAD_PROBLEM)
     if severity is None:
@@ -172,7 +181,7 @@ def _saturated(view: RunView) -> Finding | None:
     flat = _FLAT.get(view.cfg.model.activation)
     if flat is None or not view.cfg.model.hidden:
         return None
-    shares = _layer_shares(view, lambda layer: float(np.mean(flat(layer["post"]).mean(axis=0) >= SATURATED_SAMPLES)))
+    shares = _layer_shares(view, lambda post: float(np.mean(flat(post).mean(axis=0) >= SATURATED_SAMPLES)))
     name, worst = _worst(shares)
     severity = _severity(worst, SATURATED_WARN, SATURATED_PROBLEM)
     if severity is None:
@@ -289,18 +298,25 @@ def _overfitting(view: RunView) -> Finding | None:
                    "get more data, add L2 or dropout, use a smaller network, or turn on early stopping", "curves")
 
 
+def _twin_share(rows: np.ndarray) -> float:
+    """Share of rows (units) equal to another row within IDENTICAL_TOL. O(n·d): rows are sorted by a fixed
+    random projection, so identical ones end up side by side and only neighbours are compared."""
+    if len(rows) < 2:
+        return 0.0
+    tol = IDENTICAL_TOL * max(float(np.abs(rows).max()), 1.0)
+    order = np.argsort(rows @ np.random.default_rng(0).normal(size=rows.shape[1]), kind="stable")
+    same = np.abs(np.diff(rows[order], axis=0)).max(axis=1) <= tol  # neighbour i and i+1 are alike
+    twin = np.zeros(len(rows), dtype=bool)
+    twin[:-1] |= same
+    twin[1:] |= same
+    return float(twin.mean())
+
+
 @check("identical_units")
 def _identical(view: RunView) -> Finding | None:
     """Units that start (and so stay) identical compute the same thing: the layer acts like one unit."""
-    shares = []
-    for name, layer in zip(view.names[:-1], view.trainer.engine.get_params()[:-1]):
-        rows = np.column_stack([layer["W"], layer["b"]])
-        if len(rows) < 2:
-            continue
-        scale = max(float(np.abs(rows).max()), 1.0)
-        close = np.abs(rows[:, None, :] - rows[None, :, :]).max(axis=2) <= IDENTICAL_TOL * scale
-        np.fill_diagonal(close, False)
-        shares.append((name, float(close.any(axis=1).mean())))
+    shares = [(name, _twin_share(np.column_stack([layer["W"].reshape(len(layer["W"]), -1), layer["b"]])))
+              for name, layer in zip(view.names[:-1], view.trainer.engine.get_params()[:-1])]
     name, worst = _worst(shares)
     if worst < IDENTICAL_SHARE:
         return None
@@ -314,9 +330,15 @@ def _identical(view: RunView) -> Finding | None:
 @check("unscaled_inputs", needs_epochs=0)  # a property of the data: visible before training starts
 def _unscaled(view: RunView) -> Finding | None:
     """Inputs far from unit scale make the first layer's steps too big for some features, tiny for others."""
-    level = np.abs(view.X).mean(axis=0)
+    ds = view.trainer.dataset
+    if view.cfg.data.standardize or np.any(ds.mean != 0) or np.any(ds.std != 1):
+        return None  # the inputs were scaled on purpose (standardized, or pixels divided by their maximum)
     spread = view.X.std(axis=0)
-    ratio = spread.max() / max(spread.min(), 1e-12)
+    varies = spread > 1e-12  # constant features (e.g. always-blank pixels) carry nothing to scale
+    if not varies.any():
+        return None
+    level, spread = np.abs(view.X).mean(axis=0)[varies], spread[varies]
+    ratio = spread.max() / spread.min()
     reasons = []
     if level.max() > UNSCALED_LEVEL or spread.max() > UNSCALED_LEVEL:
         reasons.append(f"mean |x| up to {level.max():.3g} and spread up to {spread.max():.3g}")
@@ -326,15 +348,15 @@ def _unscaled(view: RunView) -> Finding | None:
         reasons.append(f"feature spreads that differ {ratio:.3g}-fold")
     if not reasons:
         return None
-    state = "off" if not view.cfg.data.standardize else "on, yet the inputs"
     return Finding("unscaled_inputs", "warning", "Inputs are not scaled",
-                   f"standardize is {state} and the network sees " + "; ".join(reasons)
+                   "standardize is off and the network sees " + "; ".join(reasons)
                    + " (well-scaled inputs have mean near 0 and spread near 1)",
                    "turn on standardize (zero mean, unit variance, fitted on the training split)", "boundary")
 
 
-def diagnose(trainer, sample: int = 512) -> list[Finding]:
-    """Run every check on ``trainer`` (traced on up to ``sample`` training inputs); most severe first."""
-    view = RunView(trainer, sample)
+def diagnose(trainer, sample: int = 512, snapshot=None) -> list[Finding]:
+    """Run every check on ``trainer`` (traced on up to ``sample`` training inputs); most severe first.
+    Pass the trainer's latest ``snapshot`` if you have it, to save taking another."""
+    view = RunView(trainer, sample, snapshot)
     found = [f for f in (fn(view) for fn in CHECKS.values()) if f is not None]
     return sorted(found, key=lambda f: -SEVERITIES.index(f.severity))

@@ -186,7 +186,7 @@ def _check_xavier_he(r):
         trace = _start_engine(x).trace(x.trainer.dataset.X_train)[:-1]
         ratio[name] = _rms(trace[-1]["post"]) / _rms(trace[0]["post"])
     xa, he = ratio["xavier"], ratio["he"]
-    passed = 0.5 <= he <= 2.0 and xa <= 0.6 * he
+    passed = 0.4 <= he <= 2.5 and xa <= 0.6 * he  # He: roughly the same size; Xavier: clearly smaller
     return passed, (f"signal size (RMS) in the last hidden layer relative to the first, before training: "
                     f"he {he:.2f}, xavier {xa:.2f}; val accuracy after {r['he'].final['epochs']} epochs: "
                     f"he {r['he'].final['val_acc']:.2f}, xavier {r['xavier'].final['val_acc']:.2f}")
@@ -202,10 +202,10 @@ def _check_overfitting(r):
 
 def _check_normalization(r):
     raw, std = r["raw inputs"], r["standardized"]
-    rl, sl = raw.final["train_loss"], std.final["train_loss"]
     re, se = _epochs_to(raw, "train_loss", 0.3), _epochs_to(std, "train_loss", 0.3)
-    passed = sl <= 0.67 * rl and se < re
-    return passed, (f"after {std.final['epochs']} epochs train loss: standardized {sl:.3f}, raw {rl:.3f}; "
+    at5 = {n: float(x.snapshot.history["train_loss"][4]) for n, x in r.items()}
+    passed = at5["raw inputs"] >= 2 * at5["standardized"] and se < re
+    return passed, (f"train loss at epoch 5: standardized {at5['standardized']:.3f}, raw {at5['raw inputs']:.3f}; "
                     f"train loss <= 0.3 reached: standardized {_fmt_epochs(se)}, raw {_fmt_epochs(re)}")
 
 
@@ -231,7 +231,7 @@ def _check_batch_size(r):
     loss = [r[n].final["train_loss"] for n in names]
     noise = [_batch_noise(r[n], r[n].trainer.cfg.train.batch_size) for n in names]
     passed = steps[0] > steps[1] > steps[2] and loss[0] < loss[1] < loss[2] and noise[0] > noise[1] > noise[2]
-    return passed, "; ".join(f"{n}: {s:.0f} steps/epoch, batch-loss spread {q:.3f}, train loss {x:.3f}"
+    return passed, "; ".join(f"{n}: {s:.0f} steps per epoch, batch-loss spread {q:.3f}, train loss {x:.3f}"
                              for n, s, q, x in zip(names, steps, noise, loss))
 
 
@@ -292,8 +292,8 @@ LESSONS: dict[str, Lesson] = {lesson.id: lesson for lesson in [
            150, _check_overfitting),
     Lesson("input_normalization", "Standardize your inputs",
            "Watch the loss curves: raw inputs in large units make training slow and bumpy.",
-           "The same moons with inputs 50 times larger: standardized inputs reach a train loss of 0.3 sooner and "
-           "end at under two thirds of the raw run's loss.",
+           "The same moons with inputs 50 times larger: after 5 epochs the raw run's train loss is at least twice "
+           "the standardized run's, and the standardized run reaches a train loss of 0.3 first.",
            _variants(20, dict(dataset="moons"), raw_inputs=dict(standardize=False), standardized={}),
            20, _check_normalization, dataset_transform="scaled_x50"),
     Lesson("optimizers_sgd_momentum_adam", "SGD vs momentum vs Adam",
@@ -347,25 +347,31 @@ def run_lesson(lesson_id: str) -> dict:
 
 def check_all(ids: list[str] | None = None) -> dict[str, dict]:
     """Run every lesson (or those in ``ids``): ``{id: {"passed", "observation"}}``."""
-    ids = list(ids or LESSONS)
-    unknown = [i for i in ids if i not in LESSONS]
-    if unknown:  # say so before spending time on the others
-        raise ConfigError(f"lesson must be one of {', '.join(LESSONS)}, got {unknown[0]!r}", "lesson")
     out = {}
-    for lesson_id in ids:
+    for lesson_id in _known(ids):  # unknown ids fail here, before time is spent on the others
         result = run_lesson(lesson_id)
         out[lesson_id] = {"passed": result["passed"], "observation": result["observation"]}
     return out
 
 
 # --- command line -------------------------------------------------------------------------------------------------
+def _known(ids: list[str] | None) -> list[str]:
+    """``ids`` (default: every lesson), or a one-line error naming the first unknown one."""
+    ids = list(ids or LESSONS)
+    unknown = [i for i in ids if i not in LESSONS]
+    if unknown:
+        raise ConfigError(f"lesson must be one of {', '.join(LESSONS)}, got {unknown[0]!r}", "lesson")
+    return ids
+
+
 def cmd_lessons(a) -> int:
     if not a.check:
+        chosen = [LESSONS[i] for i in _known(a.lesson)]
         if a.json:
-            print(json.dumps({k: {"title": v.title, "what_to_watch": v.what_to_watch, "expected": v.expected}
-                              for k, v in LESSONS.items()}))
+            print(json.dumps({v.id: {"title": v.title, "what_to_watch": v.what_to_watch, "expected": v.expected}
+                              for v in chosen}))
         else:
-            for lesson in LESSONS.values():
+            for lesson in chosen:
                 print(f"{lesson.id}: {lesson.title}\n    watch: {lesson.what_to_watch}")
         return 0
     results = check_all(a.lesson)
@@ -382,7 +388,7 @@ def add_command(subparsers) -> None:
     p = subparsers.add_parser("lessons", help="list the lessons, or run them and check what they promise",
                               description="Without --check: list the lessons. With --check: run each lesson's "
                                           "variants and check its stated observation; exit code 1 if any fails.")
-    p.add_argument("lesson", nargs="*", help="lesson ids to check (default: all)")
+    p.add_argument("lesson", nargs="*", help="lesson ids to list or check (default: all)")
     p.add_argument("--check", action="store_true", help="run the lessons headless; exit 1 if any lesson fails")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object as the last line (with --check: id -> passed, observation)")

@@ -10,6 +10,7 @@ exactly that many.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
@@ -20,8 +21,6 @@ import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
-import optuna
-from optuna.trial import TrialState
 
 from . import metrics
 from .config import RunConfig, _choice, _fail, _range
@@ -42,8 +41,25 @@ PRUNERS = Registry("pruner", {
     "hyperband": "successive halving over several brackets of epoch budgets",
 })
 
-WORKER = f"{socket.gethostname()}:{os.getpid()}"  # which process ran a trial (workers may share a study)
-COUNTED = (TrialState.COMPLETE, TrialState.PRUNED)  # trials that count towards a study's n_trials
+class _Later:
+    """A module imported on first use: ``python -m nncore train`` should not pay for importing Optuna."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        return getattr(importlib.import_module(self._name), attr)
+
+
+optuna = _Later("optuna")
+
+
+def _states(*names: str) -> tuple:
+    """Optuna trial states by name: COMPLETE, PRUNED, RUNNING, FAIL, WAITING."""
+    return tuple(optuna.trial.TrialState[n] for n in names)
+
+
+COUNTED = ("COMPLETE", "PRUNED")  # trials that count towards a study's n_trials
 HEARTBEAT_S = 30      # a database-backed trial proves it is alive this often ...
 GRACE_S = 120         # ... and one silent this long (its worker died) is marked failed and replaced
 
@@ -207,10 +223,6 @@ def score(engine, X: np.ndarray, y: np.ndarray, task: str) -> float:
     return metrics.r2(out, y) if task == "regression" else metrics.accuracy(out, y, task)
 
 
-class _Surplus(Exception):
-    """A worker started a trial after the study already had its n_trials (finished or under way)."""
-
-
 class _Objective:
     """Trains ``cfg`` on every fold; reports per-epoch validation scores at step fold·epochs + epoch - 1."""
 
@@ -220,23 +232,26 @@ class _Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         self.started.append(trial.number)
-        trial.set_user_attr("worker", WORKER)
-        self._claim(trial)
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")  # workers may share a study
+        if not self._claim(trial):
+            return math.nan  # Optuna records a trial without a number as failed; it does not count
         cfg = config_from_params(self.base, self.space.suggest(trial))
         scores = [self._fit(cfg, ds, trial, i) for i, ds in enumerate(self.folds)]
         trial.set_user_attr("fold_scores", scores)
         trial.set_user_attr("std", float(np.std(scores)) if len(scores) > 1 else None)
         return float(np.mean(scores))
 
-    def _claim(self, trial: optuna.Trial) -> None:
-        """Run only if fewer than ``target`` trials numbered below this one are finished or under way."""
+    def _claim(self, trial: optuna.Trial) -> bool:
+        """Whether to run: only if fewer than ``target`` trials numbered below this one are finished or under
+        way. Two workers may both start a trial when one is missing; the higher-numbered one stands down."""
         if self.target is None:
-            return
-        live = trial.study.get_trials(deepcopy=False, states=(*COUNTED, TrialState.RUNNING))
-        if sum(t.number < trial.number for t in live) >= self.target:
-            trial.set_user_attr("note", f"not run: the study already had its {self.target} trials")
-            trial.study.stop()
-            raise _Surplus()
+            return True
+        live = trial.study.get_trials(deepcopy=False, states=_states(*COUNTED, "RUNNING"))
+        if sum(t.number < trial.number for t in live) < self.target:
+            return True
+        trial.set_user_attr("note", f"not run: the study already had its {self.target} trials")
+        trial.study.stop()
+        return False
 
     def _fit(self, cfg: RunConfig, ds: Dataset, trial: optuna.Trial, fold: int) -> float:
         epochs = cfg.train.epochs
@@ -373,16 +388,17 @@ def run_search(base_cfg: RunConfig, space: SearchSpace | None = None, *, n_trial
     for params in enqueue:
         study.enqueue_trial(dict(params), skip_if_exists=True)
     objective = _Objective(base, space, folds, n_trials)
-    remaining = None if n_trials is None else n_trials - len(study.get_trials(deepcopy=False, states=COUNTED))
+    done = len(study.get_trials(deepcopy=False, states=_states(*COUNTED)))
+    remaining = None if n_trials is None else n_trials - done
     if remaining is None or remaining > 0:
-        stop = [optuna.study.MaxTrialsCallback(n_trials, states=(*COUNTED, TrialState.RUNNING))] if n_trials else []
+        stop = [optuna.study.MaxTrialsCallback(n_trials, states=_states(*COUNTED, "RUNNING"))] if n_trials else []
         try:
             study.optimize(objective, n_trials=remaining, timeout=minutes * 60 if minutes else None,
-                           callbacks=[*stop, *(callbacks or [])], catch=(_Surplus,))
+                           callbacks=[*stop, *(callbacks or [])])
         finally:  # interrupted by something Optuna does not catch (a UI stop): leave no trial RUNNING
-            for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            for trial in study.get_trials(deepcopy=False, states=_states("RUNNING")):
                 if trial.number in objective.started:
-                    study.tell(trial.number, state=TrialState.FAIL)
+                    study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
     return summarize(study)
 
 
@@ -424,7 +440,7 @@ class SearchResult:
 def summarize(study: optuna.Study) -> SearchResult:
     """The result of a study as stored (works for a study loaded from storage, too)."""
     setup = study.user_attrs.get("setup") or {}
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    complete = study.get_trials(deepcopy=False, states=_states("COMPLETE"))
     best = max(complete, key=lambda t: t.value) if complete else None  # ties: the earliest
     base = RunConfig.from_dict(setup) if setup else None
     regression = setup.get("task") == "regression"
@@ -433,8 +449,8 @@ def summarize(study: optuna.Study) -> SearchResult:
         best_params=dict(best.params) if best else None, best_value=best.value if best else None,
         best_std=best.user_attrs.get("std") if best else None, best_number=best.number if best else None,
         best_config=config_from_params(base, best.params) if best and base else None,
-        n_trials=len(study.get_trials(deepcopy=False, states=COUNTED)), n_complete=len(complete),
-        n_pruned=len(study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))), trials=trials_table(study))
+        n_trials=len(study.get_trials(deepcopy=False, states=_states(*COUNTED))), n_complete=len(complete),
+        n_pruned=len(study.get_trials(deepcopy=False, states=_states("PRUNED"))), trials=trials_table(study))
 
 
 def load_result(study_name: str, storage=None) -> SearchResult:
@@ -446,10 +462,11 @@ def load_result(study_name: str, storage=None) -> SearchResult:
 
 
 def list_studies(storage=None) -> list[dict]:
-    """Stored studies, newest first: name, dataset, finished trials, best value."""
+    """Stored studies, newest first: name, dataset, trials (any state), best value, start time."""
     rows = []
     for s in optuna.get_all_study_summaries(open_storage(storage), include_best_trial=True):
-        rows.append({"name": s.study_name, "dataset": (s.user_attrs.get("setup") or {}).get("data", {}).get("dataset"),
+        setup = s.user_attrs.get("setup") or {}
+        rows.append({"name": s.study_name, "dataset": setup.get("data", {}).get("dataset"),
                      "trials": s.n_trials, "best_value": s.best_trial.value if s.best_trial else None,
                      "started": s.datetime_start.isoformat(timespec="seconds") if s.datetime_start else None})
     return sorted(rows, key=lambda r: r["started"] or "", reverse=True)
@@ -471,7 +488,7 @@ def trials_table(study: optuna.Study) -> list[dict]:
 def history_records(study: optuna.Study) -> list[dict]:
     """For the optimization-history chart: each complete trial's value and the best so far, by trial number."""
     rows, best = [], -math.inf
-    for t in sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number):
+    for t in sorted(study.get_trials(deepcopy=False, states=_states("COMPLETE")), key=lambda t: t.number):
         best = max(best, t.value)
         rows.append({"trial": t.number, "value": t.value, "best": best})
     return rows
@@ -480,7 +497,7 @@ def history_records(study: optuna.Study) -> list[dict]:
 def importance_records(study: optuna.Study, seed: int = 0) -> list[dict]:
     """For the importance chart: each searched setting's share of the score's variance (fANOVA), largest
     first; empty while there are too few complete trials (fewer than 2, or no setting varied yet)."""
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    complete = study.get_trials(deepcopy=False, states=_states("COMPLETE"))
     if len(complete) < 2:
         return []
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
@@ -512,7 +529,8 @@ def add_command(subparsers) -> None:
     p.add_argument("--pruner", default="off", choices=list(PRUNERS))
     p.add_argument("--cv", type=int, default=None, metavar="K", help="judge by K-fold cross-validation")
     p.add_argument("--study", default=None, help="study name: resume it, or share it between workers")
-    p.add_argument("--storage", default=None, help="database URL (default: studies.db in the data folder)")
+    p.add_argument("--storage", default=None,
+                   help='database URL (default: studies.db in the data folder; "memory": this process only)')
     p.add_argument("--epochs", type=int, default=30, help="epochs per trial")
     p.add_argument("--space", default=None, help='search space as JSON, e.g. \'{"learning_rate": [0.001, 0.1], '
                                                  '"depth": [1, 2], "dropout": null}\'')
@@ -523,8 +541,8 @@ def add_command(subparsers) -> None:
 
 def cmd_search(a) -> int:
     from .config import DataConfig, TrainConfig
-    if not a.verbose:
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if not a.verbose:  # per-trial lines come from ``show``; errors still surface as exceptions
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
     cfg = RunConfig(data=DataConfig(dataset=a.dataset, n_points=a.n, noise=a.noise, seed=a.seed, classes=a.classes),
                     train=TrainConfig(engine=a.engine, epochs=a.epochs))
     try:

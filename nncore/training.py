@@ -60,6 +60,7 @@ class Snapshot:
     weight_hist: np.ndarray       # (T, L, B) counts of weight values per layer
     grid: Grid | None             # None when the data has other than 2 features
     steps_per_sec: float
+    lr: float                     # the learning rate the next step uses
     config: RunConfig = field(repr=False)
 
     def last(self, key: str) -> float | None:
@@ -290,7 +291,7 @@ class Trainer:
             history=MappingProxyType(history), layer_names=tuple(self.engine.layer_names),
             grad_norms=_frozen(norms), hist_edges=metrics.HIST_EDGES, hist_steps=_frozen(self._hist_steps),
             grad_hist=_frozen(self._grad_hist), weight_hist=_frozen(self._weight_hist), grid=self.grid(),
-            steps_per_sec=self.steps_per_sec(), config=self.cfg)
+            steps_per_sec=self.steps_per_sec(), lr=self.engine.lr, config=self.cfg)
 
 
 def _flush_denormals() -> None:

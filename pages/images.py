@@ -22,11 +22,8 @@ speed = live.controls(session, key="img")
 def draw(snap, trainer):
     ds = trainer.dataset
     panels.status_line(snap, ds.task, trainer.engine.name, session.playing)
-    left, right = st.columns(2)
-    with left:
-        panels.curves(snap, ds.task, key="img.curves")
-    with right:
-        panels.internals(snap, key="img.internals", columns=2)
+    panels.curves(snap, ds.task, key="img.curves")
+    panels.internals(snap, key="img.internals")
 
 
 def evaluation_views(snap, trainer):

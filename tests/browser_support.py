@@ -227,40 +227,49 @@ class CpuMeter:
     """
 
     def __init__(self, *root_pids: int) -> None:
-        self.roots = {os.getpid(), *root_pids}
+        self.roots = list(dict.fromkeys([os.getpid(), *root_pids]))
         self.cores = os.cpu_count() or 1
         self._start = None
 
-    def _ours(self, table: dict[int, tuple[int, int]]) -> set[int]:
-        ours = set(self.roots)
-        changed = True
+    @staticmethod
+    def _tree(root: int, table: dict[int, tuple[int, int]]) -> set[int]:
+        """``root`` and all its descendants in ``table``."""
+        tree, changed = {root}, True
         while changed:
             changed = False
             for pid, (ppid, _) in table.items():
-                if ppid in ours and pid not in ours:
-                    ours.add(pid)
+                if ppid in tree and pid not in tree:
+                    tree.add(pid)
                     changed = True
-        return ours
+        return tree
 
     def start(self) -> "CpuMeter":
         try:
-            table = _proc_table()
-            self._start = (time.monotonic(), _cpu_busy_ticks(), table)
+            self._start = (time.monotonic(), _cpu_busy_ticks(), _proc_table())
         except OSError:
             self._start = None
         return self
 
-    def stop(self) -> dict[str, float | None]:
-        """Average cores in use over the window: {"cores", "total", "ours", "others", "seconds"}."""
+    def stop(self) -> dict:
+        """Average cores in use over the window: {"cores", "seconds", "total", "ours", "others", "by_root"}, where
+        ``by_root`` maps each root pid (this process first) to the cores used by it and its descendants (a
+        process under several roots counts for the one given last)."""
         if self._start is None:
-            return {"cores": self.cores, "total": None, "ours": None, "others": None, "seconds": None}
+            return {"cores": self.cores, "seconds": None, "total": None, "ours": None, "others": None, "by_root": {}}
         t0, busy0, table0 = self._start
         table1, busy1, seconds = _proc_table(), _cpu_busy_ticks(), max(time.monotonic() - t0, 1e-9)
         hz = os.sysconf("SC_CLK_TCK")
-        ours = self._ours(table1) | self._ours(table0)
-        ours_ticks = sum(ticks - table0.get(pid, (0, 0))[1] if pid in table0 else ticks
-                         for pid, (_, ticks) in table1.items() if pid in ours)
+
+        def cores_used(pids: set[int]) -> float:
+            ticks = sum(t1 - (table0[pid][1] if pid in table0 else 0) for pid, (_, t1) in table1.items() if pid in pids)
+            return ticks / hz / seconds
+
+        trees, assigned = {}, set()
+        for root in reversed(self.roots):  # the given roots before this process, whose tree may contain them
+            trees[root] = (self._tree(root, table0) | self._tree(root, table1)) - assigned
+            assigned |= trees[root]
+        by_root = {root: cores_used(trees[root]) for root in self.roots}
         total = (busy1 - busy0) / hz / seconds
-        mine = ours_ticks / hz / seconds
-        return {"cores": self.cores, "total": total, "ours": mine, "others": max(total - mine, 0.0),
-                "seconds": seconds}
+        ours = sum(by_root.values())
+        return {"cores": self.cores, "seconds": seconds, "total": total, "ours": ours,
+                "others": max(total - ours, 0.0), "by_root": by_root}

@@ -44,6 +44,14 @@ def charts(at: AppTest) -> list[dict]:
     return out
 
 
+def panel_titles(spec: dict) -> list[str]:
+    """Titles of the panels inside a concatenated chart."""
+    titles = [spec["title"]] if "title" in spec else []
+    for part in spec.get("vconcat", []) + spec.get("hconcat", []):
+        titles += panel_titles(part)
+    return titles
+
+
 def test_playground_opens_with_controls_and_sidebar_groups(at):
     assert [b.label for b in at.button][:4] == ["Play", "Pause", "Step", "Reset"]
     assert [s.value for s in at.sidebar.subheader] == ["Data", "Network", "Training", "Regularization"]
@@ -83,10 +91,13 @@ def test_boundary_curves_histograms_and_norms_are_drawn(at):
     assert marks == ["image", "point"]
     assert boundary["_datasets"] == {"image", "points"}
     assert "Loss" in titles and "Accuracy" in titles and "Gradient norm per layer" in titles
-    layers = ["hidden 1", "hidden 2", "output"]
+    histograms = [s for s in specs if "vconcat" in s]
+    assert len(histograms) == 1  # every layer's histograms in one browser view
+    inner = panel_titles(histograms[0])
     for kind in ("gradients", "weights"):
-        for name in layers:
-            assert f"{name}: {kind} of W" in titles
+        for i, name in enumerate(["hidden 1", "hidden 2", "output"]):
+            assert f"{name}: {kind} of W" in inner
+            assert f"{kind}{i}" in histograms[0]["_datasets"]
 
 
 def test_learning_rate_changes_mid_run_without_reset(at):
@@ -113,7 +124,9 @@ def test_changing_the_architecture_resets_and_says_so(at):
     at.sidebar.text_input(key="pg.hidden").input("8").run()
     assert step_count(at) == 0
     assert any("hidden changed" in i.value for i in at.info)
-    assert [s for s in charts(at) if s.get("title") == "output: weights of W"]
+    histograms = next(s for s in charts(at) if "vconcat" in s)
+    assert panel_titles(histograms) == ["hidden 1: gradients of W", "output: gradients of W",
+                                        "hidden 1: weights of W", "output: weights of W"]
 
 
 @pytest.mark.parametrize("text, message", [
@@ -176,7 +189,7 @@ def test_cnn_trains_on_the_images_page(images):
     images.sidebar.text_input(key="img.hidden").input("32").run()
     button(images, "Step").click().run()
     assert step_count(images) == 1 and not images.exception
-    titles = [s.get("title") for s in charts(images)]
+    titles = [t for s in charts(images) for t in panel_titles(s)]
     assert "conv 1: gradients of W" in titles and "conv 2: weights of W" in titles
 
 

@@ -29,6 +29,7 @@ SCREENSHOT = ARTIFACTS / "playground.png"          # the whole page
 TOP_SCREENSHOT = ARTIFACTS / "playground-top.png"  # what a 1400x1000 window shows; copied for the README
 README_SCREENSHOT = REPO_ROOT / "docs" / "screenshot.png"
 
+LOAD_TIMEOUT_S = 120       # opening the page until the first script run has drawn the status line
 WARMUP_FRAMES = 3          # frames after Play before the measurement starts
 WARMUP_TIMEOUT_S = 20
 PLAY_SECONDS = 6.5         # how long the counter is sampled after the warm-up, at least
@@ -36,7 +37,8 @@ MAX_PLAY_SECONDS = 20.0    # at most (a slow machine needs longer to show 3 rise
 STEADY_SECONDS = 2.5       # of which this long before the learning rate is moved
 SAMPLE_EVERY = 0.75        # seconds between step-counter samples
 MIN_FPS = 1.0              # sanity floor on a machine to ourselves; the product target is 4 frames/s
-MIN_FPS_SHARED = 0.4       # lowest floor when other processes take most of the machine (see _fps_floor)
+MIN_FPS_SHARED = 0.25      # lowest floor when other processes take most of the machine (see _fps_floor)
+EXCEPTION = "[data-testid='stException']"
 STEP_RE = re.compile(r"\| Step (\d+) \|")
 APP_RATE_RE = re.compile(r"\| (\d+) steps/s \|")
 PLAYING_ENTRY_JS = r"e[1] && /^training/.test(e[1]) && !/\| Step 0 \|/.test(e[1])"  # a status-log entry of a frame
@@ -128,17 +130,22 @@ def test_playground_trains_live_and_pauses(request):
         return f"{message}\n  last status line: {status!r}\n  page errors: {page_errors}"
 
     def no_exception_box(when: str) -> None:
-        count = page.locator("[data-testid='stException']").count()
+        count = page.locator(EXCEPTION).count()
         if count:
-            text = page.locator("[data-testid='stException']").first.inner_text()[:2000]
+            text = page.locator(EXCEPTION).first.inner_text()[:2000]
             pytest.fail(why(f"{count} exception box(es) on the page {when}:\n{text}"), pytrace=False)
 
     try:
         # --- load: the app mounts, finishes its first script run and shows a fresh run at step 0
         page.goto(server.url, timeout=30_000)
-        wait_app_idle(page, timeout_ms=90_000)  # the first run imports torch and builds the dataset
+        try:  # the session's first run imports torch and builds the dataset: slow on a busy machine
+            page.wait_for_function(f"() => ({STATUS_TEXT_JS})() || document.querySelector(\"{EXCEPTION}\")",
+                                   timeout=LOAD_TIMEOUT_S * 1000)
+        except PlaywrightTimeout:
+            pytest.fail(why(f"no status line ('| Step <n> |') within {LOAD_TIMEOUT_S} s of opening the page"),
+                        pytrace=False)
+        wait_app_idle(page, timeout_ms=30_000)
         no_exception_box("after loading")
-        page.wait_for_function(STATUS_TEXT_JS, timeout=30_000)
         status = page.evaluate(STATUS_TEXT_JS)
         assert _step(status) == 0, why("a fresh session should start at Step 0")
         try:  # Vega draws the charts after the script run has finished
@@ -241,12 +248,16 @@ def test_playground_trains_live_and_pauses(request):
               f"{app_rates[-1] if app_rates else '?'} steps/s (max {max(app_rates, default=0)}); samples: {trace}")
         floor = _fps_floor(cpu)
         if cpu["total"] is not None:
-            print(f"[e2e] CPU during the measurement: {cpu['total']:.2f} of {cpu['cores']} cores busy, "
-                  f"{cpu['ours']:.2f} by the app server + browser + test, {cpu['others']:.2f} by other processes "
-                  f"-> frame-rate floor {floor:.2f} frames/s")
+            server_cores = cpu["by_root"][server.proc.pid]
+            client_cores = cpu["ours"] - server_cores
+            per_frame = (f"{server_cores / fps:.2f} s server + {client_cores / fps:.2f} s browser/test"
+                         if fps else "n/a")
+            print(f"[e2e] CPU during the measurement: {cpu['total']:.2f} of {cpu['cores']} cores busy: app server "
+                  f"{server_cores:.2f}, Chromium + Playwright + test {client_cores:.2f}, other processes "
+                  f"{cpu['others']:.2f}; CPU per frame {per_frame}; frame-rate floor {floor:.2f} frames/s")
         assert fps >= floor, why(
-            f"only {fps:.2f} status-line updates per second while playing (floor {floor:.2f} with {cpu['others']} "
-            f"cores taken by other processes; target 4)")
+            f"only {fps:.2f} status-line updates per second while playing (floor {floor:.2f} with "
+            f"{cpu['others'] or 0:.2f} cores taken by other processes; target 4)")
 
         # --- pause: the counter stops and the status says so; the learning rate is back to where it was put
         page.get_by_role("button", name="Pause", exact=True).click()

@@ -7,6 +7,8 @@ parameters, batch-norm statistics, gradients, learning rates and eval-mode outpu
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -285,6 +287,7 @@ def test_auto_engine_picks_numpy_for_small_and_torch_for_large_networks():
     assert resolve_engine("auto", model, [2, 16, 16, 2]) == "numpy"
     assert resolve_engine("auto", model, [784, 512, 512, 10]) == "torch"
     assert resolve_engine("torch", model, [2, 16, 16, 2]) == "torch"
+    assert resolve_engine("auto", ModelConfig(hidden=(16, 16), kind="cnn"), [2, 16, 16, 2]) == "torch"
     side = int(AUTO_NUMPY_MAX_WEIGHTS ** 0.5)
     assert resolve_engine("auto", model, [side, side]) == "numpy"
     assert resolve_engine("auto", model, [side + 1, side + 1]) == "torch"
@@ -303,3 +306,17 @@ def test_numpy_engine_solves_moons_through_the_trainer():
     assert snap.status == "done" and snap.epoch == 60
     assert snap.last("test_acc") >= 0.95
     assert snap.history["train_loss"][-1] < 0.5 * snap.history["train_loss"][0]
+
+
+def test_numpy_engine_and_gradcheck_run_without_importing_torch():
+    code = ("import sys; from nncore.config import RunConfig, DataConfig, ModelConfig, TrainConfig;"
+            "from nncore.datasets import make_dataset; from nncore.engines import make_engine;"
+            "from nncore.gradcheck import gradcheck;"
+            "cfg = RunConfig(DataConfig(dataset='xor', n_points=60), ModelConfig(hidden=(4,), batch_norm=True),"
+            " TrainConfig(engine='numpy'));"
+            "ds = make_dataset(cfg.data); e = make_engine(cfg, ds);"
+            "loss = e.train_step(ds.X_train[:16], ds.y_train[:16]); e.forward(ds.X_val);"
+            "assert gradcheck(cfg, ds)['passed']; print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

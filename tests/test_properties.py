@@ -5,11 +5,13 @@ never a NaN or infinite number shown as a metric.
 ``PROPERTY_EXAMPLES`` (environment) raises the number of examples for a longer hunt.
 """
 
+import contextlib
 import math
 import os
 
 import numpy as np
 import pandas as pd
+import torch
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from nncore import registry
@@ -26,6 +28,16 @@ from tests.helpers import make_cfg
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "40"))
 MAX_STEPS = 600  # per example; epochs are drawn small, so most runs end on their own first
 NAN, INF = float("nan"), float("inf")
+
+
+@contextlib.contextmanager
+def subnormals_restored():
+    """Training flushes subnormal floats to zero in its thread (for speed); the example generator in this
+    same thread needs them back."""
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
 
 
 def log_uniform(lo_exp, hi_exp):
@@ -105,8 +117,9 @@ def test_any_configuration_trains_or_is_refused_at_construction(drawn):
     event("trained")
     trainer = Trainer(cfg)
     snap = trainer.snapshot()
-    while trainer.running and trainer.step < MAX_STEPS:
-        snap = trainer.run(steps=100)
+    with subnormals_restored():
+        while trainer.running and trainer.step < MAX_STEPS:
+            snap = trainer.run(steps=100)
     assert_finite_report(trainer, snap)
     assert snap.status != "running" or trainer.step >= MAX_STEPS
 
@@ -175,7 +188,8 @@ def valid_checkpoint() -> bytes:
     global _VALID
     if _VALID is None:
         trainer = Trainer(make_cfg(dataset="moons", n_points=60, hidden=(3,), batch_norm=True, epochs=1))
-        trainer.run(steps=50)
+        with subnormals_restored():
+            trainer.run(steps=50)
         _VALID = save_checkpoint(trainer)
     return _VALID
 

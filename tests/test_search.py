@@ -144,6 +144,54 @@ def test_median_pruner_stops_hopeless_trials():
     assert all(t["note"].startswith("pruned after epoch") for t in result.trials if t["state"] == "PRUNED")
 
 
+def test_hyperband_pruner_stops_trials_early():
+    enqueue = [{"learning_rate": lr} for lr in (0.1, 0.07, 0.05, 0.03, 1e-6, 2e-6, 3e-6, 4e-6)]
+    result = run_search(make_cfg(**DATA), SearchSpace(**ONLY_LR, learning_rate=(1e-6, 0.1)), n_trials=8,
+                        pruner="hyperband", enqueue=enqueue, storage="memory", study_name="hb", epochs=9)
+    # Hyperband splits trials into brackets with their own budgets: which ones it stops depends on the bracket,
+    # but some are stopped before the last epoch, and the best trial is a sensible one.
+    pruned = [t for t in result.trials if t["state"] == "PRUNED"]
+    assert result.n_trials == 8 and pruned and result.best_params["learning_rate"] >= 0.03
+    assert all(int(t["note"].split("epoch ")[1]) < 9 for t in pruned)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # overflow on the way to NaN
+def test_diverged_trials_are_set_aside_never_best():
+    cfg = make_cfg(dataset="moons", n_points=150, optimizer="sgd", hidden=(32, 32, 32), init="normal",
+                   activation="linear", standardize=False, noise=0.0, engine="numpy")
+    result = run_search(cfg, SearchSpace(**ONLY_LR, learning_rate=(5.0, 10.0)), n_trials=2, storage="memory",
+                        epochs=10)
+    assert result.n_trials == 2 and result.n_pruned == 2 and result.best_value is None
+    assert all(t["note"].startswith("diverged: loss became NaN") for t in result.trials), result.trials
+
+
+class _Stop(BaseException):
+    """Like a UI framework's stop signal: not an Exception, so Optuna does not catch it."""
+
+
+def test_an_interrupted_search_leaves_no_trial_running_and_resumes(tmp_path, monkeypatch):
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    calls = []
+
+    class Interrupted(Trainer):
+        def run(self, *a, **kw):
+            calls.append(1)
+            if len(calls) == 2:
+                raise _Stop()
+            return super().run(*a, **kw)
+
+    monkeypatch.setattr(search, "Trainer", Interrupted)
+    args = dict(n_trials=3, study_name="i", storage=storage, epochs=2, sampler="random")
+    space = SearchSpace(**ONLY_LR, learning_rate=(0.01, 0.1))
+    with pytest.raises(_Stop):
+        run_search(make_cfg(**DATA), space, **args)
+    states = [t.state for t in _study("i", tmp_path).trials]
+    assert states == [TrialState.COMPLETE, TrialState.FAIL]
+    result = run_search(make_cfg(**DATA), space, **args)
+    assert result.n_trials == 3 and [t["state"] for t in result.trials] == ["COMPLETE", "FAIL", "COMPLETE",
+                                                                              "COMPLETE"]
+
+
 def test_resume_continues_the_count_and_refuses_other_settings(tmp_path):
     storage = f"sqlite:///{tmp_path / 's.db'}"
     space = SearchSpace(**ONLY_LR, learning_rate=(0.01, 0.1))
@@ -158,6 +206,21 @@ def test_resume_continues_the_count_and_refuses_other_settings(tmp_path):
     assert [s["name"] for s in search.list_studies(storage)] == ["r"]
     with pytest.raises(ConfigError, match=r"train\.epochs"):
         run_search(cfg, space, n_trials=5, study_name="r", storage=storage, epochs=3)
+
+
+def test_a_worker_stands_down_when_the_last_trial_is_already_under_way_elsewhere(tmp_path):
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    args = dict(study_name="w", storage=storage, epochs=2, sampler="random")
+    space = SearchSpace(**ONLY_LR, learning_rate=(0.01, 0.1))
+    run_search(make_cfg(**DATA), space, n_trials=2, **args)
+    study = _study("w", tmp_path)
+    elsewhere = study.ask()  # another worker's trial, still training
+    result = run_search(make_cfg(**DATA), space, n_trials=3, **args)
+    assert [t["state"] for t in result.trials] == ["COMPLETE", "COMPLETE", "RUNNING", "FAIL"]
+    assert result.trials[3]["note"] == "not run: the study already had its 3 trials"
+    assert result.trials[3]["params"] == {}  # stood down before drawing a configuration
+    study.tell(elsewhere, 0.5)
+    assert search.load_result("w", storage).n_trials == 3
 
 
 def test_default_storage_lives_in_the_data_folder(tmp_path, monkeypatch):
@@ -186,6 +249,9 @@ def test_two_workers_share_one_study_and_finish_exactly_the_requested_trials(tmp
     finished = study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
     assert sorted(t.number for t in finished) == [0, 1, 2, 3, 4, 5]
     assert not study.get_trials(states=(TrialState.RUNNING, TrialState.WAITING))
+    # a worker that started a trial when the other had already taken the last one stood down
+    assert all(t.state == TrialState.FAIL and t.user_attrs["note"] == "not run: the study already had its 6 trials"
+               for t in study.trials if t not in finished)
     assert {t.user_attrs["worker"] for t in finished} <= {f"{socket.gethostname()}:{w.pid}" for w in workers}
     assert search.load_result("S", storage).n_trials == 6
 

@@ -52,6 +52,11 @@ def boundary_rgb(values: np.ndarray, task: str) -> np.ndarray:
     return (255.0 - (255.0 - mixed) * strength).clip(0, 255).astype(np.uint8)
 
 
+# Fixed-size charts keep their plot area and add room for axes and legends around it (Streamlit's default
+# "fit" would squeeze everything, titles included, into the given box).
+FIXED_SIZE = {"autosize": {"type": "pad"}}
+
+
 def _with_data(template: dict, **datasets) -> dict:
     """A copy of a cached template with its named datasets filled in (records: lists of dicts)."""
     return {**template, "datasets": datasets}
@@ -74,11 +79,12 @@ def _boundary_template(task: str, class_names: tuple[str, ...], title: str, size
         shape=alt.Shape("split:N", scale=alt.Scale(domain=["train", "test"], range=["circle", "circle"]),
                         title="filled = train, ring = test"),
         tooltip=["x1:Q", "x2:Q", "label:Q" if task == "regression" else "label:N", "split:N"])
-    return (background + dots).properties(width=size, height=size, title=title).to_dict()
+    return (background + dots).properties(width=size, height=size, title=title).configure_legend(
+        orient="bottom", direction="horizontal").to_dict() | FIXED_SIZE
 
 
 def boundary_chart(grid, points: list[dict], task: str, class_names: list[str], title: str = "",
-                   size: int = 380) -> dict:
+                   size: int = 320) -> dict:
     """Decision boundary under the data points. ``points``: records with x1, x2, label, split
     ("train"/"test"); train points are filled, test points hollow rings."""
     image = png_data_uri(boundary_rgb(np.asarray(grid.values), task)[::-1])
@@ -90,7 +96,7 @@ def boundary_chart(grid, points: list[dict], task: str, class_names: list[str], 
 
 @functools.lru_cache(maxsize=32)
 def _curves_template(metric: str, title: str, log_y: bool, height: int) -> dict:
-    scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
+    scale = alt.Scale(type="log", nice=False) if log_y else alt.Scale(zero=False)
     return alt.Chart(alt.NamedData("curves")).mark_line().encode(
         x=alt.X("epoch:Q", title="epoch"), y=alt.Y("value:Q", scale=scale, title=title),
         color=alt.Color("split:N", scale=alt.Scale(domain=["train", "validation"], range=PALETTE[:2])),
@@ -122,7 +128,7 @@ def curves_chart(history, metric: str, title: str, log_y: bool = False, height: 
 @functools.lru_cache(maxsize=32)
 def _grad_norm_template(layer_names: tuple[str, ...], height: int) -> dict:
     return alt.Chart(alt.NamedData("norms")).mark_line().encode(
-        x="epoch:Q", y=alt.Y("value:Q", scale=alt.Scale(type="log"), title="‖∇W‖ (log)"),
+        x="epoch:Q", y=alt.Y("value:Q", scale=alt.Scale(type="log", nice=False), title="‖∇W‖ (log)"),
         color=alt.Color("layer:N", sort=list(layer_names)), tooltip=["epoch:Q", "layer:N", "value:Q"],
     ).properties(height=height, title="Gradient norm per layer").to_dict()
 
@@ -145,7 +151,7 @@ def _ramp(t: np.ndarray) -> np.ndarray:
     return _RAMP[i] * (1 - frac) + _RAMP[i + 1] * frac
 
 
-def _bin_axis(edges: np.ndarray) -> alt.Axis:
+def _bin_axis(edges: np.ndarray, title: bool = True) -> alt.Axis:
     """Y axis over bin indices, labelled with the values at decade edges (the bins are log-spaced)."""
     values, labels = [], {}
     for i, e in enumerate(edges):
@@ -157,20 +163,27 @@ def _bin_axis(edges: np.ndarray) -> alt.Axis:
     values.append(zero)
     labels[zero] = "0"
     expr = "".join(f"datum.value == {k} ? '{v}' : " for k, v in labels.items()) + "''"
-    return alt.Axis(values=values, labelExpr=expr, title="value (symmetric log)")
+    return alt.Axis(values=values, labelExpr=expr, title="value (log-spaced bins)" if title else None)
 
 
-@functools.lru_cache(maxsize=64)
-def _histogram_template(title: str, n_bins: int, edges: tuple[float, ...], width: int, height: int) -> dict:
-    return alt.Chart(alt.NamedData("image")).mark_image(aspect=False).encode(
-        x=alt.X("x:Q", title="step", scale=alt.Scale(nice=False, zero=False)), x2="x2:Q",
-        y=alt.Y("y:Q", scale=alt.Scale(domain=[0, n_bins], nice=False), axis=_bin_axis(np.array(edges))),
-        y2="y2:Q", url="url:N").properties(width=width, height=height, title=title).to_dict()
+@functools.lru_cache(maxsize=32)
+def _histograms_template(layer_names: tuple[str, ...], n_bins: int, edges: tuple[float, ...], width: int,
+                         height: int) -> dict:
+    rows = []
+    for kind in ("gradients", "weights"):
+        panels = []
+        for i, name in enumerate(layer_names):
+            panels.append(alt.Chart(alt.NamedData(f"{kind}{i}")).mark_image(aspect=False).encode(
+                x=alt.X("x:Q", title="step", scale=alt.Scale(nice=False, zero=False)), x2="x2:Q",
+                y=alt.Y("y:Q", scale=alt.Scale(domain=[0, n_bins], nice=False),
+                        axis=_bin_axis(np.array(edges), title=i == 0)),
+                y2="y2:Q", url="url:N").properties(width=width, height=height, title=f"{name}: {kind} of W"))
+        rows.append(alt.hconcat(*panels, spacing=12))
+    return alt.vconcat(*rows, spacing=16).to_dict() | FIXED_SIZE
 
 
-def histogram_over_time_chart(steps: np.ndarray, counts: np.ndarray, edges: np.ndarray, title: str,
-                              width: int = 240, height: int = 160) -> dict:
-    """One layer's histograms through time, TensorBoard-style: x = training step, y = value bin, colour =
+def _histogram_frame(steps: np.ndarray, counts: np.ndarray, n_bins: int) -> dict:
+    """One layer's histograms through time as an image record: x = training step, y = value bin, colour =
     share of the layer's values in that bin at that moment (each column normalized, log-compressed; empty
     bins white). counts: (T, B)."""
     counts = np.asarray(counts, dtype=np.float64)
@@ -179,10 +192,20 @@ def histogram_over_time_chart(steps: np.ndarray, counts: np.ndarray, edges: np.n
     img[(counts.T[::-1] == 0)] = 250.0
     rgb = np.repeat(img.astype(np.uint8), 3, axis=0)  # taller pixels keep bins crisp when scaled
     x0, x1 = float(steps[0]), float(max(steps[-1], steps[0] + 1))
+    return {"x": x0, "x2": x1, "y": float(n_bins), "y2": 0.0, "url": png_data_uri(rgb)}
+
+
+def histograms_chart(steps: np.ndarray, grad_counts: np.ndarray, weight_counts: np.ndarray, edges: np.ndarray,
+                     layer_names, width: int = 200, height: int = 130) -> dict:
+    """TensorBoard-style histograms over time for every layer: gradients on top, weights below, one panel per
+    layer, in one chart (one browser view, not one per layer). counts: (T, L, B)."""
     n_bins = len(edges) - 1
-    frame = {"x": x0, "x2": x1, "y": float(n_bins), "y2": 0.0, "url": png_data_uri(rgb)}
-    template = _histogram_template(title, n_bins, tuple(float(e) for e in edges), width, height)
-    return _with_data(template, image=[frame])
+    data = {}
+    for kind, counts in (("gradients", grad_counts), ("weights", weight_counts)):
+        for i in range(len(layer_names)):
+            data[f"{kind}{i}"] = [_histogram_frame(steps, np.asarray(counts)[:, i], n_bins)]
+    template = _histograms_template(tuple(layer_names), n_bins, tuple(float(e) for e in edges), width, height)
+    return _with_data(template, **data)
 
 
 # --- image-classifier evaluation -------------------------------------------------------------------------
@@ -197,7 +220,7 @@ def _confusion_template(class_names: tuple[str, ...], size: int) -> dict:
                                     tooltip=["true:N", "predicted:N", "count:Q", alt.Tooltip("share:Q", format=".1%")])
     text = base.mark_text(fontSize=10).encode(text="count:Q", color=alt.condition(
         alt.datum.share > 0.5, alt.value("white"), alt.value("black")))
-    return (cells + text).properties(width=size, height=size, title="Confusion matrix (test)").to_dict()
+    return (cells + text).properties(width=size, height=size, title="Confusion matrix (test)").to_dict() | FIXED_SIZE
 
 
 def confusion_chart(confusion: np.ndarray, class_names, size: int = 320) -> dict:

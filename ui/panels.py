@@ -5,7 +5,6 @@ Every chart has a fixed key so the browser updates it in place from frame to fra
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from nncore.datasets import Dataset
@@ -28,7 +27,7 @@ def status_text(snap: Snapshot, task: str, engine: str, playing: bool = True) ->
     score, pct = ("acc", True) if task != "regression" else ("R²", False)
     label = "paused" if snap.status == "running" and not playing else STATUS_LABELS[snap.status]
     parts = [f"**{label}**", f"engine {engine}", f"epoch {snap.epoch}", f"Step {snap.step}",
-             f"{snap.steps_per_sec:.0f} steps/s", f"lr {snap.history['lr'][-1]:.3g}" if len(snap.history["lr"]) else ""]
+             f"{snap.steps_per_sec:.0f} steps/s", f"lr {snap.lr:.3g}"]
     for split in ("train", "val", "test"):
         parts.append(f"{split} loss {_fmt(snap.last(f'{split}_loss'))} · {score} "
                      f"{_fmt(snap.last(f'{split}_acc'), pct)}")
@@ -89,18 +88,13 @@ def curves(snap: Snapshot, task: str, key: str) -> None:
     st.vega_lite_chart(charts.curves_chart(snap.history, "acc", title), key=f"{key}.acc")
 
 
-def internals(snap: Snapshot, key: str, columns: int = 4) -> None:
-    """Gradient and weight histograms per layer over time, and gradient norms per layer."""
-    n_layers = len(snap.layer_names)
-    for kind, counts in (("Gradient", snap.grad_hist), ("Weight", snap.weight_hist)):
-        st.markdown(f"**{kind} histograms per layer over time** — colour: share of the layer's "
-                    f"{kind.lower()}s in each bin (log-spaced bins, 0 in the middle)")
-        cells = st.columns(min(n_layers, columns))
-        for i, name in enumerate(snap.layer_names):
-            spec = charts.histogram_over_time_chart(snap.hist_steps, np.asarray(counts)[:, i], snap.hist_edges,
-                                                    f"{name}: {kind.lower()}s of W")
-            with cells[i % len(cells)]:
-                st.vega_lite_chart(spec, key=f"{key}.{kind}.{i}", width="content")
+def internals(snap: Snapshot, key: str, width: int = 200) -> None:
+    """Gradient and weight histograms per layer over time (one chart), and gradient norms per layer."""
+    st.markdown("**Histograms per layer over time** — x: step, y: value (log-spaced bins, 0 in the middle), "
+                "colour: share of the layer's values in each bin")
+    st.vega_lite_chart(charts.histograms_chart(snap.hist_steps, snap.grad_hist, snap.weight_hist, snap.hist_edges,
+                                               snap.layer_names, width=width), key=f"{key}.histograms",
+                       width="content")
     if len(snap.history["epoch"]):
         st.vega_lite_chart(charts.grad_norm_chart(snap.grad_norms, snap.history["epoch"], snap.layer_names),
                            key=f"{key}.norms")

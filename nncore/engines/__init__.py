@@ -27,18 +27,21 @@ def network_sizes(model_cfg, n_inputs: int, n_outputs: int) -> list[int]:
     return [n_inputs, *model_cfg.hidden, n_outputs]
 
 
-# "auto" picks NumPy up to this many weights. Measured with one thread each (as in the app): NumPy took
-# 3-7x fewer seconds per step than torch below ~70k weights, 1.3-1.7x at ~270k, and only 1.05-1.1x at
-# 670k-1M weights, where both are bound by the same matrix products and torch's multithreaded kernels and
-# fused optimizers scale with the cores.
+# "auto" picks NumPy up to this many weights. Measured per training step (Adam, float32, batch 32 and 256,
+# one thread each as in the app): NumPy 2.5-7x faster than torch up to ~17k weights, 1.3-3x at 66k-270k, and
+# within 1.05-1.2x at 670k-1M, where both are bound by the same matrix products; there torch's multithreaded
+# elementwise kernels and fused optimizers are the better bet as cores are added.
 AUTO_NUMPY_MAX_WEIGHTS = 300_000
 
 
 def resolve_engine(name: str, model_cfg, sizes: list[int]) -> str:
     """The engine key to build: ``name`` itself, or for "auto" the faster engine for a network with layer
-    ``sizes`` (per-step overhead dominates small networks, matrix products large ones)."""
+    ``sizes`` (per-step overhead dominates small networks, matrix products large ones). Only the torch
+    engine runs convolutional models."""
     if name != "auto":
         return name
+    if model_cfg.kind != "mlp":
+        return "torch"
     weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
     return "numpy" if weights <= AUTO_NUMPY_MAX_WEIGHTS else "torch"
 

@@ -11,20 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-
-try:  # scipy ships with scikit-learn; its erf/expit keep float32 and are vectorized in C
-    from scipy.special import erf as _erf
-    from scipy.special import expit as _expit
-except ImportError:  # pragma: no cover - exercised only where scipy is missing
-    _erf_object = np.frompyfunc(math.erf, 1, 1)
-
-    def _erf(x: np.ndarray) -> np.ndarray:
-        return _erf_object(x).astype(x.dtype)
-
-    def _expit(x: np.ndarray) -> np.ndarray:
-        e = np.exp(-np.abs(x))
-        s = 1.0 / (1.0 + e)
-        return np.where(x >= 0, s, e * s)
+from scipy.special import erf as _erf  # scipy comes with scikit-learn; both keep float32 and run in C
+from scipy.special import expit as _expit
 
 _sum, _max = np.add.reduce, np.maximum.reduce  # ufunc methods: no Python wrapper per call
 _SQRT1_2 = 1.0 / math.sqrt(2.0)

@@ -1,0 +1,162 @@
+"""Model export: the ONNX model (run by onnxruntime) and the standalone PyTorch script give the app's own
+predictions from raw features, for both engines, batch norm, dropout, a CNN and every activation."""
+
+import csv
+import importlib.util
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+from nncore import export, metrics
+from nncore.checkpoint import save_checkpoint_file
+from nncore.cli import main
+from nncore.errors import ConfigError
+from nncore.registry import ACTIVATIONS
+from nncore.training import Trainer
+from tests.helpers import make_cfg, train
+
+TOL = 1e-5
+
+# Small trained networks covering the tasks, both engines, batch norm + dropout, float64 and a CNN.
+MODELS = {
+    "multiclass-torch-bn-dropout": dict(dataset="spirals", classes=3, n_points=150, hidden=(8, 8), batch_norm=True,
+                                        dropout=0.2, engine="torch", epochs=4),
+    "binary-numpy-bn-dropout": dict(dataset="moons", n_points=150, hidden=(6,), activation="tanh", batch_norm=True,
+                                    dropout=0.1, engine="numpy", epochs=4),
+    "regression-float64-gelu": dict(dataset="ripple", n_points=150, hidden=(8,), activation="gelu", dtype="float64",
+                                    engine="torch", epochs=3),
+    "cnn-digits": dict(dataset="digits", limit=300, kind="cnn", channels=(4, 8), hidden=(16,), batch_norm=True,
+                       dropout=0.1, epochs=1),
+}
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return {name: train(**settings)[0] for name, settings in MODELS.items()}
+
+
+def _expected(trainer, rows=slice(None)):
+    """What the app shows: engine outputs on scaled inputs, turned into probabilities / values."""
+    ds = trainer.dataset
+    return metrics.probabilities(trainer.engine.forward(ds.X_test[rows]), ds.task)
+
+
+def _raw_test(trainer):
+    return trainer.dataset.unscale(trainer.dataset.X_test)
+
+
+def _load_script(path):
+    spec = importlib.util.spec_from_file_location(f"exported_{abs(hash(str(path)))}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_onnx_model_gives_the_app_predictions_from_raw_features_at_any_batch_size(name, trained, tmp_path):
+    trainer = trained[name]
+    ds = trainer.dataset
+    if name.startswith("binary"):  # the numpy engine's model
+        assert trainer.engine.name == "numpy"
+    if name.startswith("multiclass"):
+        data = export.export_from_trainer(trainer, "onnx")
+    else:
+        data = export.export_onnx(trainer.cfg, trainer.engine.get_params(), ds, tmp_path / "m.onnx")
+        assert (tmp_path / "m.onnx").read_bytes() == data
+    session = ort.InferenceSession(data)
+    [inp], [out] = session.get_inputs(), session.get_outputs()
+    assert inp.name == "features" and isinstance(inp.shape[0], str) and inp.shape[1] == ds.n_features
+    raw = _raw_test(trainer).astype(np.float32)
+    full = session.run(None, {"features": raw})[0]
+    few = session.run(None, {"features": raw[:3]})[0]
+    want = _expected(trainer)
+    assert full.shape == want.shape and few.shape == want[:3].shape
+    np.testing.assert_allclose(full, want, rtol=0, atol=TOL)
+    np.testing.assert_allclose(few, want[:3], rtol=0, atol=TOL)
+    if ds.task == "regression":
+        assert out.name == "prediction"
+    else:
+        assert out.name == "probabilities" and np.allclose(full.sum(axis=1), 1, atol=1e-5)
+        assert full.shape[1] == max(ds.n_outputs, 2)
+    props = {p.key: p.value for p in onnx.load_from_string(data).metadata_props}
+    assert json.loads(props["class_names"]) == list(ds.class_names) and props["task"] == ds.task
+    assert json.loads(props["config"]) == trainer.cfg.to_dict()
+
+
+def test_python_script_runs_standalone_on_a_csv_and_prints_the_app_predictions(trained, tmp_path):
+    trainer = trained["multiclass-torch-bn-dropout"]
+    ds = trainer.dataset
+    script = tmp_path / "model.py"
+    script.write_text(export.export_python(trainer.cfg, trainer.engine.get_params(), ds))
+    raw = _raw_test(trainer)
+    features = tmp_path / "x.csv"
+    # columns in another order than the model's, with a header: the script picks them by name
+    np.savetxt(features, raw[:, ::-1], delimiter=",", header=",".join(ds.feature_names[::-1]), comments="")
+    proc = subprocess.run([sys.executable, str(script), str(features)], capture_output=True, text=True, timeout=180,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.reader(io.StringIO(proc.stdout)))
+    assert rows[0] == ["predicted", *ds.class_names] and len(rows) == 1 + len(raw)
+    probs = np.array([[float(v) for v in row[1:]] for row in rows[1:]])
+    want = _expected(trainer)
+    np.testing.assert_allclose(probs, want, rtol=0, atol=TOL)
+    assert [row[0] for row in rows[1:]] == [ds.class_names[k] for k in want.argmax(axis=1)]
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_python_script_predict_matches_the_app(name, trained, tmp_path):
+    trainer = trained[name]
+    path = tmp_path / "model.py"
+    path.write_bytes(export.export_from_trainer(trainer, "python"))
+    module = _load_script(path)
+    got = module.predict(_raw_test(trainer))
+    np.testing.assert_allclose(got, _expected(trainer), rtol=0, atol=TOL)
+    np.testing.assert_allclose(module.predict(_raw_test(trainer)[:1]), _expected(trainer, slice(0, 1)), rtol=0,
+                               atol=TOL)
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_python_script_reproduces_every_activation(activation, tmp_path):
+    trainer = Trainer(make_cfg(dataset="blobs", classes=3, n_points=60, hidden=(5, 4), activation=activation,
+                               init="xavier_normal", batch_norm=activation == "gelu"))
+    path = tmp_path / "model.py"
+    path.write_text(export.export_python(trainer.cfg, trainer.engine.get_params(), trainer.dataset))
+    got = _load_script(path).predict(_raw_test(trainer))
+    np.testing.assert_allclose(got, _expected(trainer), rtol=0, atol=TOL)
+
+
+def test_export_refuses_params_of_another_network_and_unknown_formats(trained):
+    trainer = trained["multiclass-torch-bn-dropout"]
+    other = Trainer(make_cfg(dataset="spirals", classes=3, n_points=150, hidden=(4,))).engine.get_params()
+    with pytest.raises(ConfigError, match="params must match the network"):
+        export.export_python(trainer.cfg, other, trainer.dataset)
+    with pytest.raises(ConfigError, match="format must be one of onnx, python"):
+        export.export_from_trainer(trainer, "pickle")
+    assert set(export.FILES) == set(export.EXPORT_FORMATS)
+
+
+def test_cli_exports_a_checkpoint(trained, tmp_path, capsys):
+    trainer = trained["binary-numpy-bn-dropout"]
+    ckpt = tmp_path / "run.safetensors"
+    save_checkpoint_file(trainer, ckpt)
+    out = tmp_path / "exported.py"
+    assert main(["export", str(ckpt), "--format", "python", "--out", str(out)]) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    np.testing.assert_allclose(_load_script(out).predict(_raw_test(trainer)), _expected(trainer), rtol=0, atol=TOL)
+
+
+@pytest.mark.parametrize("content", [None, b"not a checkpoint at all", b"\x80\x04K\x01."])
+def test_cli_export_of_a_bad_file_exits_2_with_one_line(content, tmp_path, capsys):
+    path = tmp_path / "bad.safetensors"
+    if content is not None:
+        path.write_bytes(content)
+    assert main(["export", str(path), "--out", str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "m.onnx").exists()
