@@ -178,7 +178,7 @@ def _dataset_info(metadata: dict) -> dict:
             and len(info["feature_names"]) == info["n_features"]):
         raise ConfigError("checkpoint dataset description is inconsistent: the file is damaged", "checkpoint")
     info["image_shape"] = shape
-    return info
+    return {key: info[key] for key in (*rules, "image_shape")}
 
 
 def _clean_metrics(raw: dict) -> dict:
@@ -240,7 +240,7 @@ def load_checkpoint(data: bytes, limits=None) -> Checkpoint:
         config = RunConfig.from_dict(_json_field(metadata, "config", dict))
     except ConfigError as e:
         raise ConfigError(f"checkpoint config is not valid here: {e}", "checkpoint") from None
-    except (TypeError, AttributeError):
+    except (TypeError, AttributeError, ValueError):
         raise ConfigError("checkpoint config has the wrong shape: the file is damaged", "checkpoint") from None
     info = _dataset_info(metadata)
     metrics = _clean_metrics(_json_field(metadata, "metrics", dict))

@@ -162,6 +162,7 @@ COMMAND_MODULES: list[str] = ["nncore.checkpoint"]
 COMMAND_MODULES.append("nncore.search")
 COMMAND_MODULES.append("nncore.export")
 COMMAND_MODULES.append("nncore.lessons")
+COMMAND_MODULES.append("nncore.gradcheck")
 
 
 def build_parser() -> OneLineParser:

@@ -188,6 +188,10 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
+    def __post_init__(self):
+        if self.model.batch_norm and self.train.batch_size < 2:
+            _fail("batch_size", ">= 2 with batch norm (it normalizes over the batch)", self.train.batch_size)
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["model"]["hidden"] = list(self.model.hidden)

@@ -154,7 +154,7 @@ def check(check_id: str, needs_epochs: int = MIN_EPOCHS):
 @check("dead_relu")
 def _dead_relu(view: RunView) -> Finding | None:
     """ReLU units whose output is 0 on every sample get no gradient, so they can never recover."""
-    if view.cfg.model.activation != "relu" or not view.cfg.model.hidden:
+    if view.cfg.model.activation != "relu":
         return None  # leaky ReLU and smooth activations always pass some gradient
     shares = _layer_shares(view, lambda post: float(np.mean(np.all(post <= 0, axis=0))))
     name, worst = _worst(shares)
@@ -179,7 +179,7 @@ _FLAT = {
 def _saturated(view: RunView) -> Finding | None:
     """tanh/sigmoid units stuck at their limits pass back almost no gradient."""
     flat = _FLAT.get(view.cfg.model.activation)
-    if flat is None or not view.cfg.model.hidden:
+    if flat is None:
         return None
     shares = _layer_shares(view, lambda post: float(np.mean(flat(post).mean(axis=0) >= SATURATED_SAMPLES)))
     name, worst = _worst(shares)
@@ -291,11 +291,14 @@ def _overfitting(view: RunView) -> Finding | None:
             and gap_now > OVERFIT_GAP * view.baseline_loss):
         return None
     severity = "warning" if rise > OVERFIT_RISE_WARN and gap_now > OVERFIT_GAP_WARN * view.baseline_loss else "info"
+    fix = "get more data, add L2 or dropout, use a smaller network, or turn on early stopping"
+    if view.snap.status == "early_stopped" and view.cfg.train.restore_best:
+        severity = "info"  # the weights in use are already those of the best epoch
+        fix = "early stopping caught it and restored the best epoch's weights; L2 or dropout would let it train longer"
     return Finding("overfitting", severity, "Overfitting",
                    f"since epoch {best + 1} the validation loss rose {_pct(rise)} ({val[best]:.3f} → {now_v:.3f}, "
                    f"mean of the last {MIN_EPOCHS} epochs) while the train loss fell ({train[best]:.3f} → "
-                   f"{now_t:.3f}); the gap between them grew from {gap_then:.3f} to {gap_now:.3f}",
-                   "get more data, add L2 or dropout, use a smaller network, or turn on early stopping", "curves")
+                   f"{now_t:.3f}); the gap between them grew from {gap_then:.3f} to {gap_now:.3f}", fix, "curves")
 
 
 def _twin_share(rows: np.ndarray) -> float:

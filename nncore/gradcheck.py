@@ -36,6 +36,7 @@ import numpy as np
 
 from .engines import network_sizes
 from .engines.numpy_engine import NumpyEngine
+from .errors import ConfigError
 from .init import init_params
 
 THRESHOLD = 1e-6    # passes when every relative error is below this
@@ -85,6 +86,8 @@ def gradcheck(cfg, dataset, params=None, n_samples: int = 8, eps: float = 1e-6,
     "notes": [...], "n_samples", "eps", "n_directions", "kink_distance"}. Relative error as in the module
     docstring: |a − n| / max(|a| + |n|, 1e-8); passed = max_rel_error < 1e-6.
     """
+    if cfg.model.kind != "mlp":
+        raise ConfigError("gradcheck covers the NumPy engine's MLPs; use model mlp", "kind")
     notes = []
     model = replace(cfg.model, dtype="float64", dropout=0.0)
     if cfg.model.dropout > 0:

@@ -303,8 +303,8 @@ def open_storage(storage=None):
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeat: stable enough
                 return optuna.storages.RDBStorage(storage, engine_kwargs=engine_kwargs,
                                                   heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S)
-        except (sqlalchemy.exc.OperationalError, optuna.exceptions.StorageInternalError) as e:
-            last = e  # two workers creating the tables at once: one of them retries
+        except (sqlalchemy.exc.DBAPIError, optuna.exceptions.StorageInternalError) as e:
+            last = e  # two workers creating the tables at once (locked, or a duplicate row): retry
             time.sleep(0.2 * (attempt + 1))
         except (sqlalchemy.exc.ArgumentError, ImportError, ValueError) as e:
             raise ConfigError(f"storage must be a database URL such as sqlite:///path/studies.db, got "

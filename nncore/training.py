@@ -169,7 +169,8 @@ class Trainer:
         n = len(self._order)
         start, stop = self._cursor, min(self._cursor + t.batch_size, n)
         self._cursor = stop
-        if stop - start > 1 or n == 1:  # a lone leftover sample would make batch norm fail: skip it
+        if stop - start > 1 or not self.cfg.model.batch_norm:
+            # (batch norm cannot normalize a lone leftover sample: that one is skipped)
             X = self._augment(self._X_epoch[start:stop])
             loss = self.engine.train_step(X, self._y_epoch[start:stop])
             self.step += 1

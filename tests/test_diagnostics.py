@@ -122,6 +122,16 @@ def test_overfitting_on_tiny_noisy_data_with_a_big_network():
     assert rise >= 100 * diagnostics.OVERFIT_RISE_WARN
 
 
+def test_overfitting_caught_by_early_stopping_is_only_information():
+    trainer, snap = train(engine="auto", dataset="moons", n_points=200, val_fraction=0.4, noise=0.4, hidden=(64, 64),
+                          epochs=200, early_stopping=30)
+    assert snap.status == "early_stopped"
+    f = findings(trainer)["overfitting"]
+    rise = int(re.search(r"rose (\d+)%", f.detail).group(1))
+    assert rise >= 100 * diagnostics.OVERFIT_RISE_WARN  # as large a rise as would otherwise warn ...
+    assert f.severity == "info" and "restored" in f.fix  # ... but the weights in use are the best epoch's
+
+
 def test_identical_units_after_zero_init():
     """Sigmoid units start at zero, move, but move together: symmetry is never broken."""
     trainer, _ = train(**FAST, dataset="xor", activation="sigmoid", init="zeros", hidden=(8, 8), epochs=10)

@@ -14,6 +14,7 @@ from nncore.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from nncore.datasets import make_dataset
 from nncore.engines import numpy_functions
 from nncore.engines.numpy_engine import NumpyEngine
+from nncore.errors import ConfigError
 from nncore.gradcheck import KINK_MARGIN, THRESHOLD, add_command, gradcheck, relative_error, run_gradcheck
 
 
@@ -114,3 +115,9 @@ def test_run_gradcheck_uses_the_defaults():
     cfg = RunConfig(DataConfig(dataset="xor", n_points=100), ModelConfig(hidden=(4,)), TrainConfig())
     result = run_gradcheck(cfg, make_dataset(cfg.data))
     assert result["passed"] and result["eps"] == 1e-6 and result["n_samples"] == 8
+
+
+def test_convolutional_models_are_refused_with_a_clear_error():
+    cfg = RunConfig(DataConfig(dataset="xor", n_points=100), ModelConfig(kind="cnn"), TrainConfig())
+    with pytest.raises(ConfigError, match="model mlp"):
+        gradcheck(cfg, make_dataset(cfg.data))

@@ -6,16 +6,19 @@ never a NaN or infinite number shown as a metric.
 """
 
 import contextlib
+import json
 import math
 import os
+import struct
 
 import numpy as np
 import pandas as pd
 import torch
+from safetensors.numpy import load as st_load, save as st_save
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from nncore import registry
-from nncore.checkpoint import load_checkpoint, save_checkpoint
+from nncore.checkpoint import describe, load_checkpoint, save_checkpoint
 from nncore.config import ENGINES
 from nncore.datasets import SPECS
 from nncore.datasets.tabular import read_csv_table, table_to_dataset
@@ -210,3 +213,62 @@ def test_damaged_checkpoints_load_or_are_refused(edits, cut):
         return
     for layer in ckpt.params:  # a change that survived parsing: still finite, well-shaped weights
         assert all(v.dtype == np.float64 and np.isfinite(v).all() for v in layer.values())
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**9, 10**9) | st.floats() | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entry=st.sampled_from(["config", "dataset", "metrics"]), pick=st.integers(0, 100), value=json_values)
+def test_edited_metadata_loads_or_is_refused(entry, pick, value):
+    data = valid_checkpoint()
+    (n,) = struct.unpack("<Q", data[:8])
+    metadata = json.loads(data[8:8 + n])["__metadata__"]
+    content = json.loads(metadata[entry])
+    target = content
+    if entry == "config":
+        target = content[sorted(content)[pick % 3]]
+    key = sorted(target)[pick % len(target)]
+    target[key] = value
+    metadata[entry] = json.dumps(content)
+    edited = st_save(st_load(data), metadata=metadata)
+    try:
+        ckpt = load_checkpoint(edited)
+    except ConfigError as e:
+        assert "\n" not in str(e)
+        return
+    describe(ckpt)  # what `inspect` prints
+    json.dumps({"metrics": ckpt.metrics, "config": ckpt.config.to_dict(),
+                "dataset": {k: v for k, v in ckpt.dataset.items() if k not in ("mean", "std")}}, allow_nan=False)
+
+
+# --- counterexamples the search found, kept as plain tests ----------------------------------------------------
+
+def trains_or_is_refused(**settings) -> Trainer | None:
+    """The trainer after a short run, or None if the config was refused at construction."""
+    try:
+        cfg = make_cfg(**settings)
+    except ConfigError:
+        return None
+    trainer = Trainer(cfg)
+    with subnormals_restored():
+        snap = trainer.run(steps=200)
+    assert_finite_report(trainer, snap)
+    return trainer
+
+
+def test_batch_size_one_takes_steps():
+    trainer = trains_or_is_refused(dataset="xor", n_points=40, epochs=2, batch_size=1)
+    assert trainer is None or trainer.step > 0
+
+
+def test_few_points_for_many_classes_are_refused_or_trained():
+    trains_or_is_refused(dataset="spirals", n_points=20, classes=5, epochs=1)
+
+
+def test_nesterov_without_momentum_is_refused_or_trained():
+    for engine in ("torch", "numpy"):
+        trains_or_is_refused(optimizer="nesterov", momentum=0.0, epochs=1, engine=engine)

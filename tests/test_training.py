@@ -251,3 +251,10 @@ def test_image_mlp_defaults_reach_97_percent_on_digits():
     _, snap = train(dataset="digits", hidden=(512, 512), learning_rate=1e-3, batch_size=256, epochs=40,
                     standardize=False)
     assert snap.last("test_acc") >= 0.97
+
+
+def test_batch_size_one_trains_and_batch_norm_needs_two():
+    trainer, snap = train(dataset="moons", n_points=100, batch_size=1, epochs=2)
+    assert snap.step == 2 * 60  # one step per training sample
+    with pytest.raises(Exception, match="batch_size must be >= 2 with batch norm"):
+        make_cfg(batch_norm=True, batch_size=1)
