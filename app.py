@@ -19,5 +19,6 @@ st.set_page_config(page_title="Neural-network playground", page_icon="🧠", lay
 PAGES = [
     st.Page("pages/playground.py", title="Playground", icon=":material/tune:", default=True),
     st.Page("pages/images.py", title="Images", icon=":material/image:"),
+    st.Page("pages/from_scratch.py", title="From scratch", icon=":material/function:"),
 ]
 st.navigation(PAGES).run()

@@ -190,7 +190,8 @@ def config_from_params(base_cfg: RunConfig, params: dict) -> RunConfig:
 # --- judging ------------------------------------------------------------------------------------------------
 def cv_splits(dataset: Dataset, k: int, seed: int = 0, standardize: bool = True) -> list[Dataset]:
     """``k`` folds over train+val (stratified for classification): fold i validates on its own part and trains
-    on the rest, rescaled with that fold's training statistics. The test split is kept (rescaled too)."""
+    on the rest, standardized with that fold's training statistics (when ``standardize``). The test split is
+    kept (rescaled the same way)."""
     _range("cv", k, 2, 20, integer=True)
     from sklearn.model_selection import KFold, StratifiedKFold
     X = dataset.unscale(np.concatenate([dataset.X_train, dataset.X_val]))
@@ -209,8 +210,8 @@ def cv_splits(dataset: Dataset, k: int, seed: int = 0, standardize: bool = True)
             mean = X[train_idx].mean(axis=0)
             std = X[train_idx].std(axis=0)
             std = np.where(std > 1e-12, std, 1.0)
-        else:
-            mean, std = np.zeros(X.shape[1]), np.ones(X.shape[1])
+        else:  # the data's own fixed scaling (none for toy sets, pixel range for images)
+            mean, std = dataset.mean, dataset.std
         folds.append(replace(dataset, X_train=(X[train_idx] - mean) / std, y_train=y[train_idx],
                              X_val=(X[val_idx] - mean) / std, y_val=y[val_idx], X_test=(test - mean) / std,
                              mean=mean, std=std))

@@ -200,3 +200,23 @@ def test_numpy_engine_refuses_the_cnn_with_a_message(images):
     assert any("engine numpy trains MLPs only" in e.value for e in images.sidebar.error)
     button(images, "Step").click().run()
     assert "engine torch" in status(images)  # the run goes on with the engine that can train it
+
+
+def test_from_scratch_page_explains_checks_and_compares_the_playground_network(at):
+    button(at, "Step").click().run()
+    at.switch_page("pages/from_scratch.py").run()
+    assert not at.exception, at.exception
+    assert any("16 → 16" in m.value for m in at.markdown)
+    assert len(at.latex) >= 3 and len(at.dataframe) == 3  # one table per layer
+    next(b for b in at.button if b.label == "Check gradients").click().run()
+    assert any("Gradient check passed" in s.value for s in at.success), [e.value for e in at.error]
+    next(b for b in at.button if b.label == "Take the step in both engines").click().run()
+    assert any("Largest parameter difference after the step" in m.value for m in at.markdown)
+    assert not at.exception
+
+
+def test_from_scratch_page_without_a_run_says_where_to_start():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.switch_page("pages/from_scratch.py").run()
+    assert not app.exception
+    assert any("Start a run on the Playground first" in i.value for i in app.info)

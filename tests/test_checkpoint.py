@@ -113,6 +113,7 @@ def test_reloaded_trainer_predicts_exactly_like_the_original(spirals):
     dict(batch_norm=True, activation="tanh", engine="numpy", dtype="float64"),
     dict(dataset="ripple", hidden=(6,), engine="torch"),
     dict(dataset="blobs", classes=4, hidden=(5, 7, 3), batch_norm=True, engine="torch"),
+    dict(dataset="digits", limit=200, kind="cnn", channels=(4, 8), hidden=(16,), engine="torch"),
 ])
 def test_round_trip_per_architecture(settings):
     trainer = trained(epochs=2, **settings)
@@ -123,6 +124,19 @@ def test_round_trip_per_architecture(settings):
     again = trainer_from_checkpoint(ckpt)
     X = trainer.dataset.X_val
     assert np.array_equal(again.engine.forward(X), trainer.engine.forward(X))
+    assert ckpt.dataset["n_outputs"] == trainer.dataset.n_outputs
+    assert ckpt.dataset["image_shape"] == (list(trainer.dataset.image_shape) if trainer.dataset.image_shape else None)
+
+
+def test_a_cnn_checkpoint_names_its_layers():
+    trainer = trained(epochs=1, dataset="digits", limit=100, kind="cnn", channels=(2, 3), hidden=(5,))
+    ckpt = load_checkpoint(save_checkpoint(trainer))
+    assert ckpt.network_text == "8×8 → conv 2 → conv 3 → 5 → 10"
+    assert [p["W"].shape for p in ckpt.params] == [(2, 1, 3, 3), (3, 2, 3, 3), (5, 12), (10, 5)]
+    mlp = make_cfg(dataset="digits", limit=100, hidden=(5,))
+    with pytest.raises(ConfigError, match="this checkpoint is for 8×8 → conv 2 → conv 3 → 5 → 10 \\(digits\\); "
+                                          "the current network is 64 → 5 → 10"):
+        check_compatible(ckpt, mlp, make_dataset(mlp.data))
 
 
 def test_save_to_a_file(spirals, tmp_path):
@@ -154,8 +168,8 @@ def test_a_different_network_is_named_with_both_shapes(spirals):
     cfg = make_cfg(hidden=(8,), n_points=200)
     with pytest.raises(ConfigError) as e:
         check_compatible(ckpt, cfg, make_dataset(cfg.data))
-    assert str(e.value) == ("this checkpoint is for 2 → 8 → 8 → 1 (spirals); the current network is 2 → 8 → 1: "
-                            "load its settings first or pick a matching network")
+    assert str(e.value) == ("this checkpoint is for 2 → 8 → 8 → 1 (spirals); the current network is "
+                            "2 → 8 → 1: load its settings first or pick a matching network")
 
 
 @pytest.mark.parametrize("settings, needle", [

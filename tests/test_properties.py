@@ -14,15 +14,14 @@ import struct
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.numpy import load as st_load, save as st_save
 from hypothesis import HealthCheck, event, given, settings, strategies as st
+from safetensors.numpy import load as st_load, save as st_save
 
 from nncore import registry
 from nncore.checkpoint import describe, load_checkpoint, save_checkpoint
-from nncore.config import ENGINES
+from nncore.config import ENGINES, DataConfig
 from nncore.datasets import SPECS
 from nncore.datasets.tabular import read_csv_table, table_to_dataset
-from nncore.config import DataConfig
 from nncore.errors import ConfigError
 from nncore.limits import Limits
 from nncore.training import HISTORY_KEYS, Trainer

@@ -103,14 +103,17 @@ class NumpyEngine(Engine):
             rv += (BN_MOMENTUM * n / (n - 1)) * var  # unbiased: what the running estimate tracks
         return out, (xhat, inv, True)
 
-    def _backward(self, dz, caches, h_last, g: FlatLayout) -> None:
-        """Fill the gradient views ``g`` from dL/d(output) ``dz`` (B, K)."""
+    def _backward(self, dz, caches, h_last, g: FlatLayout, deltas: list | None = None) -> None:
+        """Fill the gradient views ``g`` from dL/d(output) ``dz`` (B, K). ``deltas``, if given, receives
+        each layer's dL/dz (B, n), output layer first."""
         W, gW, gb = self.p.W, g.W, g.b
         derivative = self.act.derivative
         i = self.n_layers - 1
         np.matmul(dz.T, h_last, out=gW[i])
         _sum(dz, axis=0, out=gb[i])
         delta = dz
+        if deltas is not None:
+            deltas.append(dz)
         for i in range(i - 1, -1, -1):
             h, z, a, scale, bn = caches[i]
             delta = delta @ W[i + 1]
@@ -120,6 +123,8 @@ class NumpyEngine(Engine):
                 delta *= derivative(z, a)
             if bn is not None:
                 delta = self._bn_backward(delta, i, bn, g)
+            if deltas is not None:
+                deltas.append(delta)
             np.matmul(delta.T, h, out=gW[i])
             _sum(delta, axis=0, out=gb[i])
 
@@ -187,6 +192,30 @@ class NumpyEngine(Engine):
         self._backward(dz, caches, h, g)
         self._add_penalty_grad(g.weights)
         return float(loss) + self._penalty(), layer_dicts(g)
+
+    def explain(self, X, y) -> list[dict[str, np.ndarray]]:
+        """Backpropagation laid open for a small batch in eval mode (no dropout, running batch-norm
+        statistics): per layer, input side first, ``input`` h (B, fan_in), ``pre`` z = W·h + b (after batch
+        norm where used) (B, n), ``post`` the activation (B, n; the output layer's equals ``pre``), ``delta``
+        dL/dz (B, n), and the data loss's gradients ``dW`` (n, fan_in) and ``db`` (n,). Nothing is updated."""
+        X = np.asarray(X).astype(self.dtype, copy=False)
+        out, caches, h_last = self._forward_eval(X)
+        out = _f64(out)  # the loss may work in place on its input; keep the logits as they were
+        _, dz = self.loss_fn(out.copy(), self._target(np.asarray(y)))
+        g = FlatLayout(np.zeros_like(self.grad), self.sizes, self.batch_norm)
+        deltas: list[np.ndarray] = []
+        self._backward(dz, caches, h_last, g, deltas)
+        deltas.reverse()
+        grads = layer_dicts(g)
+        layers = []
+        for i in range(self.n_layers):
+            if i < self.n_layers - 1:
+                h, z, a = caches[i][0], caches[i][1], caches[i][2]
+            else:
+                h, z, a = h_last, out, out
+            layers.append({"input": _f64(h), "pre": _f64(z), "post": _f64(a), "delta": _f64(deltas[i]),
+                           "dW": grads[i]["W"], "db": grads[i]["b"]})
+        return layers
 
     def pre_activations(self, X, train: bool = True) -> list[np.ndarray]:
         """Per hidden layer, the values fed into the activation (after batch norm): (B, n) float64.
@@ -282,3 +311,7 @@ class NumpyEngine(Engine):
     def grad_norms(self):
         return np.array([np.sqrt(np.dot(g.ravel(), g.ravel())) for g in self.g.W], dtype=np.float64)
 
+
+
+def _f64(a: np.ndarray) -> np.ndarray:
+    return np.array(a, dtype=np.float64)
