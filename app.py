@@ -20,5 +20,6 @@ PAGES = [
     st.Page("pages/playground.py", title="Playground", icon=":material/tune:", default=True),
     st.Page("pages/images.py", title="Images", icon=":material/image:"),
     st.Page("pages/from_scratch.py", title="From scratch", icon=":material/function:"),
+    st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
 ]
 st.navigation(PAGES).run()

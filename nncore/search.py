@@ -454,12 +454,17 @@ def summarize(study: optuna.Study) -> SearchResult:
         n_pruned=len(study.get_trials(deepcopy=False, states=_states("PRUNED"))), trials=trials_table(study))
 
 
-def load_result(study_name: str, storage=None) -> SearchResult:
-    """The stored study ``study_name`` (ConfigError when there is none)."""
+def load_study(study_name: str, storage=None) -> optuna.Study:
+    """The stored Optuna study ``study_name``, for the chart helpers below (ConfigError when there is none)."""
     try:
-        return summarize(optuna.load_study(study_name=study_name, storage=open_storage(storage)))
+        return optuna.load_study(study_name=study_name, storage=open_storage(storage))
     except KeyError:
         raise ConfigError(f"study must name a stored study, got {study_name!r}", "study") from None
+
+
+def load_result(study_name: str, storage=None) -> SearchResult:
+    """Where the stored study ``study_name`` stands (ConfigError when there is none)."""
+    return summarize(load_study(study_name, storage))
 
 
 def list_studies(storage=None) -> list[dict]:

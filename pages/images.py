@@ -4,7 +4,7 @@ look inside: curves, per-class accuracy, confusion, ROC, mistakes, and the hidde
 import streamlit as st
 
 from nncore.training import Trainer
-from ui import charts, image_panels, live, panels, state
+from ui import charts, image_panels, lesson_panels, live, panels, state
 from ui.sidebar import IMAGES, training_sidebar
 
 session = state.run_session("images")
@@ -31,6 +31,7 @@ def evaluation_views(snap, trainer):
     if snap.epoch == 0:
         st.caption("Press Play: the evaluation views appear after the first epoch.")
         return
+    lesson_panels.diagnostics(trainer, snap)
     ev = image_panels.evaluation(session, trainer)
     st.subheader(f"Test-set evaluation after epoch {ev.epoch}")
     left, right = st.columns(2)

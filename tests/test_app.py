@@ -220,3 +220,23 @@ def test_from_scratch_page_without_a_run_says_where_to_start():
     app.switch_page("pages/from_scratch.py").run()
     assert not app.exception
     assert any("Start a run on the Playground first" in i.value for i in app.info)
+
+
+def test_lessons_page_runs_a_lesson_and_opens_a_variant_in_the_playground(at):
+    at.switch_page("pages/lessons.py").run()
+    assert not at.exception, at.exception
+    at.selectbox(key="lessons.pick").set_value("zero_init_symmetry").run()
+    next(b for b in at.button if b.label == "Run the lesson").click().run()
+    assert not at.exception, at.exception
+    verdicts = [s.value for s in at.success] + [e.value for e in at.error]
+    assert any(v.startswith("As expected: zero init") for v in verdicts), verdicts
+    titles = [s.get("title") for s in charts(at)]
+    assert "Validation loss" in titles and "Train accuracy" in titles
+    assert any(w.value.startswith("**Identical hidden units**") for w in [*at.warning, *at.error]), \
+        "the zero-init variant shows the symmetry diagnostic"
+    opener = next(b for b in at.button if b.label == "Open in Playground")
+    opener.click().run()
+    assert not at.exception, at.exception
+    assert at.sidebar.selectbox(key="pg.init").value == "zeros"
+    assert at.sidebar.selectbox(key="pg.dataset").value == "xor"
+    assert at.sidebar.text_input(key="pg.hidden").value == "8,8"

@@ -92,7 +92,7 @@ def assert_finite_report(trainer: Trainer, snap) -> None:
     assert snap.status in ("ready", "running", "done", "early_stopped", "diverged")
     for key in HISTORY_KEYS:
         values = np.asarray(snap.history[key])
-        assert len(values) == snap.epoch, key
+        assert len(values) == snap.epoch, f"{key}: {len(values)} values after {snap.epoch} epochs ({snap.status})"
         assert np.isfinite(values).all(), (key, values, snap.status)
         last = snap.last(key)
         assert last is None or math.isfinite(last)
@@ -271,3 +271,10 @@ def test_few_points_for_many_classes_are_refused_or_trained():
 def test_nesterov_without_momentum_is_refused_or_trained():
     for engine in ("torch", "numpy"):
         trains_or_is_refused(optimizer="nesterov", momentum=0.0, epochs=1, engine=engine)
+
+
+def test_a_divergence_found_at_an_epoch_end_keeps_epoch_and_history_in_step():
+    trainer = trains_or_is_refused(dataset="ripple", n_points=20, noise=0.0, standardize=False, hidden=(8, 8),
+                                   init="uniform", batch_norm=True, optimizer="sgd", learning_rate=10.0,
+                                   momentum=0.5, epochs=5)
+    assert trainer is not None and trainer.status == "diverged"

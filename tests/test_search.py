@@ -35,7 +35,7 @@ def quiet_optuna(tmp_path, monkeypatch):
 
 
 def _study(name, tmp_path):
-    return optuna.load_study(study_name=name, storage=f"sqlite:///{tmp_path / 's.db'}")
+    return search.load_study(name, f"sqlite:///{tmp_path / 's.db'}")
 
 
 def test_search_beats_a_bad_baseline_and_its_best_config_reproduces_the_score(tmp_path):
@@ -204,6 +204,8 @@ def test_resume_continues_the_count_and_refuses_other_settings(tmp_path):
     assert run_search(cfg, space, n_trials=4, study_name="r", storage=storage, epochs=2).trials == again.trials
     assert search.load_result("r", storage).trials == again.trials
     assert [s["name"] for s in search.list_studies(storage)] == ["r"]
+    with pytest.raises(ConfigError, match="study must name a stored study, got 'nope'"):
+        search.load_result("nope", storage)
     with pytest.raises(ConfigError, match=r"train\.epochs"):
         run_search(cfg, space, n_trials=5, study_name="r", storage=storage, epochs=3)
 

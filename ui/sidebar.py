@@ -95,7 +95,7 @@ class _Builder:
         else:
             if SPECS[values["dataset"]].takes_classes:
                 values["classes"] = st.slider("Classes (arms / clusters)", 2, 5, d.classes, **self.kw("classes"))
-            values["n_points"] = st.slider("Points", 100, 2000, d.n_points, step=50, **self.kw("n_points"))
+            values["n_points"] = st.slider("Points", 20, 2000, d.n_points, step=10, **self.kw("n_points"))
             values["noise"] = st.slider("Noise", 0.0, 0.5, d.noise, step=0.01, **self.kw("noise"),
                                         help="standard deviation of the jitter added to the points")
             values["standardize"] = st.toggle("Standardize inputs", d.standardize, **self.kw("standardize"),
@@ -210,3 +210,42 @@ def training_sidebar(spec: SidebarSpec) -> tuple[RunConfig | None, str]:
 def changed_fields(old, new) -> list[str]:
     """Names of the config fields that differ between two config dataclasses."""
     return [f.name for f in fields(old) if getattr(old, f.name) != getattr(new, f.name)]
+
+
+def _nearest(options: list[float], value: float) -> float:
+    """The option closest to ``value`` on a log scale (0 matches 0): select sliders take listed values only."""
+    import math
+    if value in options:
+        return value
+    positive = [o for o in options if o > 0]
+    if value <= 0:
+        return 0.0 if 0.0 in options else positive[0]
+    return min(positive, key=lambda o: abs(math.log(o) - math.log(value)))
+
+
+def widget_values(spec: SidebarSpec, cfg: RunConfig) -> dict:
+    """Widget state (key -> value) that makes ``spec``'s sidebar show ``cfg`` (values snapped to the options
+    the widgets offer)."""
+    d, m, t = cfg.data, cfg.model, cfg.train
+    p = spec.prefix
+    values = {
+        "dataset": d.dataset, "classes": d.classes, "n_points": d.n_points, "noise": d.noise, "seed": d.seed,
+        "val_pct": int(round(d.val_fraction * 100)), "test_pct": int(round(d.test_fraction * 100)),
+        "standardize": d.standardize, "limit": d.limit,
+        "kind": m.kind, "hidden": ",".join(map(str, m.hidden)), "activation": m.activation, "init": m.init,
+        "dropout": m.dropout, "batch_norm": m.batch_norm,
+        "engine": t.engine, "optimizer": t.optimizer, "learning_rate": _nearest(LEARNING_RATES, t.learning_rate),
+        "momentum": t.momentum, "beta1": t.beta1, "beta2": t.beta2,
+        "weight_decay": _nearest(PENALTIES, t.weight_decay), "batch_size": _nearest(BATCH_SIZES, t.batch_size),
+        "schedule": t.schedule, "step_size": t.step_size, f"gamma_{t.schedule}": t.gamma, "epochs": t.epochs,
+        "l1": _nearest(PENALTIES, t.l1), "l2": _nearest(PENALTIES, t.l2),
+        "clip_norm": _nearest(CLIP_NORMS, t.clip_norm), "early_stopping": t.early_stopping,
+        "restore_best": t.restore_best, "augment_flip": t.augment_flip, "augment_shift": t.augment_shift,
+        "augment_rotate": t.augment_rotate,
+    }
+    return {f"{p}.{k}": v for k, v in values.items()}
+
+
+def load_config(spec: SidebarSpec, cfg: RunConfig) -> None:
+    """Make ``spec``'s sidebar show ``cfg`` on its next run (e.g. before switching to that page)."""
+    st.session_state.update(widget_values(spec, cfg))
