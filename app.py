@@ -21,5 +21,6 @@ PAGES = [
     st.Page("pages/images.py", title="Images", icon=":material/image:"),
     st.Page("pages/from_scratch.py", title="From scratch", icon=":material/function:"),
     st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
+    st.Page("pages/search.py", title="Search", icon=":material/manage_search:"),
 ]
 st.navigation(PAGES).run()

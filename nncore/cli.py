@@ -13,7 +13,7 @@ import sys
 import time
 
 from . import registry
-from .config import ENGINES, DataConfig, ModelConfig, RunConfig, TrainConfig
+from .config import ENGINES, DataConfig, ModelConfig, RunConfig, TrainConfig, defaults_for
 from .datasets import DATASETS
 from .errors import ConfigError
 
@@ -43,9 +43,19 @@ def add_network_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--n", type=int, default=d.n_points, help="points to generate")
     g.add_argument("--noise", type=float, default=d.noise)
     g.add_argument("--seed", type=int, default=d.seed)
-    g.add_argument("--no-standardize", action="store_true", help="train on raw, unscaled inputs")
+    g.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
+                   help="scale inputs to zero mean, unit variance (default: on for toy sets, off for images)")
+    g.add_argument("--limit", type=int, default=d.limit, help="image sets: cap on training images (0 = all)")
+    g.add_argument("--data-dir", help="image sets: folder holding (or receiving) the FashionMNIST files "
+                   "(default: $NNCORE_DATA_DIR or ~/.cache/nncore)")
+    g.add_argument("--augment", default="", metavar="flip,shift=2,rotate=10",
+                   help="image sets: augment training images with random flips / shifts (pixels) / rotations "
+                        "(degrees)")
     g = p.add_argument_group("network")
-    g.add_argument("--hidden", default=",".join(map(str, m.hidden)), help="layer widths, e.g. 16,16 ('' = none)")
+    g.add_argument("--model", default=m.kind, help="mlp, or cnn for image sets (conv-pool-conv-pool-dense)")
+    g.add_argument("--channels", default=",".join(map(str, m.channels)), help="cnn: the two convolutions' widths")
+    g.add_argument("--hidden", help=f"layer widths, e.g. 16,16 ('' = none; default {','.join(map(str, m.hidden))}, "
+                   "images 512,512)")
     g.add_argument("--activation", default=m.activation, help=", ".join(registry.ACTIVATIONS))
     g.add_argument("--init", default=m.init, help=", ".join(registry.INITIALIZERS))
     g.add_argument("--dropout", type=float, default=m.dropout)
@@ -54,11 +64,11 @@ def add_network_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("training")
     g.add_argument("--engine", default=t.engine, help=", ".join(ENGINES))
     g.add_argument("--optimizer", default=t.optimizer, help=", ".join(registry.OPTIMIZERS))
-    g.add_argument("--lr", type=float, default=t.learning_rate, help="learning rate")
+    g.add_argument("--lr", type=float, help=f"learning rate (default {t.learning_rate:g}, images 1e-3)")
     g.add_argument("--momentum", type=float, default=t.momentum)
-    g.add_argument("--batch-size", type=int, default=t.batch_size)
+    g.add_argument("--batch-size", type=int, help=f"default {t.batch_size}, images 256")
     g.add_argument("--schedule", default=t.schedule, help=", ".join(registry.SCHEDULES))
-    g.add_argument("--epochs", type=int, default=t.epochs)
+    g.add_argument("--epochs", type=int, help=f"default {t.epochs}, images 30")
     g.add_argument("--l1", type=float, default=t.l1)
     g.add_argument("--l2", type=float, default=t.l2)
     g.add_argument("--clip-norm", type=float, default=t.clip_norm, help="max gradient norm (0 = off)")
@@ -68,14 +78,56 @@ def add_network_args(p: argparse.ArgumentParser) -> None:
 
 def config_from_args(a: argparse.Namespace) -> RunConfig:
     """Build a validated RunConfig from parsed flags (raises ConfigError)."""
+    base = defaults_for(a.dataset) if a.dataset in DATASETS else RunConfig()  # an unknown name fails below
+    pick = lambda value, default: default if value is None else value  # noqa: E731
     data = DataConfig(dataset=a.dataset, n_points=a.n, noise=a.noise, classes=a.classes, seed=a.seed,
-                      standardize=not a.no_standardize)
-    model = ModelConfig(hidden=a.hidden, activation=a.activation, init=a.init, dropout=a.dropout,
-                        batch_norm=a.batch_norm, dtype=a.dtype)
-    train = TrainConfig(engine=a.engine, optimizer=a.optimizer, learning_rate=a.lr, momentum=a.momentum,
-                        batch_size=a.batch_size, schedule=a.schedule, epochs=a.epochs, l1=a.l1, l2=a.l2,
-                        clip_norm=a.clip_norm, early_stopping=a.early_stopping)
+                      standardize=pick(a.standardize, base.data.standardize), limit=a.limit)
+    model = ModelConfig(hidden=pick(a.hidden, base.model.hidden), activation=a.activation, init=a.init,
+                        dropout=a.dropout, batch_norm=a.batch_norm, dtype=a.dtype, kind=a.model, channels=a.channels)
+    train = TrainConfig(engine=a.engine, optimizer=a.optimizer, learning_rate=pick(a.lr, base.train.learning_rate),
+                        momentum=a.momentum, batch_size=pick(a.batch_size, base.train.batch_size),
+                        schedule=a.schedule, epochs=pick(a.epochs, base.train.epochs), l1=a.l1, l2=a.l2,
+                        clip_norm=a.clip_norm, early_stopping=a.early_stopping, **parse_augment(a.augment))
     return RunConfig(data, model, train)
+
+
+def parse_augment(text: str) -> dict:
+    """``"flip,shift=2,rotate=10"`` → TrainConfig augmentation settings (raises ConfigError)."""
+    out = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, _, value = part.partition("=")
+        try:
+            if name == "flip" and not value:
+                out["augment_flip"] = True
+            elif name == "shift":
+                out["augment_shift"] = int(value)
+            elif name == "rotate":
+                out["augment_rotate"] = float(value)
+            else:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"augment must list flip, shift=PIXELS, rotate=DEGREES, got {part!r}",
+                              "augment") from None
+    return out
+
+
+def _text_progress(name: str, done: int, total: int | None) -> None:
+    """A download progress bar on stderr (stdout stays for results)."""
+    share = f"{done / total:6.1%}" if total else f"{done / 1e6:.1f} MB"
+    sys.stderr.write(f"\rdownloading {name}: {share}")
+    if total and done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def dataset_from_args(a: argparse.Namespace, cfg: RunConfig):
+    """The Dataset the flags describe: a CSV, an image set (downloaded on first use), or None for toy sets."""
+    if a.csv:
+        return dataset_from_csv(a, cfg)
+    from .datasets import IMAGE_SHAPES, make_dataset
+    if cfg.data.dataset in IMAGE_SHAPES:
+        return make_dataset(cfg.data, data_dir=a.data_dir, progress=_text_progress)
+    return None
 
 
 def add_csv_args(p: argparse.ArgumentParser) -> None:
@@ -113,7 +165,7 @@ def _clean(v):
 def cmd_train(a: argparse.Namespace) -> int:
     from .training import Trainer
     cfg = config_from_args(a)
-    trainer = Trainer(cfg, dataset_from_csv(a, cfg) if a.csv else None)
+    trainer = Trainer(cfg, dataset_from_args(a, cfg))
     start = time.perf_counter()
     report_every = max(1, cfg.train.epochs // 10)
     while trainer.running:
@@ -133,6 +185,11 @@ def cmd_train(a: argparse.Namespace) -> int:
         result[f"{split}_acc"] = None if regression else score
         if regression:
             result[f"{split}_r2"] = score
+    if not regression:
+        from .evaluation import evaluate
+        ev = evaluate(trainer, "test")
+        result["test_accuracy_per_class"] = {name: float(v) for name, v in zip(trainer.dataset.class_names,
+                                                                             ev.recall)}
     result["config"] = cfg.to_dict()
     if a.save:
         from .checkpoint import save_checkpoint_file

@@ -217,3 +217,17 @@ def build(kind, values: dict):
             raise ConfigError(f"{key} is not a setting of {kind.__name__}; known: {', '.join(sorted(known))}",
                               key)
     return kind(**values)
+
+
+# Image sets start from the classic MLP (784-512-512-10 on FashionMNIST): Adam 1e-3, batch 256, pixels scaled
+# to [0, 1]. Known results for such MLPs on FashionMNIST: ~88% test accuracy after 5-10 epochs, 89-90% after
+# 15-30 (plain MLPs plateau there); digits pass 97% within a few seconds.
+IMAGE_DEFAULTS = RunConfig(DataConfig(dataset="digits", standardize=False), ModelConfig(hidden=(512, 512)),
+                           TrainConfig(learning_rate=1e-3, batch_size=256, epochs=30))
+
+
+def defaults_for(dataset: str) -> RunConfig:
+    """The starting configuration for ``dataset``: the image preset for image sets, else the toy defaults."""
+    from .datasets import IMAGE_SHAPES
+    base = IMAGE_DEFAULTS if dataset in IMAGE_SHAPES else RunConfig()
+    return base.replace(data=replace(base.data, dataset=dataset))

@@ -240,3 +240,23 @@ def test_lessons_page_runs_a_lesson_and_opens_a_variant_in_the_playground(at):
     assert at.sidebar.selectbox(key="pg.init").value == "zeros"
     assert at.sidebar.selectbox(key="pg.dataset").value == "xor"
     assert at.sidebar.text_input(key="pg.hidden").value == "8,8"
+
+
+def test_search_page_runs_trials_live_and_opens_the_best_in_the_playground(at, tmp_path, monkeypatch):
+    monkeypatch.setenv("NNCORE_DATA_DIR", str(tmp_path))
+    at.switch_page("pages/search.py").run()
+    assert not at.exception, at.exception
+    at.number_input(key="search.trials").set_value(3).run()
+    at.number_input(key="search.epochs").set_value(3).run()
+    next(b for b in at.button if b.label == "Start search").click().run()
+    for _ in range(4):  # one trial per tick
+        at.run()
+    assert not at.exception, at.exception
+    assert any(s.value.startswith("Best so far: trial") for s in at.success)
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 3
+    assert (tmp_path / "studies.db").exists()  # the study is stored in the user's data folder
+    titles = [s.get("title") for s in charts(at)]
+    assert "Optimization history (red: best so far)" in titles
+    next(b for b in at.button if b.label == "Open in Playground").click().run()
+    assert not at.exception, at.exception
+    assert at.sidebar.selectbox(key="pg.dataset").value == "spirals"

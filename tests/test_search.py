@@ -215,7 +215,7 @@ def test_a_worker_stands_down_when_the_last_trial_is_already_under_way_elsewhere
     args = dict(study_name="w", storage=storage, epochs=2, sampler="random")
     space = SearchSpace(**ONLY_LR, learning_rate=(0.01, 0.1))
     run_search(make_cfg(**DATA), space, n_trials=2, **args)
-    study = _study("w", tmp_path)
+    study = optuna.load_study(study_name="w", storage=storage)
     elsewhere = study.ask()  # another worker's trial, still training
     result = run_search(make_cfg(**DATA), space, n_trials=3, **args)
     assert [t["state"] for t in result.trials] == ["COMPLETE", "COMPLETE", "RUNNING", "FAIL"]

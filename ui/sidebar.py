@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 import streamlit as st
 
 from nncore import registry
-from nncore.config import ENGINES, MODEL_KINDS, DataConfig, ModelConfig, RunConfig, TrainConfig, parse_hidden
+from nncore.config import ENGINES, IMAGE_DEFAULTS, MODEL_KINDS, RunConfig, parse_hidden
 from nncore.datasets import DATASETS, SPECS
 from nncore.errors import ConfigError
 
@@ -39,12 +39,7 @@ class SidebarSpec:
 
 
 PLAYGROUND = SidebarSpec("pg", RunConfig(), tuple(SPECS), max_layers=6, max_width=64)
-IMAGES = SidebarSpec(
-    "img",
-    RunConfig(DataConfig(dataset="digits", standardize=False),
-              ModelConfig(hidden=(512, 512)),
-              TrainConfig(optimizer="adam", learning_rate=1e-3, batch_size=256, epochs=30)),
-    ("digits", "fashion_mnist"), max_layers=4, max_width=1024, images=True)
+IMAGES = SidebarSpec("img", IMAGE_DEFAULTS, ("digits", "fashion_mnist"), max_layers=4, max_width=1024, images=True)
 
 
 def _fmt_rate(x: float) -> str:
