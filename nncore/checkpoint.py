@@ -236,11 +236,12 @@ def load_checkpoint(data: bytes, limits=None) -> Checkpoint:
     if version != FORMAT_VERSION:
         raise ConfigError(f"checkpoint format version {version!r} is not supported (this version reads "
                           f"{FORMAT_VERSION}): save it again with this version of the playground", "checkpoint")
+    raw_config = _json_field(metadata, "config", dict)
     try:
-        config = RunConfig.from_dict(_json_field(metadata, "config", dict))
+        config = RunConfig.from_dict(raw_config)
     except ConfigError as e:
         raise ConfigError(f"checkpoint config is not valid here: {e}", "checkpoint") from None
-    except (TypeError, AttributeError, ValueError):
+    except (TypeError, AttributeError, ValueError, RecursionError):
         raise ConfigError("checkpoint config has the wrong shape: the file is damaged", "checkpoint") from None
     info = _dataset_info(metadata)
     metrics = _clean_metrics(_json_field(metadata, "metrics", dict))

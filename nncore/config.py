@@ -98,6 +98,13 @@ class DataConfig:
                   round(self.val_fraction + self.test_fraction, 6))
         _boolean("standardize", self.standardize)
         _range("limit", self.limit, 0, 10_000_000, integer=True)
+        from .datasets import SPECS
+        spec = SPECS.get(self.dataset)
+        if spec is not None and spec.task == "classification":
+            classes = self.classes if spec.takes_classes else 2
+            need = math.ceil(2 * classes / min(self.val_fraction, self.test_fraction))
+            if self.n_points < need:  # stratified splits need every class in train, validation and test
+                _fail("n_points", f">= {need} for {classes} classes with these split fractions", self.n_points)
 
 
 @dataclass(frozen=True)
@@ -161,6 +168,8 @@ class TrainConfig:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _range("learning_rate", self.learning_rate, 0, 10, lo_open=True)
         _range("momentum", self.momentum, 0, 1, hi_open=True)
+        if self.optimizer == "nesterov" and self.momentum == 0:
+            _fail("momentum", "> 0 for nesterov (Nesterov's look-ahead is a momentum step)", self.momentum)
         _range("beta1", self.beta1, 0, 1, hi_open=True)
         _range("beta2", self.beta2, 0, 1, hi_open=True)
         _range("weight_decay", self.weight_decay, 0, 1)

@@ -192,14 +192,14 @@ class Trainer:
         self._fire("on_stop")
 
     def _end_epoch(self) -> None:
-        self.epoch += 1
         self._cursor = 0
         self._order = self._rng.permutation(len(self.dataset.y_train))
         self._shuffle()
         row = self._evaluate()
         if not all(math.isfinite(row[k]) for k in ("train_loss", "val_loss")):
-            self._diverged(math.nan)
+            self._diverged(math.nan)  # the epoch does not count: its weights are gone
             return
+        self.epoch += 1
         row.update(epoch=self.epoch, step=self.step, lr=self.engine.lr,
                    batch_loss=float(np.mean(self._epoch_losses)) if self._epoch_losses else math.nan)
         for key in HISTORY_KEYS:

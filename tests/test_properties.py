@@ -13,6 +13,7 @@ import struct
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 from safetensors.numpy import load as st_load, save as st_save
@@ -40,6 +41,12 @@ def subnormals_restored():
         yield
     finally:
         torch.set_flush_denormal(False)
+
+
+@pytest.fixture(autouse=True)
+def _subnormals_at_start():
+    """Earlier tests in this process may have trained in this thread and left subnormals flushed."""
+    torch.set_flush_denormal(False)
 
 
 def log_uniform(lo_exp, hi_exp):
@@ -105,7 +112,7 @@ def assert_finite_report(trainer: Trainer, snap) -> None:
         assert all(np.isfinite(v).all() for v in layer.values())
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(drawn=run_settings())
 def test_any_configuration_trains_or_is_refused_at_construction(drawn):
     values, acceptable = drawn
@@ -154,7 +161,7 @@ def tables(draw):
     return text.encode(draw(st.sampled_from(["utf-8", "utf-16", "cp1252"])))
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=tables(), task=st.sampled_from(["auto", "classification", "regression"]),
        missing=st.sampled_from([None, "drop", "impute"]), pick=st.integers(0, 10))
 def test_any_table_becomes_a_dataset_or_one_config_error(data, task, missing, pick):
@@ -195,7 +202,7 @@ def valid_checkpoint() -> bytes:
     return _VALID
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=6),
        cut=st.one_of(st.none(), st.integers(0, 10**6)))
 def test_damaged_checkpoints_load_or_are_refused(edits, cut):
@@ -219,7 +226,7 @@ json_values = st.recursive(
     max_leaves=6)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(entry=st.sampled_from(["config", "dataset", "metrics"]), pick=st.integers(0, 100), value=json_values)
 def test_edited_metadata_loads_or_is_refused(entry, pick, value):
     data = valid_checkpoint()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from ..errors import ConfigError
 from ..registry import Registry
 from . import toy
 from .images import IMAGE_DATASETS, IMAGE_SHAPES, make_image_dataset
@@ -101,10 +102,17 @@ def split_dataset(name: str, X: np.ndarray, y: np.ndarray, task: str, cfg,
     stratify = y if task == "classification" else None
     seed = int(cfg.seed)
     holdout = cfg.val_fraction + cfg.test_fraction
-    X_tr, X_ho, y_tr, y_ho = train_test_split(X, y, test_size=holdout, random_state=seed, stratify=stratify)
-    test_share = cfg.test_fraction / holdout
-    X_va, X_te, y_va, y_te = train_test_split(
-        X_ho, y_ho, test_size=test_share, random_state=seed, stratify=y_ho if stratify is not None else None)
+    try:
+        X_tr, X_ho, y_tr, y_ho = train_test_split(X, y, test_size=holdout, random_state=seed, stratify=stratify)
+        test_share = cfg.test_fraction / holdout
+        X_va, X_te, y_va, y_te = train_test_split(
+            X_ho, y_ho, test_size=test_share, random_state=seed, stratify=y_ho if stratify is not None else None)
+    except ValueError:  # a class too small to appear in every split
+        classes = len(np.unique(y)) if stratify is not None else 1
+        need = int(np.ceil(2 * classes / min(cfg.val_fraction, cfg.test_fraction)))
+        raise ConfigError(f"n_points must be large enough to put every class in the train, validation and test "
+                          f"splits: use at least {need} points for {classes} classes, or fewer classes or larger "
+                          f"splits, got {len(y)}", "n_points") from None
     if cfg.standardize:
         mean = X_tr.mean(axis=0)
         std = X_tr.std(axis=0)
