@@ -13,7 +13,7 @@ import sys
 import time
 
 from . import registry
-from .config import ENGINES, DataConfig, ModelConfig, RunConfig, TrainConfig, defaults_for
+from .config import DEVICES, ENGINES, DataConfig, ModelConfig, RunConfig, TrainConfig, defaults_for
 from .datasets import DATASETS
 from .errors import ConfigError
 
@@ -63,6 +63,7 @@ def add_network_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dtype", default=m.dtype, choices=["float32", "float64"])
     g = p.add_argument_group("training")
     g.add_argument("--engine", default=t.engine, help=", ".join(ENGINES))
+    g.add_argument("--device", default=t.device, help="torch engine: " + ", ".join(DEVICES))
     g.add_argument("--optimizer", default=t.optimizer, help=", ".join(registry.OPTIMIZERS))
     g.add_argument("--lr", type=float, help=f"learning rate (default {t.learning_rate:g}, images 1e-3)")
     g.add_argument("--momentum", type=float, default=t.momentum)
@@ -84,7 +85,7 @@ def config_from_args(a: argparse.Namespace) -> RunConfig:
                       standardize=pick(a.standardize, base.data.standardize), limit=a.limit)
     model = ModelConfig(hidden=pick(a.hidden, base.model.hidden), activation=a.activation, init=a.init,
                         dropout=a.dropout, batch_norm=a.batch_norm, dtype=a.dtype, kind=a.model, channels=a.channels)
-    train = TrainConfig(engine=a.engine, optimizer=a.optimizer, learning_rate=pick(a.lr, base.train.learning_rate),
+    train = TrainConfig(engine=a.engine, device=a.device, optimizer=a.optimizer, learning_rate=pick(a.lr, base.train.learning_rate),
                         momentum=a.momentum, batch_size=pick(a.batch_size, base.train.batch_size),
                         schedule=a.schedule, epochs=pick(a.epochs, base.train.epochs), l1=a.l1, l2=a.l2,
                         clip_norm=a.clip_norm, early_stopping=a.early_stopping, **parse_augment(a.augment))
@@ -176,7 +177,8 @@ def cmd_train(a: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     snap = trainer.snapshot()
     regression = trainer.dataset.task == "regression"
-    result = {"dataset": trainer.dataset.name, "engine": trainer.engine.name, "epochs": snap.epoch,
+    result = {"dataset": trainer.dataset.name, "engine": trainer.engine.name,
+              "device": str(trainer.engine.device), "epochs": snap.epoch,
               "steps": snap.step, "seconds": round(seconds, 3), "status": snap.status,
               "diverged": snap.status == "diverged", "message": snap.message}
     for split in ("train", "val", "test"):

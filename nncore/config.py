@@ -19,6 +19,13 @@ MODEL_KINDS = Registry("model", {
     "cnn": "small convolutional network for images: conv-pool-conv-pool, then fully connected layers",
 })
 
+DEVICES = Registry("device", {
+    "auto": "CUDA, else Apple MPS, else the CPU",
+    "cpu": "the CPU",
+    "cuda": "an NVIDIA GPU (torch engine)",
+    "mps": "Apple's GPU (torch engine)",
+})
+
 ENGINES = Registry("engine", {
     "torch": "PyTorch (torch.nn + torch.optim)",
     "numpy": "NumPy from scratch (hand-written backprop)",
@@ -163,6 +170,7 @@ class TrainConfig:
     augment_shift: int = 0         # image sets: shift training images by up to this many pixels
     augment_rotate: float = 0.0    # image sets: rotate training images by up to this many degrees
     engine: str = "torch"          # key of ENGINES
+    device: str = "auto"           # key of DEVICES: where the torch engine computes (NumPy is always CPU)
 
     def __post_init__(self):
         _choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -187,6 +195,7 @@ class TrainConfig:
         _range("augment_shift", self.augment_shift, 0, 8, integer=True)
         _range("augment_rotate", self.augment_rotate, 0, 45)
         _choice("engine", self.engine, ENGINES)
+        _choice("device", self.device, DEVICES)
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,7 @@ class Trainer:
         if train == self.cfg.train:
             return
         cfg = self.cfg.replace(train=train)
-        if train.engine != self.cfg.train.engine:
+        if train.engine != self.cfg.train.engine or train.device != self.cfg.train.device:
             # Another engine takes over the same weights (optimizer moments start afresh).
             engine = make_engine(cfg, self.dataset, params=self.engine.get_params())
             engine.set_train_config(train, self.epoch)
@@ -258,6 +258,12 @@ class Trainer:
             self._hist_every *= 2
 
     # --- reading ------------------------------------------------------------------------------------------
+    @property
+    def engine_label(self) -> str:
+        """Which engine computes, and where: "torch on cpu", "numpy on cpu", "torch on cuda"."""
+        device = getattr(self.engine.device, "type", self.engine.device)
+        return f"{self.engine.name} on {device}"
+
     def steps_per_sec(self, window: float = 3.0) -> float:
         marks = self._rate_marks
         now = time.perf_counter()

@@ -21,7 +21,7 @@ speed = live.controls(session, key="img")
 
 def draw(snap, trainer):
     ds = trainer.dataset
-    panels.status_line(snap, ds.task, trainer.engine.name, session.playing)
+    panels.status_line(snap, ds.task, trainer.engine_label, session.playing)
     panels.curves(snap, ds.task, key="img.curves")
     panels.internals(snap, key="img.internals")
 

@@ -61,7 +61,7 @@ def playground_fit(cfg, transform) -> str:
 def variant(name: str, result, transform, key: str) -> None:
     st.markdown(f"**{name}**")
     snap, trainer = result.snapshot, result.trainer
-    st.caption(panels.status_text(snap, trainer.dataset.task, trainer.engine.name, playing=False))
+    st.caption(panels.status_text(snap, trainer.dataset.task, trainer.engine_label, playing=False))
     if snap.grid is not None:
         panels.boundary(snap, trainer.dataset, key=f"{key}.boundary")
     callouts(diagnose(trainer, snapshot=snap))

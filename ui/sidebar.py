@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 import streamlit as st
 
 from nncore import registry
-from nncore.config import ENGINES, IMAGE_DEFAULTS, MODEL_KINDS, RunConfig, parse_hidden
+from nncore.config import DEVICES, ENGINES, IMAGE_DEFAULTS, MODEL_KINDS, RunConfig, parse_hidden
 from nncore.datasets import DATASETS, SPECS
 from nncore.errors import ConfigError
 
@@ -130,6 +130,9 @@ class _Builder:
         t = self.t
         values = {
             "engine": self.select("Engine", ENGINES, t.engine, "engine", format_func=lambda k: f"{k} — {ENGINES[k]}"),
+            "device": self.select("Device", DEVICES, t.device, "device",
+                                  format_func=lambda k: f"{k} — {DEVICES[k]}",
+                                  help="where the torch engine computes; auto uses a GPU when there is one"),
             "optimizer": self.select("Optimizer", registry.OPTIMIZERS, t.optimizer, "optimizer",
                                      help=_listing(registry.OPTIMIZERS)),
             "learning_rate": st.select_slider("Learning rate", LEARNING_RATES, t.learning_rate, format_func=_fmt_rate,
@@ -229,7 +232,8 @@ def widget_values(spec: SidebarSpec, cfg: RunConfig) -> dict:
         "standardize": d.standardize, "limit": d.limit,
         "kind": m.kind, "hidden": ",".join(map(str, m.hidden)), "activation": m.activation, "init": m.init,
         "dropout": m.dropout, "batch_norm": m.batch_norm,
-        "engine": t.engine, "optimizer": t.optimizer, "learning_rate": _nearest(LEARNING_RATES, t.learning_rate),
+        "engine": t.engine, "device": t.device, "optimizer": t.optimizer,
+        "learning_rate": _nearest(LEARNING_RATES, t.learning_rate),
         "momentum": t.momentum, "beta1": t.beta1, "beta2": t.beta2,
         "weight_decay": _nearest(PENALTIES, t.weight_decay), "batch_size": _nearest(BATCH_SIZES, t.batch_size),
         "schedule": t.schedule, "step_size": t.step_size, f"gamma_{t.schedule}": t.gamma, "epochs": t.epochs,

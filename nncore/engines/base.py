@@ -22,6 +22,7 @@ class Engine(ABC):
     """One network plus its optimizer and learning-rate schedule."""
 
     name: str = "?"
+    device: object = "cpu"   # where the arithmetic runs (the torch engine may use an accelerator)
 
     def __init__(self, model: ModelConfig, train: TrainConfig, sizes: list[int], task: str,
                  params: list[dict[str, np.ndarray]], seed: int):

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ..config import TrainConfig
+from ..errors import ConfigError
 from .base import Engine
 
 ACTIVATIONS = {
@@ -64,7 +65,7 @@ class SeededDropout(nn.Module):
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return h
-        keep = torch.rand(h.shape, generator=self.generator, dtype=h.dtype) >= self.p
+        keep = torch.rand(h.shape, generator=self.generator, dtype=h.dtype, device=h.device) >= self.p
         return h * keep / (1.0 - self.p)
 
 
@@ -124,11 +125,13 @@ class TorchEngine(Engine):
     def __init__(self, model, train, sizes, task, params, seed, image_shape=None):
         super().__init__(model, train, sizes, task, params, seed)
         self.dtype = torch.float64 if model.dtype == "float64" else torch.float32
-        if model.kind == "mlp" and sum(a * b for a, b in zip(self.sizes[:-1], self.sizes[1:])) < SMALL_NETWORK_WEIGHTS:
+        self.device = resolve_device(train.device)
+        weights = sum(a * b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+        if self.device.type == "cpu" and model.kind == "mlp" and weights < SMALL_NETWORK_WEIGHTS:
             # Intra-op threads cannot speed up tiny matrices; they only spin, and on a busy machine that
             # made small-network training 10x slower (measured). The setting is per process.
             torch.set_num_threads(1)
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
         if model.kind == "cnn":
             self.net = CNN(image_shape, model.channels, self.sizes, model.activation, model.batch_norm,
                            model.dropout, self.generator)
@@ -136,7 +139,7 @@ class TorchEngine(Engine):
         else:
             self.net = MLP(self.sizes, model.activation, model.batch_norm, model.dropout, self.generator)
             self.mlp, self.convs = self.net, []
-        self.net.to(self.dtype)
+        self.net.to(device=self.device, dtype=self.dtype)
         self.layers = [*self.convs, *self.mlp.linears]  # every module with a weight and a bias, input side first
         self.set_params(params)
         self.loss_fn = LOSSES[self.loss_name]()
@@ -147,8 +150,8 @@ class TorchEngine(Engine):
     # --- training -------------------------------------------------------------------------------------
     def _target(self, y: np.ndarray) -> torch.Tensor:
         if self.task == "multiclass":
-            return torch.from_numpy(np.asarray(y, dtype=np.int64))
-        return torch.from_numpy(np.asarray(y)).to(self.dtype).reshape(-1, 1)
+            return torch.from_numpy(np.asarray(y, dtype=np.int64)).to(self.device)
+        return torch.from_numpy(np.asarray(y)).to(self.device, self.dtype).reshape(-1, 1)
 
     def _penalty(self) -> torch.Tensor | float:
         t = self.train_cfg
@@ -162,7 +165,7 @@ class TorchEngine(Engine):
     def train_step(self, X, y):
         self.net.train()
         self.optimizer.zero_grad(set_to_none=False)
-        out = self.net(_tensor(X).to(self.dtype))
+        out = self.net(_tensor(X).to(self.device, self.dtype))
         loss = self.loss_fn(out, self._target(y))
         (loss + self._penalty()).backward()
         if self.train_cfg.clip_norm > 0:
@@ -199,14 +202,14 @@ class TorchEngine(Engine):
     @torch.no_grad()
     def forward(self, X):
         self.net.eval()
-        return self.net(_tensor(X).to(self.dtype)).double().numpy()
+        return _numpy(self.net(_tensor(X).to(self.device, self.dtype)))
 
     @torch.no_grad()
     def trace(self, X):
         self.net.eval()
         layers = []
-        self.net(_tensor(X).to(self.dtype), trace=layers)
-        return [{k: v.double().numpy() for k, v in layer.items()} for layer in layers]
+        self.net(_tensor(X).to(self.device, self.dtype), trace=layers)
+        return [{k: _numpy(v) for k, v in layer.items()} for layer in layers]
 
     @property
     def layer_names(self):
@@ -222,13 +225,11 @@ class TorchEngine(Engine):
     def get_params(self):
         out = []
         for i, lin in enumerate(self.layers):
-            layer = {"W": lin.weight.detach().double().numpy().copy(), "b": lin.bias.detach().double().numpy().copy()}
+            layer = {"W": _numpy(lin.weight), "b": _numpy(lin.bias)}
             bn = self._norm(i)
             if bn is not None:
-                layer.update(gamma=bn.weight.detach().double().numpy().copy(),
-                             beta=bn.bias.detach().double().numpy().copy(),
-                             running_mean=bn.running_mean.double().numpy().copy(),
-                             running_var=bn.running_var.double().numpy().copy())
+                layer.update(gamma=_numpy(bn.weight), beta=_numpy(bn.bias), running_mean=_numpy(bn.running_mean),
+                             running_var=_numpy(bn.running_var))
             out.append(layer)
         return out
 
@@ -253,7 +254,33 @@ class TorchEngine(Engine):
         if self.weights[0].grad is None:  # before the first step
             return np.zeros(len(self.weights))
         with torch.no_grad():
-            return torch.stack([torch.linalg.vector_norm(w.grad) for w in self.weights]).double().numpy()
+            return _numpy(torch.stack([torch.linalg.vector_norm(w.grad) for w in self.weights]))
+
+
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    """A float64 NumPy copy of a tensor on any device."""
+    return t.detach().to("cpu", torch.float64).numpy().copy()
+
+
+def available_devices() -> list[str]:
+    """Accelerators torch can use here, after the CPU."""
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found.append("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        found.append("mps")
+    return found
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` = CUDA, else Apple MPS, else the CPU; a named device that is not here is a ConfigError."""
+    found = available_devices()
+    if name == "auto":
+        return torch.device(found[-1] if len(found) > 1 else "cpu")
+    if name not in found:
+        raise ConfigError(f"device must be one available here ({', '.join(['auto', *found])}), got {name!r}",
+                          "device")
+    return torch.device(name)
 
 
 def _tensor(X) -> torch.Tensor:
@@ -265,4 +292,4 @@ def _grad(p: torch.Tensor) -> np.ndarray:
     """float64 copy of a parameter's gradient; zeros before the first step."""
     if p.grad is None:
         return np.zeros(tuple(p.shape))
-    return p.grad.detach().double().numpy().copy()
+    return _numpy(p.grad)

@@ -1,0 +1,59 @@
+"""Devices: the torch engine computes where it is told (CUDA / MPS when present), CPU otherwise; results agree
+across devices. Parametrized over the devices this machine really has, so a CPU-only machine tests the CPU
+path and the refusal of a missing accelerator, and a GPU machine tests the GPU too."""
+
+import numpy as np
+import pytest
+import torch
+
+from nncore.engines.torch_engine import available_devices, resolve_device
+from nncore.errors import ConfigError
+from nncore.training import Trainer
+
+from .helpers import make_cfg, train
+
+DEVICES = available_devices()
+
+
+def test_auto_prefers_an_accelerator_and_falls_back_to_the_cpu():
+    expected = DEVICES[-1] if len(DEVICES) > 1 else "cpu"
+    assert resolve_device("auto").type == expected
+    trainer = Trainer(make_cfg(dataset="moons", device="auto"))
+    assert trainer.engine_label == f"torch on {expected}"
+
+
+@pytest.mark.parametrize("missing", [d for d in ("cuda", "mps") if d not in DEVICES])
+def test_a_device_that_is_not_here_is_refused_with_the_choices(missing):
+    with pytest.raises(ConfigError, match=f"device must be one available here .*got '{missing}'"):
+        Trainer(make_cfg(dataset="moons", device=missing))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_training_on_each_device_matches_the_cpu(device):
+    settings = dict(dataset="spirals", n_points=200, epochs=5, dtype="float64", dropout=0.0, batch_norm=True,
+                    optimizer="adam", learning_rate=0.01)
+    cpu, cpu_snap = train(device="cpu", **settings)
+    other, snap = train(device=device, **settings)
+    assert str(other.engine.device).startswith(device)
+    np.testing.assert_allclose(snap.history["train_loss"], cpu_snap.history["train_loss"], rtol=1e-6)
+    for a, b in zip(cpu.engine.get_params(), other.engine.get_params()):
+        np.testing.assert_allclose(a["W"], b["W"], rtol=1e-6, atol=1e-9)
+
+
+def test_moving_a_run_to_another_device_keeps_its_weights():
+    trainer = Trainer(make_cfg(dataset="moons", device="cpu", epochs=20))
+    trainer.run(steps=30)
+    before = trainer.engine.forward(trainer.dataset.X_test)
+    target = DEVICES[-1]
+    trainer.update_train(trainer.cfg.train.__class__(**{**trainer.cfg.train.__dict__, "device": target}))
+    assert trainer.engine_label == f"torch on {target}"
+    np.testing.assert_allclose(trainer.engine.forward(trainer.dataset.X_test), before, atol=1e-5)
+    trainer.run(steps=10)
+    assert trainer.step == 40
+
+
+def test_cpu_only_machines_report_just_the_cpu():
+    if not torch.cuda.is_available() and not torch.backends.mps.is_available():
+        assert DEVICES == ["cpu"]
+    else:
+        assert len(DEVICES) > 1
