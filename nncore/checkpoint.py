@@ -349,8 +349,7 @@ def trainer_from_checkpoint(checkpoint: Checkpoint, dataset=None):
                                       std=info["std"].copy())
     trainer = Trainer(cfg, dataset)
     params = [{k: v.copy() for k, v in layer.items()} for layer in checkpoint.params]
-    trainer.engine.set_params(params)
-    trainer._safe_params = trainer.engine.get_params()  # a diverging run falls back to these weights
+    trainer.load_params(params)
     return trainer
 
 

@@ -138,6 +138,11 @@ class Trainer:
         if self.status == "done" and self.epoch < train.epochs:
             self.status, self.message = "running", ""  # more epochs allowed now: carry on
 
+    def load_params(self, params: list[dict]) -> None:
+        """Start from these weights (e.g. a checkpoint's); they also become the run's last finite state."""
+        self.engine.set_params(params)
+        self._safe_params = self.engine.get_params()
+
     def run(self, steps: int | None = None, seconds: float | None = None) -> Snapshot:
         """Train for ``steps`` updates or ``seconds`` of wall time (whichever ends first), then snapshot."""
         if steps is None and seconds is None:

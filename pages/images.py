@@ -4,7 +4,7 @@ look inside: curves, per-class accuracy, confusion, ROC, mistakes, and the hidde
 import streamlit as st
 
 from nncore.training import Trainer
-from ui import charts, image_panels, lesson_panels, live, panels, state
+from ui import charts, image_panels, lesson_panels, live, model_io, panels, state
 from ui.sidebar import IMAGES, training_sidebar
 
 session = state.run_session("images")
@@ -18,6 +18,7 @@ st.caption("Real image data. The MLP flattens each image; the CNN looks at 3×3 
            "Evaluation views refresh once per epoch on the test split.")
 image_panels.fashion_mnist_offer()
 speed = live.controls(session, key="img")
+model_io.model_files(session, IMAGES, key="img.model")
 
 def draw(snap, trainer):
     ds = trainer.dataset

@@ -260,3 +260,39 @@ def test_search_page_runs_trials_live_and_opens_the_best_in_the_playground(at, t
     next(b for b in at.button if b.label == "Open in Playground").click().run()
     assert not at.exception, at.exception
     assert at.sidebar.selectbox(key="pg.dataset").value == "spirals"
+
+
+def _file_uploader(at: AppTest, key: str):
+    return next(u for u in at.get("file_uploader") if u.proto.id.endswith(key) or key in u.proto.id)
+
+
+def test_images_page_saves_and_loads_a_checkpoint_and_refuses_a_pickle(images, tmp_path):
+    import pickle
+
+    from nncore.checkpoint import save_checkpoint
+    images.sidebar.text_input(key="img.hidden").input("24").run()
+    images.sidebar.number_input(key="img.limit").set_value(300).run()
+    for _ in range(3):
+        button(images, "Step").click().run()
+    labels = [b.proto.label for b in images.get("download_button")]
+    assert labels == ["Checkpoint (.safetensors)", "Export ONNX", "Export PyTorch script"]
+    trainer = images.session_state["nnplay"]["run.images"].trainer
+    data = save_checkpoint(trainer)
+
+    class Payload:  # a pickle that would write a file when loaded
+        def __reduce__(self):
+            return (open, (str(tmp_path / "pwned"), "w"))
+
+    uploader = _file_uploader(images, "img.model.upload")
+    uploader.upload("evil.safetensors", pickle.dumps(Payload())).run()
+    assert any("not a playground checkpoint" in e.value for e in images.error), [e.value for e in images.error]
+    assert not (tmp_path / "pwned").exists()
+
+    _file_uploader(images, "img.model.upload").upload("run.safetensors", data).run()
+    next(b for b in images.button if b.label == "Use these weights and settings").click().run()
+    assert not images.exception, images.exception
+    assert step_count(images) == 0  # a fresh run that starts from the saved weights
+    loaded = images.session_state["nnplay"]["run.images"].trainer
+    import numpy as np
+    np.testing.assert_allclose(loaded.engine.get_params()[0]["W"], trainer.engine.get_params()[0]["W"], rtol=1e-6)
+    assert any("Loaded the checkpoint" in i.value for i in images.info)
