@@ -296,3 +296,20 @@ def test_images_page_saves_and_loads_a_checkpoint_and_refuses_a_pickle(images, t
     import numpy as np
     np.testing.assert_allclose(loaded.engine.get_params()[0]["W"], trainer.engine.get_params()[0]["W"], rtol=1e-6)
     assert any("Loaded the checkpoint" in i.value for i in images.info)
+
+
+def test_a_link_reproduces_the_settings_and_can_lock_groups():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"pg.dataset": "moons", "pg.hidden": "8,4", "pg.learning_rate": "0.03",
+                             "pg.seed": "7", "hide": "training,regularization"})
+    app.run()
+    assert not app.exception, app.exception
+    assert app.sidebar.selectbox(key="pg.dataset").value == "moons"
+    assert app.sidebar.text_input(key="pg.hidden").value == "8,4"
+    lr = app.sidebar.select_slider(key="pg.learning_rate")
+    assert lr.value == 0.03 and lr.disabled  # locked by the link, folded away
+    assert not app.sidebar.selectbox(key="pg.dataset").disabled
+    assert [s.value for s in app.sidebar.subheader] == ["Data", "Network"]
+    button(app, "Step").click().run()
+    trainer = app.session_state["nnplay"]["run.playground"].trainer
+    assert trainer.cfg.data.seed == 7 and trainer.cfg.model.hidden == (8, 4) and trainer.cfg.train.learning_rate == 0.03

@@ -66,21 +66,36 @@ class _Builder:
         self.spec = spec
         self.d, self.m, self.t = spec.defaults.data, spec.defaults.model, spec.defaults.train
         self.errors: list[str] = []
+        self.locked = False
+        self.hidden = {g.strip().lower() for g in st.query_params.get("hide", "").split(",") if g.strip()}
 
     def kw(self, name: str) -> dict:
-        """A namespaced key whose value survives page switches."""
-        return {"key": f"{self.spec.prefix}.{name}", "persist_state": "session"}
+        """A namespaced key whose value survives page switches and lives in the page's URL, so a link
+        reproduces the settings (and, with the seed, the run). Locked groups show their values disabled."""
+        return {"key": f"{self.spec.prefix}.{name}", "persist_state": "session", "bind": "query-params",
+                "disabled": self.locked}
+
+    def group(self, title: str, draw):
+        """Draw one sidebar group. A group named in the URL's ``hide`` list (a classroom link, e.g.
+        ``?hide=training,regularization``) is folded away and locked to the link's settings."""
+        self.locked = title.lower() in self.hidden
+        if self.locked:
+            with st.expander(f"{title} — set by this link", expanded=False):
+                result = draw()
+        else:
+            st.subheader(title)
+            result = draw()
+        self.locked = False
+        return result
 
     def select(self, label: str, reg, default: str, name: str, **extra):
         options = list(reg)
         return st.selectbox(label, options, index=options.index(default), **self.kw(name), **extra)
 
     def data(self) -> dict:
-        st.subheader("Data")
         spec, d = self.spec, self.d
         names = {k: DATASETS[k] for k in spec.datasets}
-        values = {"dataset": self.select("Dataset", names, d.dataset, "dataset",
-                                         format_func=lambda k: f"{k} — {DATASETS[k]}")}
+        values = {"dataset": self.select("Dataset", names, d.dataset, "dataset", help=_listing(names))}
         if spec.images:
             limit = st.number_input("Training images (0 = all)", 0, 60_000, d.limit, step=500, **self.kw("limit"),
                                     help="fewer images train faster; validation and test shrink alike")
@@ -105,7 +120,6 @@ class _Builder:
         return values
 
     def network(self) -> dict:
-        st.subheader("Network")
         spec, m = self.spec, self.m
         values = {}
         if spec.images:
@@ -126,13 +140,10 @@ class _Builder:
         return values
 
     def training(self) -> dict:
-        st.subheader("Training")
         t = self.t
         values = {
-            "engine": self.select("Engine", ENGINES, t.engine, "engine", format_func=lambda k: f"{k} — {ENGINES[k]}"),
-            "device": self.select("Device", DEVICES, t.device, "device",
-                                  format_func=lambda k: f"{k} — {DEVICES[k]}",
-                                  help="where the torch engine computes; auto uses a GPU when there is one"),
+            "engine": self.select("Engine", ENGINES, t.engine, "engine", help=_listing(ENGINES)),
+            "device": self.select("Device", DEVICES, t.device, "device", help=_listing(DEVICES)),
             "optimizer": self.select("Optimizer", registry.OPTIMIZERS, t.optimizer, "optimizer",
                                      help=_listing(registry.OPTIMIZERS)),
             "learning_rate": st.select_slider("Learning rate", LEARNING_RATES, t.learning_rate, format_func=_fmt_rate,
@@ -163,7 +174,6 @@ class _Builder:
         return values
 
     def regularization(self) -> tuple[dict, dict]:
-        st.subheader("Regularization")
         m, t = self.m, self.t
         l1, l2 = st.columns(2)
         train = {"l1": l1.select_slider("L1", PENALTIES, t.l1, format_func=_fmt_rate, **self.kw("l1")),
@@ -193,8 +203,9 @@ def training_sidebar(spec: SidebarSpec) -> tuple[RunConfig | None, str]:
     """Draw the page's sidebar; return (config, "") or (None, message) when a value is invalid."""
     b = _Builder(spec)
     with st.sidebar:
-        data, model, train = b.data(), b.network(), b.training()
-        model_reg, train_reg = b.regularization()
+        data, model = b.group("Data", b.data), b.group("Network", b.network)
+        train = b.group("Training", b.training)
+        model_reg, train_reg = b.group("Regularization", b.regularization)
     try:
         cfg = RunConfig(replace(spec.defaults.data, **data), replace(spec.defaults.model, **model, **model_reg),
                         replace(spec.defaults.train, **train, **train_reg))

@@ -33,3 +33,33 @@ def space() -> dict:
 def run_session(page: str) -> RunSession:
     """The live run of ``page`` ("playground", "images", ...) for this browser session."""
     return space().setdefault(f"run.{page}", RunSession())
+
+
+MAX_HISTORY = 12  # finished or replaced runs kept per session for comparison (their snapshots only)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run kept for comparison: its name, page, and last snapshot (config, histories, metrics)."""
+
+    name: str
+    page: str
+    snapshot: Snapshot
+
+
+def run_history() -> list[RunRecord]:
+    """This session's kept runs, oldest first (at most MAX_HISTORY)."""
+    return space().setdefault("history", [])
+
+
+def archive_run(page: str, trainer: Trainer | None) -> None:
+    """Keep ``trainer``'s run for comparison (when it is replaced or reset), if it trained at all."""
+    if trainer is None or trainer.epoch == 0:
+        return
+    history = run_history()
+    snap = trainer.snapshot()
+    cfg = snap.config
+    name = (f"#{len(history) + 1} {cfg.data.dataset} {','.join(map(str, cfg.model.hidden)) or 'linear'} "
+            f"{cfg.model.activation} {cfg.train.optimizer} lr {cfg.train.learning_rate:g}")
+    history.append(RunRecord(name, page, snap))
+    del history[:-MAX_HISTORY]
