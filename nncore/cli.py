@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 
@@ -158,6 +159,16 @@ def dataset_from_csv(a: argparse.Namespace, cfg: RunConfig):
                             name=os.path.basename(a.csv))
 
 
+def csv_config(a: argparse.Namespace, cfg: RunConfig) -> RunConfig:
+    """The run config of a ``--csv`` run names the table and its columns, not a generated dataset."""
+    from dataclasses import replace
+    if not a.csv:
+        return cfg
+    features = tuple(f.strip() for f in a.features.split(",") if f.strip()) if a.features else ()
+    return cfg.replace(data=replace(cfg.data, dataset="csv", table=os.path.basename(a.csv), label=a.label or "",
+                                    features=features, task=a.task, missing=a.missing or "refuse"))
+
+
 def _clean(v):
     """JSON-safe: NaN/inf become null."""
     return None if isinstance(v, float) and not math.isfinite(v) else v
@@ -166,7 +177,8 @@ def _clean(v):
 def cmd_train(a: argparse.Namespace) -> int:
     from .training import Trainer
     cfg = config_from_args(a)
-    trainer = Trainer(cfg, dataset_from_args(a, cfg))
+    trainer = Trainer(csv_config(a, cfg), dataset_from_args(a, cfg))
+    cfg = trainer.cfg
     start = time.perf_counter()
     report_every = max(1, cfg.train.epochs // 10)
     while trainer.running:

@@ -90,6 +90,11 @@ class DataConfig:
     test_fraction: float = 0.2    # share of samples held out for the final test
     standardize: bool = True      # scale inputs to zero mean, unit variance (fit on train only)
     limit: int = 0                # image sets: cap on training samples (0 = all), for quick demos
+    table: str = ""               # dataset "csv": which uploaded table ("name.csv#checksum")
+    label: str = ""               # dataset "csv": the column to predict
+    features: tuple[str, ...] = ()  # dataset "csv": feature columns (empty = every other numeric column)
+    task: str = "auto"            # dataset "csv": auto, classification or regression
+    missing: str = "refuse"       # dataset "csv": refuse, drop (rows) or impute (column means) missing values
 
     def __post_init__(self):
         from .datasets import DATASETS  # the dataset registry lives with the generators
@@ -105,6 +110,9 @@ class DataConfig:
                   round(self.val_fraction + self.test_fraction, 6))
         _boolean("standardize", self.standardize)
         _range("limit", self.limit, 0, 10_000_000, integer=True)
+        object.__setattr__(self, "features", tuple(self.features))
+        _choice("task", self.task, ("auto", "classification", "regression"))
+        _choice("missing", self.missing, ("refuse", "drop", "impute"))
         from .datasets import SPECS
         spec = SPECS.get(self.dataset)
         if spec is not None and spec.task == "classification":
@@ -214,6 +222,7 @@ class RunConfig:
         d = asdict(self)
         d["model"]["hidden"] = list(self.model.hidden)
         d["model"]["channels"] = list(self.model.channels)
+        d["data"]["features"] = list(self.data.features)
         return d
 
     @classmethod

@@ -25,7 +25,7 @@ from .training import Snapshot, Trainer
 # Training settings that decide what a mini-batch holds: racers must agree on them to see the same batches.
 BATCH_FIELDS = ("batch_size", "augment_flip", "augment_shift", "augment_rotate")
 MIN_RACERS = 2
-MAX_STEPS_PER_CALL = 10_000  # cap for time-budgeted calls (a finished race measures as "free" steps)
+MAX_STEPS_PER_CALL = 10_000  # cap for time-budgeted calls (a finished race costs nothing per step)
 
 
 def check_racers(configs: Mapping[str, RunConfig]) -> None:
@@ -48,15 +48,14 @@ def check_racers(configs: Mapping[str, RunConfig]) -> None:
 class Race:
     """Trainers that share one Dataset and advance together. ``configs``: racer name -> RunConfig."""
 
-    def __init__(self, configs: Mapping[str, RunConfig], grid_resolution: int = 80,
-                 dataset: Dataset | None = None):
+    def __init__(self, configs: Mapping[str, RunConfig], grid_resolution: int = 80):
         check_racers(configs)
         self.configs = dict(configs)
         first = next(iter(self.configs.values()))
-        self.dataset = dataset if dataset is not None else make_dataset(first.data)
+        self.dataset: Dataset = make_dataset(first.data)
         self.trainers = {name: Trainer(cfg, self.dataset, grid_resolution=grid_resolution)
                          for name, cfg in self.configs.items()}
-        self._seconds_per_step: float | None = None  # measured cost of one lockstep step (all racers)
+        self._next_steps = 1  # steps the next time-budgeted call takes (adapted to the measured speed)
 
     @property
     def running(self) -> bool:
@@ -76,16 +75,15 @@ class Race:
 
     def run_for(self, seconds: float) -> dict[str, Snapshot]:
         """Advance in lockstep by as many steps as fit in about ``seconds`` of wall time (all racers
-        together), judged from the previous calls; the first call takes a single step to measure."""
-        steps = 1
-        if self._seconds_per_step:
-            steps = int(min(max(seconds / self._seconds_per_step, 1), MAX_STEPS_PER_CALL))
+        together, snapshots included), judged from the previous call; the first call takes one step."""
+        steps = self._next_steps
         start = time.perf_counter()
         snapshots = self.run(steps)
-        per_step = (time.perf_counter() - start) / steps
-        # Smoothed: one slow call on a shared machine should not halve the next one.
-        previous = self._seconds_per_step
-        self._seconds_per_step = per_step if previous is None else 0.5 * previous + 0.5 * per_step
+        elapsed = max(time.perf_counter() - start, 1e-6)
+        # Scale the step count towards the budget, at most 4x either way per call, so one slow call on a
+        # shared machine does not swing the next one wildly.
+        factor = min(max(seconds / elapsed, 0.25), 4.0)
+        self._next_steps = int(min(max(round(steps * factor), 1), MAX_STEPS_PER_CALL))
         return snapshots
 
     def snapshots(self) -> dict[str, Snapshot]:

@@ -32,15 +32,34 @@ def _frozen(a) -> np.ndarray:
     return a
 
 
+MAX_PCA_FEATURES = 100  # tables up to this many features get a boundary in their 2-D PCA plane
+
+
 @dataclass(frozen=True)
 class Grid:
-    """Model output over a regular grid of the 2 input features, in original (unscaled) units.
+    """Model output over a regular grid of a 2-D plane: the 2 input features in original (unscaled) units,
+    or, for more features, the first two principal components of the scaled training inputs.
 
-    xs (R,), ys (R,); values (R, R, K) class probabilities, or (R, R) for regression; row i is ys[i]."""
+    xs (R,), ys (R,); values (R, R, K) class probabilities, or (R, R) for regression; row i is ys[i].
+    axes: the two axis titles. For a PCA plane, ``center`` (d,) and ``components`` (2, d) map scaled
+    inputs onto it (``project``); the network sees grid points mapped back (the plane through the data)."""
 
     xs: np.ndarray
     ys: np.ndarray
     values: np.ndarray
+    axes: tuple[str, str] = ("x1", "x2")
+    center: np.ndarray | None = None
+    components: np.ndarray | None = None
+
+    @property
+    def is_projection(self) -> bool:
+        return self.components is not None
+
+    def project(self, X_scaled: np.ndarray, dataset) -> np.ndarray:
+        """Chart coordinates (n, 2) of scaled inputs: raw features, or their PCA coordinates."""
+        if self.components is None:
+            return dataset.unscale(X_scaled)
+        return (X_scaled - self.center) @ self.components.T
 
 
 @dataclass(frozen=True)
@@ -278,22 +297,40 @@ class Trainer:
             return 0.0
         return (marks[-1][1] - marks[0][1]) / (marks[-1][0] - marks[0][0])
 
+    def _plane(self):
+        """(axes, center, components) of the boundary plane, computed once per run; None if there is none."""
+        ds = self.dataset
+        if ds.n_features == 2:
+            return tuple(ds.feature_names[:2]), None, None
+        if ds.n_features < 2 or ds.n_features > MAX_PCA_FEATURES or ds.image_shape is not None:
+            return None
+        if not hasattr(self, "_pca"):
+            X = ds.X_train
+            center = X.mean(axis=0)
+            _, _, vt = np.linalg.svd(X - center, full_matrices=False)
+            self._pca = (("PC1", "PC2"), _frozen(center), _frozen(vt[:2]))
+        return self._pca
+
     def grid(self) -> Grid | None:
         """One vectorized forward pass over an R×R grid covering all the data with a 10% margin."""
-        ds = self.dataset
-        if ds.n_features != 2:
+        plane = self._plane()
+        if plane is None:
             return None
-        raw = ds.unscale(np.concatenate([ds.X_train, ds.X_val, ds.X_test]))
-        lo, hi = raw.min(axis=0), raw.max(axis=0)
+        ds = self.dataset
+        axes, center, components = plane
+        base = Grid(np.zeros(0), np.zeros(0), np.zeros(0), axes, center, components)
+        coords = base.project(np.concatenate([ds.X_train, ds.X_val, ds.X_test]), ds)
+        lo, hi = coords.min(axis=0), coords.max(axis=0)
         pad = (hi - lo) * 0.1 + 1e-9
         r = self.grid_resolution
         xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], r)
         ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], r)
         gx, gy = np.meshgrid(xs, ys)
-        points = ds.scale(np.stack([gx.ravel(), gy.ravel()], axis=1))
+        flat = np.stack([gx.ravel(), gy.ravel()], axis=1)
+        points = ds.scale(flat) if components is None else center + flat @ components
         values = metrics.probabilities(self.engine.forward(points), ds.task)
         shape = (r, r, -1) if ds.task != "regression" else (r, r)
-        return Grid(_frozen(xs), _frozen(ys), _frozen(values.reshape(shape)))
+        return Grid(_frozen(xs), _frozen(ys), _frozen(values.reshape(shape)), axes, center, components)
 
     def snapshot(self) -> Snapshot:
         history = {k: _frozen(self._history.get(k, [])) for k in HISTORY_KEYS}

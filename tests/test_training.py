@@ -258,3 +258,26 @@ def test_batch_size_one_trains_and_batch_norm_needs_two():
     assert snap.step == 2 * 60  # one step per training sample
     with pytest.raises(Exception, match="batch_size must be >= 2 with batch norm"):
         make_cfg(batch_norm=True, batch_size=1)
+
+
+def test_tables_with_more_features_get_a_boundary_in_their_pca_plane():
+    import numpy as np
+
+    from nncore.config import DataConfig
+    from nncore.datasets import split_dataset
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=(300, 1))
+    X = t * [1.0, -0.8, 0.6, 0.9] + rng.normal(size=(300, 4)) * 0.2  # four views of one hidden cause
+    y = (t[:, 0] > 0).astype(int)
+    ds = split_dataset("table", X, y, "classification", DataConfig(dataset="csv"), feature_names=("a", "b", "c", "d"))
+    trainer = Trainer(make_cfg(dataset="csv", epochs=30), dataset=ds, grid_resolution=30)
+    trainer.run(steps=10_000)
+    grid = trainer.snapshot().grid
+    assert grid.is_projection and grid.axes == ("PC1", "PC2") and grid.values.shape == (30, 30, 2)
+    coords = grid.project(ds.X_test, ds)
+    assert coords.shape == (len(ds.y_test), 2)
+    # The plane's first axis follows the shared cause, which decides the class: the boundary splits along it.
+    left, right = grid.values[:, 0, 1].mean(), grid.values[:, -1, 1].mean()
+    assert abs(left - right) > 0.8
+    two = Trainer(make_cfg(dataset="moons"), grid_resolution=10).snapshot().grid
+    assert not two.is_projection and two.axes == ("x1", "x2")

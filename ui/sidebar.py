@@ -38,7 +38,7 @@ class SidebarSpec:
     images: bool = False         # image pages add model kind, preprocessing and augmentation
 
 
-PLAYGROUND = SidebarSpec("pg", RunConfig(), tuple(SPECS), max_layers=6, max_width=64)
+PLAYGROUND = SidebarSpec("pg", RunConfig(), (*SPECS, "csv"), max_layers=6, max_width=64)
 IMAGES = SidebarSpec("img", IMAGE_DEFAULTS, ("digits", "fashion_mnist"), max_layers=4, max_width=1024, images=True)
 
 
@@ -102,6 +102,11 @@ class _Builder:
             values["limit"] = int(limit)
             values["standardize"] = st.toggle("Standardize pixels", d.standardize, **self.kw("standardize"),
                                               help="off: scale pixels to [0, 1]; on: per-pixel zero mean, unit variance")
+        elif values["dataset"] == "csv":
+            from .tables import table_inputs
+            values.update(table_inputs(spec.prefix, self.kw))
+            values["standardize"] = st.toggle("Standardize inputs", d.standardize, **self.kw("standardize"),
+                                              help="zero mean, unit variance, with statistics of the training split")
         else:
             if SPECS[values["dataset"]].takes_classes:
                 values["classes"] = st.slider("Classes (arms / clusters)", 2, 5, d.classes, **self.kw("classes"))
@@ -206,6 +211,8 @@ def training_sidebar(spec: SidebarSpec) -> tuple[RunConfig | None, str]:
         data, model = b.group("Data", b.data), b.group("Network", b.network)
         train = b.group("Training", b.training)
         model_reg, train_reg = b.group("Regularization", b.regularization)
+    if data["dataset"] == "csv" and not data.get("table"):
+        return None, "Upload a CSV table in the Data group to train on your own data."
     try:
         cfg = RunConfig(replace(spec.defaults.data, **data), replace(spec.defaults.model, **model, **model_reg),
                         replace(spec.defaults.train, **train, **train_reg))

@@ -37,7 +37,9 @@ SPECS: dict[str, DatasetSpec] = {
     "ripple": DatasetSpec(toy.ripple, "regression", "regression: a rippled 2-D surface"),
 }
 
-DATASETS = Registry("dataset", {**{name: spec.description for name, spec in SPECS.items()}, **IMAGE_DATASETS})
+TABLE = "csv"  # the dataset key of an uploaded table (built by ``table_to_dataset``, not generated)
+DATASETS = Registry("dataset", {**{name: spec.description for name, spec in SPECS.items()}, **IMAGE_DATASETS,
+                                TABLE: "your own CSV table (upload it; pick the label and feature columns)"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,6 +90,9 @@ def make_dataset(cfg, **image_options) -> Dataset:
     if cfg.dataset in IMAGE_SHAPES:
         return make_image_dataset(cfg.dataset, cfg, preprocess="standardize" if cfg.standardize else "scale",
                                   limit=cfg.limit or None, **image_options)
+    if cfg.dataset == TABLE:
+        raise ConfigError("dataset csv is built from an uploaded table: upload it (the app) or pass --csv FILE "
+                          "(the command line)", "dataset")
     spec = SPECS[cfg.dataset]
     classes = cfg.classes if spec.takes_classes else 2
     rng = np.random.default_rng(cfg.seed)
