@@ -24,6 +24,19 @@ from .engines import make_engine
 HISTORY_KEYS = ("epoch", "step", "lr", "train_loss", "val_loss", "test_loss", "train_acc", "val_acc",
                 "test_acc", "batch_loss")
 MAX_HIST_RECORDS = 64  # histogram frames kept per layer; older ones are thinned to every other
+KEEP_BYTES = 32 * 2**20  # time travel: weights kept per run at most this big (every other epoch dropped beyond)
+MAX_KEPT = 64            # ... and at most this many epochs kept
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A moment a run can travel back to: the end of ``epoch`` (0 = before training)."""
+
+    epoch: int
+    step: int
+    params: list
+    rng_state: dict         # the shuffling generator's state, so a branch sees the same batches
+    order: np.ndarray       # the next epoch's sample order
 
 
 def _frozen(a) -> np.ndarray:
@@ -126,6 +139,11 @@ class Trainer:
         self._best = (math.inf, None, 0)                 # (val loss, params, epoch) for early stopping
         self._rate_marks: list[tuple[float, int]] = []
         self._record_histograms()
+        weights_bytes = sum(v.nbytes for layer in self._safe_params for v in layer.values())
+        self._keep_limit = int(np.clip(KEEP_BYTES // max(weights_bytes, 1), 2, MAX_KEPT))
+        self._keep_every = 1
+        self._kept: list[Kept] = []
+        self._keep()
 
     # --- observers ------------------------------------------------------------------------------------
     def add_callback(self, event: str, fn) -> None:
@@ -234,6 +252,8 @@ class Trainer:
         if self.epoch % self._hist_every == 0:
             self._record_histograms()
         self._safe_params, self._safe_point = self.engine.get_params(), (self.epoch, self.step)
+        if self.epoch % self._keep_every == 0:
+            self._keep()
         self.engine.end_epoch()
         self._fire("on_epoch_end")
         self._check_stop(row["val_loss"])
@@ -280,6 +300,67 @@ class Trainer:
             self._weight_hist = self._weight_hist[::2]
             self._grad_hist = self._grad_hist[::2]
             self._hist_every *= 2
+
+    # --- time travel --------------------------------------------------------------------------------------
+    def _keep(self) -> None:
+        self._kept.append(Kept(self.epoch, self.step, self._safe_params, self._rng.bit_generator.state,
+                               self._order.copy()))
+        if len(self._kept) > self._keep_limit:  # bounded memory: keep the start and every other epoch
+            self._kept = self._kept[::2]
+            self._keep_every *= 2
+
+    def kept_epochs(self) -> list[int]:
+        """Epochs the run can travel back to (0 = before training), oldest first."""
+        return [k.epoch for k in self._kept]
+
+    def _kept_at(self, epoch: int) -> Kept:
+        for k in self._kept:
+            if k.epoch == epoch:
+                return k
+        raise ValueError(f"epoch {epoch} is not kept; kept: {self.kept_epochs()}")
+
+    def snapshot_at(self, epoch: int) -> Snapshot:
+        """The run as it was at the end of a kept ``epoch``: curves, histograms and boundary of that moment."""
+        kept = self._kept_at(epoch)
+        live = self.snapshot()
+        viewer = make_engine(self.cfg, self.dataset, params=kept.params)
+        engine, self.engine = self.engine, viewer
+        try:
+            grid = self.grid()
+        finally:
+            self.engine = engine
+        history = {k: _frozen(v[:epoch]) for k, v in live.history.items()}
+        frames = live.hist_steps <= kept.step
+        return Snapshot(step=kept.step, epoch=epoch, status="ready", message="", history=MappingProxyType(history),
+                        layer_names=live.layer_names, grad_norms=_frozen(live.grad_norms[:epoch]),
+                        hist_edges=live.hist_edges, hist_steps=_frozen(live.hist_steps[frames]),
+                        grad_hist=_frozen(live.grad_hist[frames]), weight_hist=_frozen(live.weight_hist[frames]),
+                        grid=grid, steps_per_sec=0.0, lr=live.lr, config=self.cfg)
+
+    def branch(self, epoch: int, train: TrainConfig | None = None) -> "Trainer":
+        """A new run that continues from the end of a kept ``epoch`` with ``train`` settings (default: the
+        same): same data, same weights, same next batches; histories up to that epoch. The optimizer's
+        moments start afresh; the schedule resumes at that epoch."""
+        kept = self._kept_at(epoch)
+        cfg = self.cfg if train is None else self.cfg.replace(train=train)
+        other = Trainer(cfg, self.dataset, self.grid_resolution)
+        other.load_params(kept.params)
+        other.engine.set_train_config(cfg.train, epoch)
+        other.step, other.epoch = kept.step, epoch
+        other._history = defaultdict(list, {k: list(v[:epoch]) for k, v in self._history.items()})
+        other._norm_history = list(self._norm_history[:epoch])
+        frames = [i for i, s in enumerate(self._hist_steps) if s <= kept.step]
+        other._hist_steps = [self._hist_steps[i] for i in frames]
+        other._grad_hist = [self._grad_hist[i] for i in frames]
+        other._weight_hist = [self._weight_hist[i] for i in frames]
+        other._hist_every = self._hist_every
+        other._rng.bit_generator.state = kept.rng_state
+        other._order = kept.order.copy()
+        other._shuffle()
+        other._safe_point = (epoch, kept.step)
+        other._kept = [k for k in self._kept if k.epoch <= epoch]
+        other._keep_every = self._keep_every
+        return other
 
     # --- reading ------------------------------------------------------------------------------------------
     @property

@@ -281,3 +281,35 @@ def test_tables_with_more_features_get_a_boundary_in_their_pca_plane():
     assert abs(left - right) > 0.8
     two = Trainer(make_cfg(dataset="moons"), grid_resolution=10).snapshot().grid
     assert not two.is_projection and two.axes == ("x1", "x2")
+
+
+def test_time_travel_shows_a_kept_epoch_and_branches_reproduce_the_run():
+    cfg = make_cfg(dataset="moons", n_points=200, epochs=12, optimizer="sgd", learning_rate=0.1)
+    trainer = Trainer(cfg, grid_resolution=20)
+    trainer.run(steps=10_000)
+    assert trainer.kept_epochs() == list(range(13))
+    past = trainer.snapshot_at(5)
+    assert past.epoch == 5 and len(past.history["val_loss"]) == 5 and past.grad_norms.shape[0] == 5
+    assert np.all(past.hist_steps <= past.step)
+    assert not np.allclose(past.grid.values, trainer.snapshot().grid.values)  # the network of epoch 5
+    # Branching with the same settings replays the rest of the run exactly (same weights, same batches; plain
+    # SGD keeps no moments, so nothing is lost in the branch).
+    same = trainer.branch(5)
+    same.run(steps=10_000)
+    np.testing.assert_allclose(same.snapshot().history["train_loss"], trainer.snapshot().history["train_loss"],
+                               rtol=1e-5)
+    # Branching with new settings continues from there.
+    faster = trainer.branch(5, TrainConfig(optimizer="sgd", learning_rate=0.5, epochs=12))
+    assert faster.engine.lr == pytest.approx(0.5) and faster.step == past.step
+    faster.run(steps=10_000)
+    assert faster.snapshot().epoch == 12
+    assert not np.allclose(faster.snapshot().history["train_loss"][5:], trainer.snapshot().history["train_loss"][5:])
+
+
+def test_time_travel_memory_is_bounded():
+    from nncore.training import MAX_KEPT
+    trainer = Trainer(make_cfg(dataset="moons", n_points=100, epochs=300), grid_resolution=10)
+    trainer.run(steps=100_000)
+    kept = trainer.kept_epochs()
+    assert len(kept) <= MAX_KEPT and kept[0] == 0 and kept[-1] <= 300
+    assert len(kept) >= MAX_KEPT // 2
