@@ -50,7 +50,7 @@ def _start(session: RunSession, cfg: RunConfig, make_trainer, notice: str) -> No
     except ConfigError as e:  # e.g. a model the chosen engine cannot train, or a dataset that cannot load
         st.error(f"{e}")
         return
-    session.notice = notice
+    session.notice = notice or session.notice  # keep a message about why the run was reset
     session.cache.clear()
 
 

@@ -27,7 +27,36 @@ class RunSession:
 
 def space() -> dict:
     """This browser session's namespace (created on first use)."""
-    return st.session_state.setdefault(NAMESPACE, {})
+    ns = st.session_state.setdefault(NAMESPACE, {})
+    _release_hook(ns.setdefault("session_id", _session_id())).setdefault("space", ns)
+    return ns
+
+
+def _session_id() -> str:
+    import uuid
+    return uuid.uuid4().hex
+
+
+def _free(hook: dict) -> None:
+    """A closed tab (a disconnected session): stop its runs, give back its training slot, free its memory.
+    Runs only with nothing but their settings kept: widgets remember them if the tab comes back."""
+    import gc
+
+    from nncore.limits import training_slots
+    ns = hook.get("space", {})
+    training_slots().release(ns.get("session_id", ""))
+    for key in [k for k in ns if k.startswith("run.")]:
+        ns[key] = RunSession(notice="The connection was lost, so this run was stopped and cleared; press Play to "
+                                    "start again.")
+    ns.pop("history", None)
+    ns.pop("tables", None)
+    gc.collect()
+
+
+@st.cache_resource(scope="session", on_release=_free, show_spinner=False)
+def _release_hook(session_id: str) -> dict:
+    """One object per browser session whose release (the tab closed) frees that session's runs."""
+    return {}
 
 
 def run_session(page: str) -> RunSession:

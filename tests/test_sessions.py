@@ -1,0 +1,44 @@
+"""Many users on one server: sessions never share runs, and a closed tab's run is stopped and freed."""
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from ui import state
+
+from .test_app import button, step_count
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def test_two_sessions_train_independently():
+    a = AppTest.from_file(APP, default_timeout=60)
+    b = AppTest.from_file(APP, default_timeout=60)
+    a.run()
+    b.run()
+    button(a, "Play").click().run()
+    a.run()
+    a.run()
+    b.run()
+    assert step_count(a) > 0 and step_count(b) == 0  # A's training never moves B
+    b.sidebar.selectbox(key="pg.dataset").set_value("moons").run()
+    a.run()
+    assert a.sidebar.selectbox(key="pg.dataset").value == "spirals"
+    run_a = a.session_state["nnplay"]["run.playground"].trainer
+    run_b = b.session_state["nnplay"]["run.playground"].trainer
+    assert run_a is not run_b and run_a.dataset is not run_b.dataset
+    assert a.session_state["nnplay"]["session_id"] != b.session_state["nnplay"]["session_id"]
+
+
+def test_a_closed_session_stops_and_frees_its_runs():
+    a = AppTest.from_file(APP, default_timeout=60)
+    a.run()
+    button(a, "Play").click().run()
+    a.run()
+    ns = a.session_state["nnplay"]
+    assert ns["run.playground"].trainer is not None
+    state._free({"space": ns})  # what the server calls when the tab's connection closes
+    assert ns["run.playground"].trainer is None and not ns["run.playground"].playing
+    a.run()
+    assert not a.exception
+    assert any("connection was lost" in i.value for i in a.info)
