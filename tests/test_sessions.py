@@ -42,3 +42,35 @@ def test_a_closed_session_stops_and_frees_its_runs():
     a.run()
     assert not a.exception
     assert any("connection was lost" in i.value for i in a.info)
+
+
+def test_a_full_server_queues_the_next_user_with_a_friendly_message(monkeypatch):
+    from nncore import limits
+    monkeypatch.setattr(limits, "_shared_slots", limits.TrainingSlots(1, 30.0))  # a server with one slot
+    a = AppTest.from_file(APP, default_timeout=60)
+    b = AppTest.from_file(APP, default_timeout=60)
+    a.run()
+    b.run()
+    button(a, "Play").click().run()
+    assert step_count(a) > 0
+    button(b, "Play").click().run()
+    b.run()
+    assert step_count(b) == 0
+    assert any("The server is busy" in w.value and "number 1 in line" in w.value for w in b.warning)
+    button(a, "Pause").click().run()  # A gives its slot back
+    b.run()
+    assert step_count(b) > 0 and not any("busy" in w.value for w in b.warning)
+
+
+def test_a_run_stops_at_the_servers_training_time_limit(monkeypatch):
+    monkeypatch.setenv("NNPLAY_MAX_RUN_SECONDS", "0.2")
+    a = AppTest.from_file(APP, default_timeout=60)
+    a.run()
+    button(a, "Play").click().run()
+    for _ in range(4):
+        a.run()
+    assert not a.session_state["nnplay"]["run.playground"].playing
+    assert any("NNPLAY_MAX_RUN_SECONDS" in i.value for i in a.info)
+    steps = step_count(a)
+    a.run()
+    assert step_count(a) == steps

@@ -7,14 +7,17 @@ time slice (or a number of steps), takes one snapshot and hands it to the page's
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import streamlit as st
 
 from nncore.config import RunConfig
 from nncore.errors import ConfigError
+from nncore.limits import check_run, load_limits, training_slots
 from nncore.training import Snapshot, Trainer
 
+from . import state
 from .sidebar import changed_fields
 from .state import RunSession
 
@@ -46,10 +49,14 @@ def sync(session: RunSession, cfg: RunConfig | None, make_trainer: Callable[[Run
 
 def _start(session: RunSession, cfg: RunConfig, make_trainer, notice: str) -> None:
     try:
-        session.trainer = make_trainer(cfg)
+        trainer = make_trainer(cfg)
+        check_run(cfg, load_limits(), trainer.dataset)  # this server's limits (NNPLAY_* variables)
     except ConfigError as e:  # e.g. a model the chosen engine cannot train, or a dataset that cannot load
         st.error(f"{e}")
         return
+    state.archive_run(session.page, session.trainer)  # the replaced run stays comparable
+    session.trainer = trainer
+    session.trained_seconds = 0.0
     session.notice = notice or session.notice  # keep a message about why the run was reset
     session.cache.clear()
 
@@ -63,6 +70,7 @@ def controls(session: RunSession, key: str) -> str:
 
     def pause():
         session.playing = False
+        training_slots().release(state.session_id())
 
     def step():
         session.playing = False
@@ -70,6 +78,9 @@ def controls(session: RunSession, key: str) -> str:
 
     def reset():
         session.playing = False
+        training_slots().release(state.session_id())
+        state.archive_run(session.page, session.trainer)
+        session.trained_seconds = 0.0
         session.trainer = Trainer(session.trainer.cfg, session.trainer.dataset)
         session.notice = ""
         session.cache.clear()
@@ -99,13 +110,17 @@ def run_fragment(session: RunSession, speed: str, draw: Callable[[Snapshot, Trai
         if trainer is None:
             st.warning("Fix the settings in the sidebar to start.")
             return
-        if session.playing and trainer.running:
+        if session.playing and trainer.running and _may_train(session):
             steps = SPEEDS[speed]
+            started = time.perf_counter()
             snap = trainer.run(steps=steps) if steps else trainer.run(seconds=TRAIN_SLICE_SECONDS)
+            session.trained_seconds += time.perf_counter() - started
         else:
             snap = trainer.snapshot()
         session.snapshot = snap
         draw(snap, trainer)
+        if not session.playing or not trainer.running:
+            training_slots().release(state.session_id())
         if session.playing and not trainer.running:  # finished, diverged or stopped early: stop the timer
             session.playing = False
             st.rerun()
@@ -119,3 +134,21 @@ def run_fragment(session: RunSession, speed: str, draw: Callable[[Snapshot, Trai
             slow_draw(session.snapshot, session.trainer)
 
     st.fragment(slow_frame, run_every=SLOW_FRAME_SECONDS if session.playing else None)()
+
+
+def _may_train(session: RunSession) -> bool:
+    """This server's fairness rules, checked each frame: a run may use NNPLAY_MAX_RUN_SECONDS of training,
+    and at most NNPLAY_MAX_TRAININGS sessions train at once (the others wait in line, told so)."""
+    limits = load_limits()
+    if session.trained_seconds >= limits.max_run_seconds:
+        session.playing = False
+        session.notice = (f"This run used the {limits.max_run_seconds:g} s of training this server allows a run "
+                          "(NNPLAY_MAX_RUN_SECONDS): save it, or press Reset to start a new one.")
+        return False
+    slots = training_slots()
+    if slots.acquire(state.session_id()):
+        return True
+    place = slots.queue_position(state.session_id())
+    st.warning(f"The server is busy: {slots.busy} trainings are running. You are number {place} in line; "
+               "your run starts by itself as soon as one finishes or pauses.", icon="⏳")
+    return False

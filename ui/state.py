@@ -19,7 +19,9 @@ class RunSession:
     """One page's live run and its controls."""
 
     trainer: Trainer | None = None
+    page: str = ""                    # which page the run belongs to
     playing: bool = False
+    trained_seconds: float = 0.0      # wall seconds this run has trained (bounded by NNPLAY_MAX_RUN_SECONDS)
     notice: str = ""                  # one-off message shown after a reset ("the run was reset because …")
     snapshot: Snapshot | None = None  # the latest frame drawn
     cache: dict = field(default_factory=dict)  # derived views of the current run (e.g. evaluations per epoch)
@@ -46,7 +48,7 @@ def _free(hook: dict) -> None:
     ns = hook.get("space", {})
     training_slots().release(ns.get("session_id", ""))
     for key in [k for k in ns if k.startswith("run.")]:
-        ns[key] = RunSession(notice="The connection was lost, so this run was stopped and cleared; press Play to "
+        ns[key] = RunSession(page=key[len("run."):], notice="The connection was lost, so this run was stopped and cleared; press Play to "
                                     "start again.")
     ns.pop("history", None)
     ns.pop("tables", None)
@@ -61,7 +63,12 @@ def _release_hook(session_id: str) -> dict:
 
 def run_session(page: str) -> RunSession:
     """The live run of ``page`` ("playground", "images", ...) for this browser session."""
-    return space().setdefault(f"run.{page}", RunSession())
+    return space().setdefault(f"run.{page}", RunSession(page=page))
+
+
+def session_id() -> str:
+    """This browser session's id (for the server-wide training slots)."""
+    return space()["session_id"]
 
 
 MAX_HISTORY = 12  # finished or replaced runs kept per session for comparison (their snapshots only)
