@@ -3,24 +3,26 @@
 import streamlit as st
 
 from nncore.training import Trainer
-from ui import live, panels, state
+from ui import lesson_panels, live, model_io, panels, state, tables
 from ui.sidebar import PLAYGROUND, training_sidebar
+from ui.time_travel import time_travel
 
 session = state.run_session("playground")
 cfg, error = training_sidebar(PLAYGROUND)
 if error:
     st.sidebar.error(error)
-live.sync(session, cfg, Trainer)
+live.sync(session, cfg, lambda c: Trainer(c, tables.dataset_for(c)))
 
 st.title("Playground")
 st.caption("A real network trains on 2-D data while you watch. Settings are in the sidebar; learning rate and "
            "other training settings apply mid-run, data or network changes start a new run.")
 speed = live.controls(session, key="pg")
+model_io.model_files(session, PLAYGROUND, key="pg.model")
 
 
 def draw(snap, trainer):
     task = trainer.dataset.task
-    panels.status_line(snap, task, trainer.engine.name, session.playing)
+    panels.status_line(snap, task, trainer.engine_label, session.playing)
     left, right = st.columns([1, 1])
     with left:
         panels.boundary(snap, trainer.dataset, key="pg.boundary")
@@ -29,4 +31,9 @@ def draw(snap, trainer):
     panels.internals(snap, key="pg.internals")
 
 
-live.run_fragment(session, speed, draw)
+def explain(snap, trainer):
+    lesson_panels.diagnostics(trainer, snap)
+    time_travel(session, trainer, cfg.train if cfg else trainer.cfg.train, key="pg.travel")
+
+
+live.run_fragment(session, speed, draw, slow_draw=explain)

@@ -313,3 +313,114 @@ def test_a_link_reproduces_the_settings_and_can_lock_groups():
     button(app, "Step").click().run()
     trainer = app.session_state["nnplay"]["run.playground"].trainer
     assert trainer.cfg.data.seed == 7 and trainer.cfg.model.hidden == (8, 4) and trainer.cfg.train.learning_rate == 0.03
+
+
+@pytest.fixture
+def compare() -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.switch_page("pages/compare.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+def race_steps(at: AppTest) -> list[int]:
+    return [int(re.search(r"Step (\d+)", m.value).group(1)) for m in at.markdown if "| Step " in m.value]
+
+
+def test_compare_page_without_kept_runs_says_how_to_get_them(compare):
+    assert any("press **Keep the current Playground run**" in i.value for i in compare.info)
+    keep = button(compare, "Keep the current Playground run")
+    assert keep.disabled
+    assert any("There is no Playground run yet" in c.value for c in compare.caption)
+    assert len(compare.dataframe) == 0
+    assert "Validation loss (log)" not in [s.get("title") for s in charts(compare)]
+
+
+def test_compare_page_keeps_the_playground_run_and_overlays_its_curves(at):
+    at.sidebar.select_slider(key="pg.batch_size").set_value(256).run()  # 360 training points: 2 steps per epoch
+    for _ in range(3):
+        button(at, "Step").click().run()
+    at.switch_page("pages/compare.py").run()
+    button(at, "Keep the current Playground run").click().run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 1
+    row = table.iloc[0]
+    assert (row["dataset"], row["optimizer"], row["epochs"], row["steps"]) == ("spirals", "adam", 1, 3)
+    assert 0 < row["val loss"] < 5 and 0 <= row["val acc"] <= 1
+    specs = {s.get("title"): s for s in charts(at)}
+    for title in ("Validation loss (log)", "Validation accuracy"):
+        assert specs[title]["_datasets"] == {"curves"}
+        assert specs[title]["encoding"]["color"]["scale"]["domain"] == [row["run"]]  # one colour per kept run
+    assert any(s.value == f"Kept as {row['run']}." for s in at.success)
+    assert button(at, "Keep the current Playground run").disabled  # the same run is not kept twice
+    at.run()
+    assert any(c.value == f"This run is already kept, as {row['run']}." for c in at.caption)
+
+
+def test_race_trains_every_racer_in_lockstep_and_draws_their_boundaries(at):
+    at.switch_page("pages/compare.py").run()
+    assert race_steps(at) == [0, 0, 0]
+    button(at, "Start race").click().run()
+    at.run()  # one timer tick
+    first = race_steps(at)
+    at.run()
+    second = race_steps(at)
+    assert not at.exception, at.exception
+    assert len(set(first)) == 1 and len(set(second)) == 1 and 0 < first[0] < second[0]
+    boundaries = [s for s in charts(at) if s.get("title") == "Decision boundary (class probabilities)"]
+    assert len(boundaries) == 3 and all(b["_datasets"] == {"image", "points"} for b in boundaries)
+    button(at, "Pause race").click().run()
+    paused = race_steps(at)
+    at.run()
+    assert race_steps(at) == paused
+    at.selectbox(key="race.B.optimizer").set_value("rmsprop").run()  # a racer changes: all start again
+    assert race_steps(at) == [0, 0, 0]
+    assert any("Racer settings changed (B)" in i.value for i in at.info)
+
+
+def _table_bytes(rows: int = 200, features: int = 3, seed: int = 0) -> bytes:
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    names = [f"f{i}" for i in range(features)]
+    lines = [",".join([*names, "kind"])]
+    for _ in range(rows):
+        x = rng.normal(size=features)
+        lines.append(",".join([*(f"{v:.4f}" for v in x), "big" if x[0] + x[-1] > 0 else "small"]))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_playground_trains_on_an_uploaded_table_and_keeps_it_when_a_bad_file_follows(at):
+    at.sidebar.selectbox(key="pg.dataset").set_value("csv").run()
+    assert any("Upload a CSV table" in e.value for e in at.sidebar.error)
+    _file_uploader(at, "pg.csv_file").upload("shop.csv", _table_bytes()).run()
+    assert not at.exception, at.exception
+    button(at, "Step").click().run()
+    assert step_count(at) == 1
+    titles = [s.get("title") for s in charts(at)]
+    assert "Decision boundary (class probabilities) in the 2-D PCA plane of 3 features" in titles
+    trainer = at.session_state["nnplay"]["run.playground"].trainer
+    assert trainer.dataset.class_names == ("big", "small") and trainer.cfg.data.label == "kind"
+    _file_uploader(at, "pg.csv_file").upload("broken.csv", b"a,b,c\n").run()  # header only
+    assert not at.exception
+    assert any("broken.csv" in e.value and "previous table is still in use" in e.value for e in at.sidebar.error)
+    button(at, "Step").click().run()
+    assert step_count(at) == 2  # the run on the previous table goes on
+
+
+def test_playground_diagnoses_a_paused_run_and_travels_back_in_time(at):
+    at.sidebar.selectbox(key="pg.init").set_value("zeros").run()
+    at.sidebar.number_input(key="pg.epochs").set_value(8).run()
+    button(at, "Play").click().run()
+    for _ in range(6):
+        at.run()
+    button(at, "Pause").click().run()
+    assert any(w.value.startswith("**Identical hidden units**") for w in [*at.warning, *at.error])
+    at.select_slider(key="pg.travel.epoch").set_value(2).run()
+    assert not at.exception, at.exception
+    assert any("epoch 2 " in c.value + " " for c in at.caption)
+    next(b for b in at.button if b.label == "Branch from here").click().run()
+    assert any("Branched from epoch 2" in i.value for i in at.info)
+    trainer = at.session_state["nnplay"]["run.playground"].trainer
+    assert trainer.epoch == 2
+    assert len(at.session_state["nnplay"]["history"]) == 1  # the earlier run is kept for comparison

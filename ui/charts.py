@@ -63,10 +63,11 @@ def _with_data(template: dict, **datasets) -> dict:
 
 
 @functools.lru_cache(maxsize=32)
-def _boundary_template(task: str, class_names: tuple[str, ...], title: str, size: int) -> dict:
+def _boundary_template(task: str, class_names: tuple[str, ...], title: str, size: int,
+                       axes: tuple[str, str] = ("x1", "x2")) -> dict:
     free = alt.Scale(nice=False, zero=False)
     background = alt.Chart(alt.NamedData("image")).mark_image(aspect=False).encode(
-        x=alt.X("x:Q", scale=free, title="x1"), x2="x2:Q", y=alt.Y("y:Q", scale=free, title="x2"),
+        x=alt.X("x:Q", scale=free, title=axes[0]), x2="x2:Q", y=alt.Y("y:Q", scale=free, title=axes[1]),
         y2="y2:Q", url="url:N")
     if task == "regression":
         colour = alt.Color("label:Q", scale=alt.Scale(scheme="blueorange"), title="target")
@@ -84,13 +85,13 @@ def _boundary_template(task: str, class_names: tuple[str, ...], title: str, size
 
 
 def boundary_chart(grid, points: list[dict], task: str, class_names: list[str], title: str = "",
-                   size: int = 320) -> dict:
+                   size: int = 320, axes: tuple[str, str] = ("x1", "x2")) -> dict:
     """Decision boundary under the data points. ``points``: records with x1, x2, label, split
     ("train"/"test"); train points are filled, test points hollow rings."""
     image = png_data_uri(boundary_rgb(np.asarray(grid.values), task)[::-1])
     corners = {"x": float(grid.xs[0]), "x2": float(grid.xs[-1]), "y": float(grid.ys[-1]),
                "y2": float(grid.ys[0]), "url": image}
-    template = _boundary_template(task, tuple(class_names), title, size)
+    template = _boundary_template(task, tuple(class_names), title, size, tuple(axes))
     return _with_data(template, image=[corners], points=points)
 
 

@@ -42,39 +42,44 @@ def status_line(snap: Snapshot, task: str, engine: str, playing: bool) -> None:
         st.info(snap.message)
 
 
-def _points(dataset: Dataset, max_points: int = 1500) -> list[dict]:
-    """Train and test points in original units, as chart records (at most ``max_points`` of each)."""
+def _points(dataset: Dataset, grid, max_points: int = 1500) -> list[dict]:
+    """Train and test points in the boundary's plane (original units, or PCA coordinates for tables with
+    more features), as chart records (at most ``max_points`` of each)."""
     records = []
     for split in ("train", "test"):
         X, y = dataset.split(split)
         X, y = X[:max_points], y[:max_points]
-        raw = dataset.unscale(X)
+        coords = grid.project(X, dataset)
         if dataset.task == "regression":
             labels = [float(v) for v in y]
         else:
             labels = [dataset.class_names[int(k)] for k in y]
         records.extend({"x1": a, "x2": b, "label": lab, "split": split}
-                       for (a, b), lab in zip(raw.tolist(), labels))
+                       for (a, b), lab in zip(coords.tolist(), labels))
     return records
 
 
 def boundary(snap: Snapshot, dataset: Dataset, key: str) -> None:
-    if snap.grid is None:
-        st.info("The decision boundary needs exactly 2 input features.")
+    grid = snap.grid
+    if grid is None:
+        st.info("No decision boundary for this data (image inputs, or fewer than 2 features).")
         return
     title = "Regression surface" if dataset.task == "regression" else "Decision boundary (class probabilities)"
-    spec = charts.boundary_chart(snap.grid, _points_cached(dataset), dataset.task, list(dataset.class_names), title)
+    if grid.is_projection:
+        title += f" in the 2-D PCA plane of {dataset.n_features} features"
+    spec = charts.boundary_chart(grid, _points_cached(dataset, grid), dataset.task, list(dataset.class_names),
+                                 title, axes=grid.axes)
     st.vega_lite_chart(spec, key=key, width="content")
 
 
 _POINTS_ATTR = "_chart_points"
 
 
-def _points_cached(dataset: Dataset) -> list[dict]:
+def _points_cached(dataset: Dataset, grid) -> list[dict]:
     """The point records never change during a run: build them once per dataset object."""
     cached = dataset.__dict__.get(_POINTS_ATTR)
     if cached is None:
-        cached = _points(dataset)
+        cached = _points(dataset, grid)
         object.__setattr__(dataset, _POINTS_ATTR, cached)
     return cached
 
