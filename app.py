@@ -22,5 +22,6 @@ PAGES = [
     st.Page("pages/from_scratch.py", title="From scratch", icon=":material/function:"),
     st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
     st.Page("pages/search.py", title="Search", icon=":material/manage_search:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
 ]
 st.navigation(PAGES).run()

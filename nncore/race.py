@@ -46,13 +46,17 @@ def check_racers(configs: Mapping[str, RunConfig]) -> None:
 
 
 class Race:
-    """Trainers that share one Dataset and advance together. ``configs``: racer name -> RunConfig."""
+    """Trainers that share one Dataset and advance together. ``configs``: racer name -> RunConfig; the
+    first one's DataConfig builds the data unless ``dataset`` (built from that same DataConfig) is given."""
 
-    def __init__(self, configs: Mapping[str, RunConfig], grid_resolution: int = 80):
+    def __init__(self, configs: Mapping[str, RunConfig], grid_resolution: int = 80,
+                 dataset: Dataset | None = None):
         check_racers(configs)
         self.configs = dict(configs)
         first = next(iter(self.configs.values()))
-        self.dataset: Dataset = make_dataset(first.data)
+        # ``dataset``: one already built from the shared DataConfig (an uploaded table cannot be rebuilt
+        # from its config alone); by default the race builds it.
+        self.dataset = dataset if dataset is not None else make_dataset(first.data)
         self.trainers = {name: Trainer(cfg, self.dataset, grid_resolution=grid_resolution)
                          for name, cfg in self.configs.items()}
         self._next_steps = 1  # steps the next time-budgeted call takes (adapted to the measured speed)

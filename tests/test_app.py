@@ -424,3 +424,39 @@ def test_playground_diagnoses_a_paused_run_and_travels_back_in_time(at):
     trainer = at.session_state["nnplay"]["run.playground"].trainer
     assert trainer.epoch == 2
     assert len(at.session_state["nnplay"]["history"]) == 1  # the earlier run is kept for comparison
+
+
+def test_race_waits_for_a_training_slot_and_stops_at_the_time_cap(at, monkeypatch):
+    from nncore import limits
+    slots = limits.TrainingSlots(1, 30.0)
+    monkeypatch.setattr(limits, "_shared_slots", slots)  # a server with one slot, held by another user
+    assert slots.acquire("someone else")
+    at.switch_page("pages/compare.py").run()
+    button(at, "Start race").click().run()
+    at.run()
+    assert race_steps(at) == [0, 0, 0]
+    assert any("The server is busy" in w.value and "number 1 in line" in w.value for w in at.warning)
+    slots.release("someone else")
+    monkeypatch.setenv("NNPLAY_MAX_RUN_SECONDS", "0.001")  # one slice is over it
+    at.run()
+    raced = race_steps(at)
+    assert len(set(raced)) == 1 and raced[0] > 0
+    at.run()  # past the cap: the race stops and says why
+    assert not at.exception, at.exception
+    assert race_steps(at) == raced
+    assert any("This race used the 0.001 s of training" in i.value for i in at.info)
+    assert slots.busy == 0  # the slot is given back
+
+
+def test_a_closed_tab_stops_and_frees_its_race(at):
+    from ui import race_panels
+    at.switch_page("pages/compare.py").run()
+    button(at, "Start race").click().run()
+    race = at.session_state["nnplay"]["race"]
+    assert race.playing and race.race.step > 0
+    race_panels._free({"session": race})  # what the server calls when the tab's connection closes
+    assert race.race is None and not race.playing
+    at.run()
+    assert not at.exception, at.exception
+    assert race_steps(at) == [0, 0, 0]  # a fresh race from the settings, which the widgets kept
+    assert any("connection was lost" in i.value for i in at.info)

@@ -116,3 +116,13 @@ def test_a_finished_racer_waits_while_the_others_go_on():
     assert snaps["short"].status == "done" and snaps["short"].step == 4
     assert snaps["long"].step == 10 and race.running
     assert race.run(2)["long"].step == 12
+
+
+def test_a_race_can_reuse_a_dataset_built_elsewhere():
+    """The Compare page hands over the Playground's own data (an uploaded table cannot be rebuilt)."""
+    from nncore.datasets import make_dataset
+    configs = racers(a={}, b=dict(optimizer="sgd"))
+    dataset = make_dataset(configs["a"].data)
+    race = Race(configs, dataset=dataset)
+    assert race.dataset is dataset
+    assert all(t.dataset is dataset for t in race.trainers.values())
