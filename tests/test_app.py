@@ -419,6 +419,7 @@ def test_playground_diagnoses_a_paused_run_and_travels_back_in_time(at):
     at.select_slider(key="pg.travel.epoch").set_value(2).run()
     assert not at.exception, at.exception
     assert any("epoch 2 " in c.value + " " for c in at.caption)
+    assert len([s for s in charts(at) if "vconcat" in s]) == 2  # the histograms of now, and of epoch 2
     next(b for b in at.button if b.label == "Branch from here").click().run()
     assert any("Branched from epoch 2" in i.value for i in at.info)
     trainer = at.session_state["nnplay"]["run.playground"].trainer

@@ -11,7 +11,8 @@ from .state import RunSession
 
 
 def time_travel(session: RunSession, trainer: Trainer, train_cfg, key: str) -> None:
-    """A slider over the run's kept epochs (paused runs only); an earlier epoch shows its boundary and curves,
+    """A slider over the run's kept epochs (paused runs only); an earlier epoch shows its boundary, curves and
+    histograms,
     and "Branch from here" continues from it with the sidebar's current training settings."""
     kept = trainer.kept_epochs()
     if session.playing or len(kept) < 2:
@@ -29,6 +30,7 @@ def time_travel(session: RunSession, trainer: Trainer, train_cfg, key: str) -> N
         panels.boundary(past, trainer.dataset, key=f"{key}.boundary")
     with right:
         panels.curves(past, trainer.dataset.task, key=f"{key}.curves")
+    panels.internals(past, key=f"{key}.internals")
 
     def branch():
         state.archive_run(session.page, session.trainer)
