@@ -110,7 +110,7 @@ def run_fragment(session: RunSession, speed: str, draw: Callable[[Snapshot, Trai
         if trainer is None:
             st.warning("Fix the settings in the sidebar to start.")
             return
-        if session.playing and trainer.running and _may_train(session):
+        if session.playing and trainer.running and may_train(session):
             steps = SPEEDS[speed]
             started = time.perf_counter()
             snap = trainer.run(steps=steps) if steps else trainer.run(seconds=TRAIN_SLICE_SECONDS)
@@ -136,19 +136,20 @@ def run_fragment(session: RunSession, speed: str, draw: Callable[[Snapshot, Trai
     st.fragment(slow_frame, run_every=SLOW_FRAME_SECONDS if session.playing else None)()
 
 
-def _may_train(session: RunSession) -> bool:
-    """This server's fairness rules, checked each frame: a run may use NNPLAY_MAX_RUN_SECONDS of training,
-    and at most NNPLAY_MAX_TRAININGS sessions train at once (the others wait in line, told so)."""
+def may_train(session, what: str = "run", restart: str = "save it, or press Reset to start a new one") -> bool:
+    """This server's fairness rules, checked each frame for a run (or a race: any session object with
+    ``playing``, ``notice`` and ``trained_seconds``): it may use NNPLAY_MAX_RUN_SECONDS of training, and at
+    most NNPLAY_MAX_TRAININGS sessions train at once (the others wait in line, told so)."""
     limits = load_limits()
     if session.trained_seconds >= limits.max_run_seconds:
         session.playing = False
-        session.notice = (f"This run used the {limits.max_run_seconds:g} s of training this server allows a run "
-                          "(NNPLAY_MAX_RUN_SECONDS): save it, or press Reset to start a new one.")
+        session.notice = (f"This {what} used the {limits.max_run_seconds:g} s of training this server allows a "
+                          f"run (NNPLAY_MAX_RUN_SECONDS): {restart}.")
         return False
     slots = training_slots()
     if slots.acquire(state.session_id()):
         return True
     place = slots.queue_position(state.session_id())
     st.warning(f"The server is busy: {slots.busy} trainings are running. You are number {place} in line; "
-               "your run starts by itself as soon as one finishes or pauses.", icon="⏳")
+               f"your {what} starts by itself as soon as one finishes or pauses.", icon="⏳")
     return False

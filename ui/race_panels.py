@@ -17,7 +17,7 @@ from nncore.race import Race
 from nncore.registry import ACTIVATIONS, INITIALIZERS, OPTIMIZERS
 from nncore.training import Snapshot
 
-from . import charts, panels, state
+from . import charts, live, panels, state
 from .compare_panels import overlay_chart
 from .sidebar import LEARNING_RATES, PENALTIES, PLAYGROUND, check_hidden
 
@@ -229,24 +229,6 @@ def draw_race(snapshots: dict[str, Snapshot], race: Race, playing: bool) -> None
     st.vega_lite_chart(overlay_chart(snapshots, "loss", "Validation loss (log)", log_y=True), key="race.val_loss")
 
 
-def _may_race(session: RaceSession) -> bool:
-    """This server's fairness rules, checked each frame: a race may use NNPLAY_MAX_RUN_SECONDS of training
-    (all racers together), and it needs one of the NNPLAY_MAX_TRAININGS training slots (or waits in line)."""
-    limits = load_limits()
-    if session.trained_seconds >= limits.max_run_seconds:
-        session.playing = False
-        session.notice = (f"This race used the {limits.max_run_seconds:g} s of training this server allows a run "
-                          "(NNPLAY_MAX_RUN_SECONDS): press Reset race to start it again.")
-        return False
-    slots = training_slots()
-    if slots.acquire(state.session_id()):
-        return True
-    st.warning(f"The server is busy: {slots.busy} trainings are running. You are number "
-               f"{slots.queue_position(state.session_id())} in line; the race starts by itself as soon as one "
-               "finishes or pauses.", icon="⏳")
-    return False
-
-
 def race_fragment(session: RaceSession) -> None:
     """While racing, every FRAME_SECONDS: train all racers in lockstep for a slice, then draw."""
 
@@ -256,7 +238,9 @@ def race_fragment(session: RaceSession) -> None:
             st.warning("Fix the racers' settings above to start a race.")
             return
         was_playing = session.playing
-        if session.playing and race.running and _may_race(session):
+        allowed = session.playing and race.running and live.may_train(session, "race",
+                                                                      "press Reset race to start it again")
+        if allowed:
             started = time.perf_counter()
             snapshots = race.run_for(SLICE_SECONDS)
             session.trained_seconds += time.perf_counter() - started
