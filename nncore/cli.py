@@ -86,7 +86,8 @@ def config_from_args(a: argparse.Namespace) -> RunConfig:
                       standardize=pick(a.standardize, base.data.standardize), limit=a.limit)
     model = ModelConfig(hidden=pick(a.hidden, base.model.hidden), activation=a.activation, init=a.init,
                         dropout=a.dropout, batch_norm=a.batch_norm, dtype=a.dtype, kind=a.model, channels=a.channels)
-    train = TrainConfig(engine=a.engine, device=a.device, optimizer=a.optimizer, learning_rate=pick(a.lr, base.train.learning_rate),
+    train = TrainConfig(engine=a.engine, device=a.device, optimizer=a.optimizer,
+                        learning_rate=pick(a.lr, base.train.learning_rate),
                         momentum=a.momentum, batch_size=pick(a.batch_size, base.train.batch_size),
                         schedule=a.schedule, epochs=pick(a.epochs, base.train.epochs), l1=a.l1, l2=a.l2,
                         clip_norm=a.clip_norm, early_stopping=a.early_stopping, **parse_augment(a.augment))

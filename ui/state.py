@@ -48,8 +48,8 @@ def _free(hook: dict) -> None:
     ns = hook.get("space", {})
     training_slots().release(ns.get("session_id", ""))
     for key in [k for k in ns if k.startswith("run.")]:
-        ns[key] = RunSession(page=key[len("run."):], notice="The connection was lost, so this run was stopped and cleared; press Play to "
-                                    "start again.")
+        ns[key] = RunSession(page=key[len("run."):], notice="The connection was lost, so this run was stopped "
+                                                            "and cleared; press Play to start again.")
     ns.pop("history", None)
     ns.pop("tables", None)
     gc.collect()
