@@ -24,7 +24,7 @@ def draw(snap, trainer):
     ds = trainer.dataset
     panels.status_line(snap, ds.task, trainer.engine_label, session.playing)
     panels.curves(snap, ds.task, key="img.curves")
-    panels.internals(snap, key="img.internals")
+    panels.internals(snap)
 
 
 def evaluation_views(snap, trainer):

@@ -23,12 +23,8 @@ model_io.model_files(session, PLAYGROUND, key="pg.model")
 def draw(snap, trainer):
     task = trainer.dataset.task
     panels.status_line(snap, task, trainer.engine_label, session.playing)
-    left, right = st.columns([1, 1])
-    with left:
-        panels.boundary(snap, trainer.dataset, key="pg.boundary")
-    with right:
-        panels.curves(snap, task, key="pg.curves")
-    panels.internals(snap, key="pg.internals")
+    panels.boundary_and_curves(snap, trainer.dataset, key="pg.live")
+    panels.internals(snap)
 
 
 def explain(snap, trainer):

@@ -81,23 +81,30 @@ def test_play_trains_on_each_tick_and_pause_stops(at):
     assert "paused" in status(at)
 
 
+def image_elements(at: AppTest) -> list:
+    """Image elements (st.image) on the page's main area, as protos with url and caption."""
+    return [img for element in at.main if getattr(element, "type", None) == "image" for img in element.proto.imgs]
+
+
+def live_chart(at: AppTest) -> dict:
+    """The Playground's one chart of a live frame: the decision boundary beside the curves."""
+    found = [s for s in charts(at) if "hconcat" in s]
+    assert len(found) == 1, [panel_titles(s) for s in charts(at)]
+    return found[0]
+
+
 def test_boundary_curves_histograms_and_norms_are_drawn(at):
     button(at, "Play").click().run()
     at.run()
-    specs = charts(at)
-    titles = [s.get("title") for s in specs]
-    boundary = specs[titles.index("Decision boundary (class probabilities)")]
-    marks = [layer["mark"]["type"] for layer in boundary["layer"]]
-    assert marks == ["image", "point"]
-    assert boundary["_datasets"] == {"image", "points"}
-    assert "Loss" in titles and "Accuracy" in titles and "Gradient norm per layer" in titles
-    histograms = [s for s in specs if "vconcat" in s]
-    assert len(histograms) == 1  # every layer's histograms in one browser view
-    inner = panel_titles(histograms[0])
-    for kind in ("gradients", "weights"):
-        for i, name in enumerate(["hidden 1", "hidden 2", "output"]):
-            assert f"{name}: {kind} of W" in inner
-            assert f"{kind}{i}" in histograms[0]["_datasets"]
+    live = live_chart(at)
+    boundary, curves = live["hconcat"]
+    assert boundary["title"] == "Decision boundary (class probabilities)"
+    assert [layer["mark"]["type"] for layer in boundary["layer"]] == ["image", "point"]
+    assert panel_titles(curves) == ["Loss", "Accuracy", "Gradient norm per layer"]
+    assert live["_datasets"] == {"image", "points", "loss", "score", "norms"}
+    assert live["usermeta"]["embedOptions"]["renderer"] == "canvas"  # cheap to redraw every frame
+    pictures = image_elements(at)
+    assert len(pictures) == 1 and pictures[0].caption.startswith("Histograms per layer over time")
 
 
 def test_learning_rate_changes_mid_run_without_reset(at):
@@ -124,9 +131,10 @@ def test_changing_the_architecture_resets_and_says_so(at):
     at.sidebar.text_input(key="pg.hidden").input("8").run()
     assert step_count(at) == 0
     assert any("hidden changed" in i.value for i in at.info)
-    histograms = next(s for s in charts(at) if "vconcat" in s)
-    assert panel_titles(histograms) == ["hidden 1: gradients of W", "output: gradients of W",
-                                        "hidden 1: weights of W", "output: weights of W"]
+    button(at, "Play").click().run()
+    at.run()
+    norms = live_chart(at)["hconcat"][1]["vconcat"][2]
+    assert norms["encoding"]["color"]["scale"]["domain"] == ["hidden 1", "output"]  # the new network's layers
 
 
 @pytest.mark.parametrize("text, message", [
@@ -172,7 +180,7 @@ def test_images_page_trains_and_shows_the_evaluation_views(images):
     for _ in range(12):
         button(images, "Step").click().run()
     assert step_count(images) == 12
-    titles = [s.get("title") for s in charts(images)]
+    titles = [t for s in charts(images) for t in panel_titles(s)]
     for expected in ("Loss", "Accuracy", "Per-class accuracy (test)", "Confusion matrix (test)",
                      "ROC, one class vs rest (legend: AUC)", "Class probabilities"):
         assert expected in titles, (expected, titles)
@@ -189,8 +197,8 @@ def test_cnn_trains_on_the_images_page(images):
     images.sidebar.text_input(key="img.hidden").input("32").run()
     button(images, "Step").click().run()
     assert step_count(images) == 1 and not images.exception
-    titles = [t for s in charts(images) for t in panel_titles(s)]
-    assert "conv 1: gradients of W" in titles and "conv 2: weights of W" in titles
+    [caption] = [img.caption for img in image_elements(images)]
+    assert caption.startswith("Histograms per layer over time (conv 1, conv 2, ")
 
 
 def test_numpy_engine_refuses_the_cnn_with_a_message(images):
@@ -419,7 +427,8 @@ def test_playground_diagnoses_a_paused_run_and_travels_back_in_time(at):
     at.select_slider(key="pg.travel.epoch").set_value(2).run()
     assert not at.exception, at.exception
     assert any("epoch 2 " in c.value + " " for c in at.caption)
-    assert len([s for s in charts(at) if "vconcat" in s]) == 2  # the histograms of now, and of epoch 2
+    assert len([s for s in charts(at) if "hconcat" in s]) == 2  # the live frame of now, and of epoch 2
+    assert len(image_elements(at)) == 2  # the histograms of now, and of epoch 2
     next(b for b in at.button if b.label == "Branch from here").click().run()
     assert any("Branched from epoch 2" in i.value for i in at.info)
     trainer = at.session_state["nnplay"]["run.playground"].trainer

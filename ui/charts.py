@@ -3,8 +3,8 @@
 Each chart's shape is authored once with Altair against named datasets and cached; a frame only fills in
 the data (``{"datasets": ...}``). Building an Altair chart costs 20–150 ms of schema work, filling a cached
 template well under a millisecond, which is what keeps live training at several frames a second.
-Dense pictures (the decision boundary, histograms over time) are small PNGs placed with ``mark_image`` on
-real axes, so a frame costs kilobytes, not one JSON row per cell.
+The decision boundary is a small PNG placed with ``mark_image`` on real axes, so a frame costs kilobytes,
+not one JSON row per cell (the histograms over time are one picture of their own: ``ui.histograms``).
 """
 
 from __future__ import annotations
@@ -20,18 +20,26 @@ from PIL import Image
 # Class colours (colour-blind-safe Tableau 10 order); the boundary shading uses the same ones.
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
            "#9c755f", "#bab0ac"]
-MAX_CURVE_POINTS = 500
+# Points per curve series sent to the browser. The browser's chart library costs ~50 µs per data row per
+# frame (measured), so a live frame keeps each series short: per bucket of epochs the lowest and the highest
+# value survive, so spikes and dips are never hidden by the thinning.
+MAX_CURVE_POINTS = 160
 
 
 def _rgb(hex_colour: str) -> np.ndarray:
     return np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)
 
 
-def png_data_uri(rgb: np.ndarray) -> str:
-    """Encode an (H, W, 3|4) uint8 array, row 0 at the top, as a PNG data URI."""
+def png_bytes(rgb: np.ndarray) -> bytes:
+    """Encode an (H, W, 3|4) uint8 array, row 0 at the top, as PNG (fast, light compression)."""
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, format="PNG", compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return buffer.getvalue()
+
+
+def png_data_uri(rgb: np.ndarray) -> str:
+    """Encode an (H, W, 3|4) uint8 array, row 0 at the top, as a PNG data URI."""
+    return "data:image/png;base64," + base64.b64encode(png_bytes(rgb)).decode("ascii")
 
 
 def boundary_rgb(values: np.ndarray, task: str) -> np.ndarray:
@@ -57,156 +65,161 @@ def boundary_rgb(values: np.ndarray, task: str) -> np.ndarray:
 FIXED_SIZE = {"autosize": {"type": "pad"}}
 
 
+# Live charts have a fixed plot width: a chart stretched to its column re-measured and re-laid itself out
+# on every frame, which cost the browser ~35 ms per chart per frame (measured).
+LIVE_WIDTH = 380
+
+# Every chart draws on a canvas without ARIA attributes: the default SVG renderer rebuilt and restyled a DOM
+# node per mark each frame, which cost the browser ~40% more time per live frame (measured in Chromium).
+CANVAS = {"usermeta": {"embedOptions": {"renderer": "canvas"}}}
+
+
 def _with_data(template: dict, **datasets) -> dict:
-    """A copy of a cached template with its named datasets filled in (records: lists of dicts)."""
-    return {**template, "datasets": datasets}
+    """A copy of a cached template with its named datasets filled in (records: lists of dicts), drawn on a
+    canvas."""
+    return {**template, **CANVAS, "config": {**template.get("config", {}), "aria": False}, "datasets": datasets}
+
+
+def _boundary_layers(task: str, class_names: tuple[str, ...], title: str, size: int, axes: tuple[str, str],
+                     x_domain: tuple[float, float], y_domain: tuple[float, float]) -> alt.LayerChart:
+    # Scales fixed to the grid's extent: a new frame only swaps the picture, so the browser does not
+    # recompute the scales and re-place every point (it did when the domain came from the data).
+    x_scale = alt.Scale(domain=list(x_domain), nice=False, zero=False)
+    y_scale = alt.Scale(domain=list(y_domain), nice=False, zero=False)
+    background = alt.Chart(alt.NamedData("image")).mark_image(aspect=False).encode(
+        x=alt.X("x:Q", scale=x_scale, title=axes[0]), x2="x2:Q", y=alt.Y("y:Q", scale=y_scale, title=axes[1]),
+        y2="y2:Q", url="url:N")
+    legend = alt.Legend(orient="bottom", direction="horizontal")
+    if task == "regression":
+        colour = alt.Color("label:Q", scale=alt.Scale(scheme="blueorange"), title="target", legend=legend)
+    else:
+        colour = alt.Color("label:N", scale=alt.Scale(domain=list(class_names), range=PALETTE[:len(class_names)]),
+                           title="class", legend=legend)
+    dots = alt.Chart(alt.NamedData("points")).mark_point(size=28, strokeWidth=1.5, clip=True).encode(
+        x=alt.X("x1:Q", scale=x_scale), y=alt.Y("x2:Q", scale=y_scale), color=colour,
+        fill=alt.condition(alt.datum.split == "train", colour, alt.value("transparent")),
+        shape=alt.Shape("split:N", scale=alt.Scale(domain=["train", "test"], range=["circle", "circle"]),
+                        title="filled = train, ring = test", legend=legend),
+        tooltip=["x1:Q", "x2:Q", "label:Q" if task == "regression" else "label:N", "split:N"])
+    return (background + dots).properties(width=size, height=size, title=title)
 
 
 @functools.lru_cache(maxsize=32)
-def _boundary_template(task: str, class_names: tuple[str, ...], title: str, size: int,
-                       axes: tuple[str, str] = ("x1", "x2")) -> dict:
-    free = alt.Scale(nice=False, zero=False)
-    background = alt.Chart(alt.NamedData("image")).mark_image(aspect=False).encode(
-        x=alt.X("x:Q", scale=free, title=axes[0]), x2="x2:Q", y=alt.Y("y:Q", scale=free, title=axes[1]),
-        y2="y2:Q", url="url:N")
-    if task == "regression":
-        colour = alt.Color("label:Q", scale=alt.Scale(scheme="blueorange"), title="target")
-    else:
-        colour = alt.Color("label:N", scale=alt.Scale(domain=list(class_names),
-                                                      range=PALETTE[:len(class_names)]), title="class")
-    dots = alt.Chart(alt.NamedData("points")).mark_point(size=28, strokeWidth=1.5).encode(
-        x=alt.X("x1:Q", scale=free), y=alt.Y("x2:Q", scale=free), color=colour,
-        fill=alt.condition(alt.datum.split == "train", colour, alt.value("transparent")),
-        shape=alt.Shape("split:N", scale=alt.Scale(domain=["train", "test"], range=["circle", "circle"]),
-                        title="filled = train, ring = test"),
-        tooltip=["x1:Q", "x2:Q", "label:Q" if task == "regression" else "label:N", "split:N"])
-    return (background + dots).properties(width=size, height=size, title=title).configure_legend(
-        orient="bottom", direction="horizontal").to_dict() | FIXED_SIZE
+def _boundary_template(*args) -> dict:
+    return _boundary_layers(*args).to_dict() | FIXED_SIZE
+
+
+def _boundary_data(grid, points: list[dict], task: str) -> tuple[dict, tuple, tuple]:
+    """The boundary's datasets (the shaded picture on the grid's extent, and the points) and its extent."""
+    image = png_data_uri(boundary_rgb(np.asarray(grid.values), task)[::-1])
+    x_domain, y_domain = (float(grid.xs[0]), float(grid.xs[-1])), (float(grid.ys[0]), float(grid.ys[-1]))
+    corners = {"x": x_domain[0], "x2": x_domain[1], "y": y_domain[1], "y2": y_domain[0], "url": image}
+    return {"image": [corners], "points": points}, x_domain, y_domain
 
 
 def boundary_chart(grid, points: list[dict], task: str, class_names: list[str], title: str = "",
                    size: int = 320, axes: tuple[str, str] = ("x1", "x2")) -> dict:
     """Decision boundary under the data points. ``points``: records with x1, x2, label, split
     ("train"/"test"); train points are filled, test points hollow rings."""
-    image = png_data_uri(boundary_rgb(np.asarray(grid.values), task)[::-1])
-    corners = {"x": float(grid.xs[0]), "x2": float(grid.xs[-1]), "y": float(grid.ys[-1]),
-               "y2": float(grid.ys[0]), "url": image}
-    template = _boundary_template(task, tuple(class_names), title, size, tuple(axes))
-    return _with_data(template, image=[corners], points=points)
+    data, x_domain, y_domain = _boundary_data(grid, points, task)
+    template = _boundary_template(task, tuple(class_names), title, size, tuple(axes), x_domain, y_domain)
+    return _with_data(template, **data)
 
 
-@functools.lru_cache(maxsize=32)
-def _curves_template(metric: str, title: str, log_y: bool, height: int) -> dict:
-    scale = alt.Scale(type="log", nice=False) if log_y else alt.Scale(zero=False)
-    return alt.Chart(alt.NamedData("curves")).mark_line().encode(
-        x=alt.X("epoch:Q", title="epoch"), y=alt.Y("value:Q", scale=scale, title=title),
-        color=alt.Color("split:N", scale=alt.Scale(domain=["train", "validation"], range=PALETTE[:2])),
-        tooltip=["epoch:Q", "split:N", alt.Tooltip("value:Q", format=".4f")],
-    ).properties(height=height, title=title).to_dict()
+def envelope_indices(values: np.ndarray, max_points: int = MAX_CURVE_POINTS) -> np.ndarray:
+    """Indices of at most ``max_points`` entries of ``values`` that keep its shape: the first and last, and
+    in each of ``max_points // 2`` consecutive buckets the lowest and the highest finite value."""
+    n = len(values)
+    if n <= max_points:
+        return np.arange(n)
+    v = np.where(np.isfinite(values), values, np.nan)
+    keep = {0, n - 1}
+    for bucket in np.array_split(np.arange(n), max(max_points // 2 - 1, 1)):
+        chunk = v[bucket]
+        if np.isnan(chunk).all():
+            keep.add(int(bucket[0]))
+            continue
+        keep.update((int(bucket[np.nanargmin(chunk)]), int(bucket[np.nanargmax(chunk)])))
+    return np.array(sorted(keep))
 
 
 def _records(x: np.ndarray, x_name: str, series: dict[str, np.ndarray], key: str, positive: bool) -> list[dict]:
-    """Long-format records {x_name, key, value}, downsampled to MAX_CURVE_POINTS, dropping non-finite
-    values (and non-positive ones for log axes)."""
-    idx = np.arange(len(x))
-    if len(x) > MAX_CURVE_POINTS:
-        idx = np.unique(np.linspace(0, len(x) - 1, MAX_CURVE_POINTS).round().astype(int))
+    """Long-format records {x_name, key, value}, each series thinned to about MAX_CURVE_POINTS (keeping its
+    lows and highs), dropping non-finite values (and non-positive ones for log axes)."""
+    x = np.asarray(x, dtype=np.float64)
     out = []
     for name, values in series.items():
-        v = np.asarray(values, dtype=np.float64)[idx]
+        v = np.asarray(values, dtype=np.float64)
         ok = np.isfinite(v) & ((v > 0) if positive else True)
-        out.extend({x_name: float(a), key: name, "value": float(b)} for a, b in zip(np.asarray(x)[idx][ok], v[ok]))
+        xs, vs = x[ok], v[ok]
+        idx = envelope_indices(vs)
+        out.extend({x_name: float(a), key: name, "value": float(b)} for a, b in zip(xs[idx], vs[idx]))
     return out
 
 
-def curves_chart(history, metric: str, title: str, log_y: bool = False, height: int = 200) -> dict:
-    """Train and validation curves of ``metric`` ("loss" or "acc") against epochs."""
-    records = _records(history["epoch"], "epoch", {"train": history[f"train_{metric}"],
-                                                    "validation": history[f"val_{metric}"]}, "split", log_y)
-    return _with_data(_curves_template(metric, title, log_y, height), curves=records)
+def _line_panel(dataset: str, series: str, title: str, y_title: str, log_y: bool, domain, width: int,
+                height: int) -> alt.Chart:
+    scale = alt.Scale(type="log", nice=False) if log_y else alt.Scale(zero=False)
+    # splits take the first two colours; layers the others (so a layer never looks like "train")
+    colours = PALETTE[:2] if series == "split" else [PALETTE[2 + i % (len(PALETTE) - 2)] for i in range(len(domain))]
+    colour = alt.Color(f"{series}:N", scale=alt.Scale(domain=list(domain), range=colours), title=series)
+    return alt.Chart(alt.NamedData(dataset)).mark_line().encode(
+        x=alt.X("epoch:Q", title="epoch"), y=alt.Y("value:Q", scale=scale, title=y_title), color=colour,
+        tooltip=["epoch:Q", f"{series}:N", alt.Tooltip("value:Q", format=".4g")],
+    ).properties(width=width, height=height, title=title)
+
+
+SPLITS = ("train", "validation")
+
+
+def _curve_panels(score_title: str, layer_names: tuple[str, ...], width: int, height: int) -> alt.VConcatChart:
+    return alt.vconcat(_line_panel("loss", "split", "Loss", "loss (log)", True, SPLITS, width, height),
+                       _line_panel("score", "split", score_title, score_title, False, SPLITS, width, height),
+                       _line_panel("norms", "layer", "Gradient norm per layer", "‖∇W‖ (log)", True, layer_names,
+                                   width, height), spacing=14).resolve_scale(color="independent")
 
 
 @functools.lru_cache(maxsize=32)
-def _grad_norm_template(layer_names: tuple[str, ...], height: int) -> dict:
-    return alt.Chart(alt.NamedData("norms")).mark_line().encode(
-        x="epoch:Q", y=alt.Y("value:Q", scale=alt.Scale(type="log", nice=False), title="‖∇W‖ (log)"),
-        color=alt.Color("layer:N", sort=list(layer_names)), tooltip=["epoch:Q", "layer:N", "value:Q"],
-    ).properties(height=height, title="Gradient norm per layer").to_dict()
+def _curves_template(score_title: str, layer_names: tuple[str, ...], width: int, height: int) -> dict:
+    return _curve_panels(score_title, layer_names, width, height).to_dict() | FIXED_SIZE
 
 
-def grad_norm_chart(grad_norms: np.ndarray, epochs: np.ndarray, layer_names, height: int = 200) -> dict:
-    """Mean L2 norm of each layer's weight gradient per epoch, on a log axis (vanishing = falling apart)."""
+def _curves_data(history, grad_norms: np.ndarray, layer_names) -> dict:
+    epochs = history["epoch"]
     norms = np.asarray(grad_norms).reshape(len(epochs), len(layer_names))
-    records = _records(epochs, "epoch", {name: norms[:, i] for i, name in enumerate(layer_names)}, "layer", True)
-    return _with_data(_grad_norm_template(tuple(layer_names), height), norms=records)
+    return {
+        "loss": _records(epochs, "epoch", {"train": history["train_loss"], "validation": history["val_loss"]},
+                         "split", True),
+        "score": _records(epochs, "epoch", {"train": history["train_acc"], "validation": history["val_acc"]},
+                          "split", False),
+        "norms": _records(epochs, "epoch", {name: norms[:, i] for i, name in enumerate(layer_names)}, "layer",
+                          True)}
 
 
-# A perceptual dark-to-light colour ramp for histogram counts (viridis-like stops).
-_RAMP = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], dtype=np.float64)
-
-
-def _ramp(t: np.ndarray) -> np.ndarray:
-    pos = t.clip(0, 1) * (len(_RAMP) - 1)
-    i = np.minimum(pos.astype(int), len(_RAMP) - 2)
-    frac = (pos - i)[..., None]
-    return _RAMP[i] * (1 - frac) + _RAMP[i + 1] * frac
-
-
-def _bin_axis(edges: np.ndarray, title: bool = True) -> alt.Axis:
-    """Y axis over bin indices, labelled with the values at decade edges (the bins are log-spaced)."""
-    values, labels = [], {}
-    for i, e in enumerate(edges):
-        mag = np.log10(abs(e))
-        if abs(mag - round(mag)) < 1e-9 and round(mag) % 2 == 0:
-            values.append(i)
-            labels[i] = ("-" if e < 0 else "") + (f"1e{int(round(mag))}" if round(mag) != 0 else "1")
-    zero = (len(edges) - 1) / 2
-    values.append(zero)
-    labels[zero] = "0"
-    expr = "".join(f"datum.value == {k} ? '{v}' : " for k, v in labels.items()) + "''"
-    return alt.Axis(values=values, labelExpr=expr, title="value (log-spaced bins)" if title else None)
+def curves_chart(history, grad_norms: np.ndarray, layer_names, score_title: str = "Accuracy",
+                 width: int = LIVE_WIDTH, height: int = 130) -> dict:
+    """Loss and score (accuracy or R²) for train and validation, and the mean L2 norm of each layer's weight
+    gradient, per epoch, stacked in one chart (one browser view, not three). Loss and norms are on log axes
+    (vanishing gradients = lines falling apart)."""
+    template = _curves_template(score_title, tuple(layer_names), width, height)
+    return _with_data(template, **_curves_data(history, grad_norms, layer_names))
 
 
 @functools.lru_cache(maxsize=32)
-def _histograms_template(layer_names: tuple[str, ...], n_bins: int, edges: tuple[float, ...], width: int,
-                         height: int) -> dict:
-    rows = []
-    for kind in ("gradients", "weights"):
-        panels = []
-        for i, name in enumerate(layer_names):
-            panels.append(alt.Chart(alt.NamedData(f"{kind}{i}")).mark_image(aspect=False).encode(
-                x=alt.X("x:Q", title="step", scale=alt.Scale(nice=False, zero=False)), x2="x2:Q",
-                y=alt.Y("y:Q", scale=alt.Scale(domain=[0, n_bins], nice=False),
-                        axis=_bin_axis(np.array(edges), title=i == 0)),
-                y2="y2:Q", url="url:N").properties(width=width, height=height, title=f"{name}: {kind} of W"))
-        rows.append(alt.hconcat(*panels, spacing=12))
-    return alt.vconcat(*rows, spacing=16).to_dict() | FIXED_SIZE
+def _live_template(boundary: tuple, curves: tuple) -> dict:
+    chart = alt.hconcat(_boundary_layers(*boundary), _curve_panels(*curves), spacing=40)
+    return chart.resolve_scale(color="independent", shape="independent").to_dict() | FIXED_SIZE
 
 
-def _histogram_frame(steps: np.ndarray, counts: np.ndarray, n_bins: int) -> dict:
-    """One layer's histograms through time as an image record: x = training step, y = value bin, colour =
-    share of the layer's values in that bin at that moment (each column normalized, log-compressed; empty
-    bins white). counts: (T, B)."""
-    counts = np.asarray(counts, dtype=np.float64)
-    shares = np.log1p(counts) / np.log1p(counts.max(axis=1, keepdims=True)).clip(min=1e-12)
-    img = _ramp(shares.T[::-1])  # rows = bins, highest value on top
-    img[(counts.T[::-1] == 0)] = 250.0
-    rgb = np.repeat(img.astype(np.uint8), 3, axis=0)  # taller pixels keep bins crisp when scaled
-    x0, x1 = float(steps[0]), float(max(steps[-1], steps[0] + 1))
-    return {"x": x0, "x2": x1, "y": float(n_bins), "y2": 0.0, "url": png_data_uri(rgb)}
-
-
-def histograms_chart(steps: np.ndarray, grad_counts: np.ndarray, weight_counts: np.ndarray, edges: np.ndarray,
-                     layer_names, width: int = 200, height: int = 130) -> dict:
-    """TensorBoard-style histograms over time for every layer: gradients on top, weights below, one panel per
-    layer, in one chart (one browser view, not one per layer). counts: (T, L, B)."""
-    n_bins = len(edges) - 1
-    data = {}
-    for kind, counts in (("gradients", grad_counts), ("weights", weight_counts)):
-        for i in range(len(layer_names)):
-            data[f"{kind}{i}"] = [_histogram_frame(steps, np.asarray(counts)[:, i], n_bins)]
-    template = _histograms_template(tuple(layer_names), n_bins, tuple(float(e) for e in edges), width, height)
-    return _with_data(template, **data)
+def live_chart(grid, points: list[dict], task: str, class_names, boundary_title: str, history, grad_norms,
+               layer_names, score_title: str, axes: tuple[str, str] = ("x1", "x2"), size: int = 320,
+               width: int = LIVE_WIDTH, height: int = 130) -> dict:
+    """The decision boundary (as ``boundary_chart``) beside the curves (as ``curves_chart``), in one chart:
+    every part of a live frame that the browser draws with its chart library is one view, updated at once."""
+    data, x_domain, y_domain = _boundary_data(grid, points, task)
+    template = _live_template((task, tuple(class_names), boundary_title, size, tuple(axes), x_domain, y_domain),
+                              (score_title, tuple(layer_names), width, height))
+    return _with_data(template, **data, **_curves_data(history, grad_norms, layer_names))
 
 
 # --- image-classifier evaluation -------------------------------------------------------------------------

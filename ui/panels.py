@@ -10,7 +10,7 @@ import streamlit as st
 from nncore.datasets import Dataset
 from nncore.training import Snapshot
 
-from . import charts
+from . import charts, histograms
 
 STATUS_LABELS = {"ready": "ready", "running": "training", "done": "finished", "early_stopped": "stopped early",
                  "diverged": "diverged"}
@@ -59,16 +59,41 @@ def _points(dataset: Dataset, grid, max_points: int = 1500) -> list[dict]:
     return records
 
 
+def _boundary_title(dataset: Dataset, grid) -> str:
+    title = "Regression surface" if dataset.task == "regression" else "Decision boundary (class probabilities)"
+    if grid.is_projection:
+        title += f" in the 2-D PCA plane of {dataset.n_features} features"
+    return title
+
+
 def boundary(snap: Snapshot, dataset: Dataset, key: str) -> None:
     grid = snap.grid
     if grid is None:
         st.info("No decision boundary for this data (image inputs, or fewer than 2 features).")
         return
-    title = "Regression surface" if dataset.task == "regression" else "Decision boundary (class probabilities)"
-    if grid.is_projection:
-        title += f" in the 2-D PCA plane of {dataset.n_features} features"
     spec = charts.boundary_chart(grid, _points_cached(dataset, grid), dataset.task, list(dataset.class_names),
-                                 title, axes=grid.axes)
+                                 _boundary_title(dataset, grid), axes=grid.axes)
+    st.vega_lite_chart(spec, key=key, width="content")
+
+
+def _score_title(task: str) -> str:
+    return "Accuracy" if task != "regression" else "R²"
+
+
+def boundary_and_curves(snap: Snapshot, dataset: Dataset, key: str) -> None:
+    """The decision boundary beside the loss, score and gradient-norm curves, as one chart (one view for the
+    browser to update per frame); the boundary alone until the first epoch has finished."""
+    if snap.grid is None or len(snap.history["epoch"]) == 0:
+        left, right = st.columns(2)
+        with left:
+            boundary(snap, dataset, key=f"{key}.boundary")
+        with right:
+            curves(snap, dataset.task, key=f"{key}.curves")
+        return
+    grid = snap.grid
+    spec = charts.live_chart(grid, _points_cached(dataset, grid), dataset.task, list(dataset.class_names),
+                             _boundary_title(dataset, grid), snap.history, snap.grad_norms, snap.layer_names,
+                             _score_title(dataset.task), axes=grid.axes)
     st.vega_lite_chart(spec, key=key, width="content")
 
 
@@ -85,21 +110,24 @@ def _points_cached(dataset: Dataset, grid) -> list[dict]:
 
 
 def curves(snap: Snapshot, task: str, key: str) -> None:
+    """Loss, accuracy (R² for regression) and gradient norms per layer, per epoch, in one chart."""
     if len(snap.history["epoch"]) == 0:
         st.caption("Curves appear after the first epoch.")
         return
-    st.vega_lite_chart(charts.curves_chart(snap.history, "loss", "Loss", log_y=True), key=f"{key}.loss")
-    title = "Accuracy" if task != "regression" else "R²"
-    st.vega_lite_chart(charts.curves_chart(snap.history, "acc", title), key=f"{key}.acc")
+    st.vega_lite_chart(charts.curves_chart(snap.history, snap.grad_norms, snap.layer_names, _score_title(task)),
+                       key=key, width="content")
 
 
-def internals(snap: Snapshot, key: str, width: int = 200) -> None:
-    """Gradient and weight histograms per layer over time (one chart), and gradient norms per layer."""
-    st.markdown("**Histograms per layer over time** — x: step, y: value (log-spaced bins, 0 in the middle), "
-                "colour: share of the layer's values in each bin")
-    st.vega_lite_chart(charts.histograms_chart(snap.hist_steps, snap.grad_hist, snap.weight_hist, snap.hist_edges,
-                                               snap.layer_names, width=width), key=f"{key}.histograms",
-                       width="content")
-    if len(snap.history["epoch"]):
-        st.vega_lite_chart(charts.grad_norm_chart(snap.grad_norms, snap.history["epoch"], snap.layer_names),
-                           key=f"{key}.norms")
+HISTOGRAMS_CAPTION = ("Histograms per layer over time ({layers}). x: training step; y: value (log-spaced bins, 0 in "
+                      "the middle); colour: share of the layer's values in each bin (dark = few, yellow = most, "
+                      "white = none). Top row: gradients of the weights; bottom row: the weights.")
+
+
+def internals(snap: Snapshot, max_width: int = 1000) -> None:
+    """Gradient and weight histograms per layer over time, as one picture."""
+    if len(snap.hist_steps) == 0:
+        st.caption("Histograms per layer over time appear after the first epoch.")
+        return
+    picture = histograms.histograms_image(snap.hist_steps, snap.grad_hist, snap.weight_hist, snap.hist_edges,
+                                          snap.layer_names, max_width=max_width)
+    st.image(charts.png_bytes(picture), caption=HISTOGRAMS_CAPTION.format(layers=", ".join(snap.layer_names)))

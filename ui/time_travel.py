@@ -25,12 +25,8 @@ def time_travel(session: RunSession, trainer: Trainer, train_cfg, key: str) -> N
         return
     past = trainer.snapshot_at(epoch)
     st.caption(panels.status_text(past, trainer.dataset.task, trainer.engine_label, playing=False))
-    left, right = st.columns(2)
-    with left:
-        panels.boundary(past, trainer.dataset, key=f"{key}.boundary")
-    with right:
-        panels.curves(past, trainer.dataset.task, key=f"{key}.curves")
-    panels.internals(past, key=f"{key}.internals")
+    panels.boundary_and_curves(past, trainer.dataset, key=f"{key}.live")
+    panels.internals(past)
 
     def branch():
         state.archive_run(session.page, session.trainer)
