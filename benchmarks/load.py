@@ -8,13 +8,15 @@ learning-rate slider and times the click response (key press until the status li
 Then it closes the tabs and reads the server's memory again; the baseline is the server after one warm-up
 tab came and went (imports are paid once per server). The last line is one JSON object:
 sessions, fps_min, fps_median, click_p95_s, click_median_s, rss_mb_start, rss_mb_per_session,
-rss_mb_after_close, busy (tabs that were told the server is busy). Traffic stays on 127.0.0.1.
+rss_mb_after_close, busy (tabs that were told the server is busy), cpu_cores (cores used while playing by the
+server, by Chromium with this script, and by other processes). Traffic stays on 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import sys
@@ -23,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.browser_support import StreamlitServer, launch_chromium, wait_app_idle  # noqa: E402
+from tests.browser_support import CpuMeter, StreamlitServer, launch_chromium, wait_app_idle  # noqa: E402
 
 STATUS_JS = """() => {
   const el = [...document.querySelectorAll("[data-testid='stMarkdown']")].find(e => e.innerText.includes("| Step "));
@@ -52,6 +54,10 @@ def rss_mb(pid: int) -> float:
 def lr_of(text: str) -> str | None:
     m = re.search(r"\| lr ([0-9.e-]+) \|", text)
     return m.group(1) if m else None
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
 
 
 def main() -> int:
@@ -83,6 +89,7 @@ def main() -> int:
                 page.evaluate(RECORDER_JS)
                 page.get_by_role("button", name="Play", exact=True).click()
             t0 = time.monotonic()
+            meter = CpuMeter(pid).start()
             clicks = []
             turn = 0
             while time.monotonic() - t0 < a.seconds:
@@ -103,6 +110,7 @@ def main() -> int:
                     clicks.append(10.0)
                 page.wait_for_timeout(300)
             elapsed = time.monotonic() - t0
+            cpu = meter.stop()
             fps = [len(p.evaluate("window.__frames")) / elapsed for p in pages]
             busy = sum("busy" in p.inner_text("body").lower() for p in pages)
             playing_rss = rss_mb(pid)
@@ -119,6 +127,9 @@ def main() -> int:
         "rss_mb_start": round(start_rss, 1),
         "rss_mb_per_session": round((max(loaded_rss, playing_rss) - start_rss) / a.sessions, 1),
         "rss_mb_after_close": round(after_rss, 1), "busy": busy,
+        # cores in use while playing: the app server, Chromium with this script, everything else on the machine
+        "cpu_cores": {"server": _round(cpu["by_root"].get(pid)), "browser": _round(cpu["by_root"].get(os.getpid())),
+                      "others": _round(cpu["others"]), "of": cpu["cores"]},
     }
     print(json.dumps(result))
     return 0

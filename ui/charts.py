@@ -23,7 +23,7 @@ PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b
 # Points per curve series sent to the browser. The browser's chart library costs ~50 µs per data row per
 # frame (measured), so a live frame keeps each series short: per bucket of epochs the lowest and the highest
 # value survive, so spikes and dips are never hidden by the thinning.
-MAX_CURVE_POINTS = 160
+MAX_CURVE_POINTS = 100
 
 
 def _rgb(hex_colour: str) -> np.ndarray:
@@ -80,6 +80,11 @@ def _with_data(template: dict, **datasets) -> dict:
     return {**template, **CANVAS, "config": {**template.get("config", {}), "aria": False}, "datasets": datasets}
 
 
+def _without_legend(channel: alt.Color) -> alt.Color:
+    """The same colour encoding without a legend of its own (the fill repeats the stroke's classes)."""
+    return channel.copy(deep=True).to_dict() | {"legend": None}
+
+
 def _boundary_layers(task: str, class_names: tuple[str, ...], title: str, size: int, axes: tuple[str, str],
                      x_domain: tuple[float, float], y_domain: tuple[float, float]) -> alt.LayerChart:
     # Scales fixed to the grid's extent: a new frame only swaps the picture, so the browser does not
@@ -97,7 +102,7 @@ def _boundary_layers(task: str, class_names: tuple[str, ...], title: str, size: 
                            title="class", legend=legend)
     dots = alt.Chart(alt.NamedData("points")).mark_point(size=28, strokeWidth=1.5, clip=True).encode(
         x=alt.X("x1:Q", scale=x_scale), y=alt.Y("x2:Q", scale=y_scale), color=colour,
-        fill=alt.condition(alt.datum.split == "train", colour, alt.value("transparent")),
+        fill=alt.condition(alt.datum.split == "train", _without_legend(colour), alt.value("transparent")),
         shape=alt.Shape("split:N", scale=alt.Scale(domain=["train", "test"], range=["circle", "circle"]),
                         title="filled = train, ring = test", legend=legend),
         tooltip=["x1:Q", "x2:Q", "label:Q" if task == "regression" else "label:N", "split:N"])

@@ -50,14 +50,14 @@ def panel_pixels(counts: np.ndarray) -> np.ndarray:
 
 
 def value_ticks(edges: np.ndarray, decades: tuple[int, ...] = (0, -4)) -> dict[float, str]:
-    """Bin positions (0 = bottom edge) -> labels: the outer edges, the edges at ``decades`` (powers of ten, both
-    signs), and 0 in the middle (the bins are log-spaced on each side of 0)."""
+    """Bin positions (0 = bottom edge) -> labels: the edges at ``decades`` (powers of ten, both signs), and 0 in
+    the middle (the bins are log-spaced on each side of 0)."""
     edges = np.asarray(edges, dtype=np.float64)
     ticks = {}
     for i, e in enumerate(edges):
         mag = np.log10(abs(e)) if e else np.nan
         on_decade = abs(mag - round(mag)) < 1e-9 if e else False
-        if on_decade and (i in (0, len(edges) - 1) or round(mag) in decades):
+        if on_decade and round(mag) in decades:
             ticks[float(i)] = ("-" if e < 0 else "") + (f"1e{int(round(mag))}" if round(mag) != 0 else "1")
     ticks[(len(edges) - 1) / 2] = "0"
     return ticks

@@ -7,6 +7,8 @@ time slice (or a number of steps), takes one snapshot and hands it to the page's
 
 from __future__ import annotations
 
+import math
+import os
 import time
 from collections.abc import Callable
 
@@ -23,9 +25,19 @@ from .state import RunSession
 
 # Speed: optimizer steps per frame, or "max" = as many as fit in a time slice.
 SPEEDS = {"1 step": 1, "10 steps": 10, "100 steps": 100, "max": None}
-FRAME_SECONDS = 0.25        # a new frame every 0.25 s while playing (>= 4 frames/s)
+FRAME_SECONDS = 0.2         # a new frame every 0.2 s while playing (target 5, at least 4 frames/s)
 SLOW_FRAME_SECONDS = 2.0    # heavier views (per-epoch evaluations) refresh at this pace while playing
-TRAIN_SLICE_SECONDS = 0.12  # training time per frame at "max", leaving the rest for drawing
+TRAIN_SLICE_SECONDS = 0.08  # training time per frame at "max", leaving the rest for drawing
+CORES = os.cpu_count() or 1
+
+
+def pace(active: int, cores: int = CORES) -> tuple[float, float]:
+    """(seconds between frames, training seconds per frame) for a session while ``active`` sessions train on
+    this server. Up to one training per core runs at full pace; beyond that every session's frames come less
+    often and train for a shorter slice, so that the server's work per second stays the same and every
+    session keeps getting frames (and clicks are not stuck behind a queue of frames)."""
+    share = max(1, math.ceil(active / max(cores, 1)))
+    return FRAME_SECONDS * share, TRAIN_SLICE_SECONDS / share
 
 
 def sync(session: RunSession, cfg: RunConfig | None, make_trainer: Callable[[RunConfig], Trainer]) -> None:
@@ -112,8 +124,9 @@ def run_fragment(session: RunSession, speed: str, draw: Callable[[Snapshot, Trai
             return
         if session.playing and trainer.running and may_train(session):
             steps = SPEEDS[speed]
+            interval, train_slice = pace(training_slots().busy)
             started = time.perf_counter()
-            snap = trainer.run(steps=steps) if steps else trainer.run(seconds=TRAIN_SLICE_SECONDS)
+            snap = trainer.run(steps=steps) if steps else trainer.run(seconds=train_slice)
             session.trained_seconds += time.perf_counter() - started
         else:
             snap = trainer.snapshot()
@@ -124,8 +137,11 @@ def run_fragment(session: RunSession, speed: str, draw: Callable[[Snapshot, Trai
         if session.playing and not trainer.running:  # finished, diverged or stopped early: stop the timer
             session.playing = False
             st.rerun()
+        if session.playing and pace(training_slots().busy)[0] != session.frame_seconds:
+            st.rerun()  # the server got busier or quieter: start the timer again at the new pace
 
-    st.fragment(frame, run_every=FRAME_SECONDS if session.playing else None)()
+    session.frame_seconds = pace(training_slots().busy)[0] if session.playing else None
+    st.fragment(frame, run_every=session.frame_seconds)()
     if slow_draw is None:
         return
 

@@ -24,6 +24,7 @@ class RunSession:
     trained_seconds: float = 0.0      # wall seconds this run has trained (bounded by NNPLAY_MAX_RUN_SECONDS)
     notice: str = ""                  # one-off message shown after a reset ("the run was reset because …")
     snapshot: Snapshot | None = None  # the latest frame drawn
+    frame_seconds: float | None = None  # the frame timer's period while playing (None: no timer)
     cache: dict = field(default_factory=dict)  # derived views of the current run (e.g. evaluations per epoch)
 
 
