@@ -220,7 +220,10 @@ def test_dropout_masks_are_seeded_and_inverted():
     model = ModelConfig(hidden=(400,), activation="linear", dropout=0.25, dtype="float64")
     sizes = [2, 400, 1]
     params = init_params(model, sizes, seed=0)
-    make = lambda seed: NumpyEngine(model, TrainConfig(optimizer="sgd"), sizes, "regression", params, seed)
+
+    def make(seed):
+        return NumpyEngine(model, TrainConfig(optimizer="sgd"), sizes, "regression", params, seed)
+
     X, y = _data("regression", n=50)
     caches = make(1)._forward_train(X, update_stats=False)[1]
     scale = caches[0][3]

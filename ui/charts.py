@@ -80,7 +80,7 @@ def _with_data(template: dict, **datasets) -> dict:
     return {**template, **CANVAS, "config": {**template.get("config", {}), "aria": False}, "datasets": datasets}
 
 
-def _without_legend(channel: alt.Color) -> alt.Color:
+def _without_legend(channel: alt.Color) -> dict:
     """The same colour encoding without a legend of its own (the fill repeats the stroke's classes)."""
     return channel.copy(deep=True).to_dict() | {"legend": None}
 

@@ -11,6 +11,8 @@ FashionMNIST (Zalando SE, MIT licence) is looked for, in this order, in the data
 
 from __future__ import annotations
 
+import functools
+
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -163,9 +165,7 @@ def load_fashion_mnist(data_dir=None, download: bool = True, progress: FileProgr
     fresh = set()
     for name in missing:
         url = base_url if base_url.endswith("/") else base_url + "/"
-        report = None
-        if progress is not None:
-            report = (lambda done, total, _name=name: progress(_name, done, total))
+        report = None if progress is None else functools.partial(progress, name)
         found[name] = fetch(url + name, folder / name, md5s[name], progress=report, timeout=timeout, hint=hint)
         fresh.add(name)
     for name, path in found.items():
