@@ -113,6 +113,7 @@ def main() -> int:
             cpu = meter.stop()
             fps = [len(p.evaluate("window.__frames")) / elapsed for p in pages]
             busy = sum("busy" in p.inner_text("body").lower() for p in pages)
+            hidden = sum(p.evaluate("document.visibilityState") != "visible" for p in pages)
             playing_rss = rss_mb(pid)
             for page in pages:
                 page.close()
@@ -126,7 +127,7 @@ def main() -> int:
         "click_median_s": round(statistics.median(clicks), 3), "clicks": len(clicks),
         "rss_mb_start": round(start_rss, 1),
         "rss_mb_per_session": round((max(loaded_rss, playing_rss) - start_rss) / a.sessions, 1),
-        "rss_mb_after_close": round(after_rss, 1), "busy": busy,
+        "rss_mb_after_close": round(after_rss, 1), "busy": busy, "hidden_tabs": hidden,
         # cores in use while playing: the app server, Chromium with this script, everything else on the machine
         "cpu_cores": {"server": _round(cpu["by_root"].get(pid)), "browser": _round(cpu["by_root"].get(os.getpid())),
                       "others": _round(cpu["others"]), "of": cpu["cores"]},

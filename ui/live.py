@@ -124,7 +124,7 @@ def run_fragment(session: RunSession, speed: str, draw: Callable[[Snapshot, Trai
             return
         if session.playing and trainer.running and may_train(session):
             steps = SPEEDS[speed]
-            interval, train_slice = pace(training_slots().busy)
+            _, train_slice = pace(training_slots().busy)
             started = time.perf_counter()
             snap = trainer.run(steps=steps) if steps else trainer.run(seconds=train_slice)
             session.trained_seconds += time.perf_counter() - started
