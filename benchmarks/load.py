@@ -9,7 +9,8 @@ Then it closes the tabs and reads the server's memory again; the baseline is the
 tab came and went (imports are paid once per server). The last line is one JSON object:
 sessions, fps_min, fps_median, click_p95_s, click_median_s, rss_mb_start, rss_mb_per_session,
 rss_mb_after_close, busy (tabs that were told the server is busy), cpu_cores (cores used while playing by the
-server, by Chromium with this script, and by other processes). Traffic stays on 127.0.0.1.
+server, by Chromium with this script, and by other processes), cpu_ms_per_frame (CPU time per frame drawn,
+server and browser). Traffic stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -27,20 +28,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.browser_support import CpuMeter, StreamlitServer, launch_chromium, wait_app_idle  # noqa: E402
 
+# textContent, not innerText: reading it forces no style or layout work, so the measuring costs the pages little.
 STATUS_JS = """() => {
-  const el = [...document.querySelectorAll("[data-testid='stMarkdown']")].find(e => e.innerText.includes("| Step "));
-  return el ? el.innerText : "";
+  const el = [...document.querySelectorAll("[data-testid='stMarkdown']")].find(e => e.textContent.includes("| Step "));
+  return el ? el.textContent : "";
 }"""
-# Records every distinct status text with its time, in the page itself (no polling gaps).
+POLL_MS = 50  # frames are >= 200 ms apart: a 50 ms poll sees every one
+# Records every distinct status text with its time, in the page itself (no round trips to this script).
 RECORDER_JS = """() => {
   window.__frames = [];
   let last = "";
   setInterval(() => {
-    const el = [...document.querySelectorAll("[data-testid='stMarkdown']")].find(e => e.innerText.includes("| Step "));
-    const text = el ? el.innerText : "";
+    const text = (%s)();
     if (text && text !== last) { window.__frames.push(performance.now()); last = text; }
-  }, 20);
-}"""
+  }, %d);
+}""" % (STATUS_JS, POLL_MS)
 
 
 def rss_mb(pid: int) -> float:
@@ -58,6 +60,10 @@ def lr_of(text: str) -> str | None:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
+
+
+def _per_frame(cores: float | None, frames_per_s: float) -> float | None:
+    return None if cores is None or frames_per_s <= 0 else round(1000 * cores / frames_per_s)
 
 
 def main() -> int:
@@ -104,7 +110,7 @@ def main() -> int:
                 try:
                     page.wait_for_function(
                         f"() => {{ const t = ({STATUS_JS})(); const m = t.match(/\\| lr ([0-9.e-]+) \\|/); "
-                        f"return m && m[1] !== {json.dumps(before)}; }}", timeout=10_000)
+                        f"return m && m[1] !== {json.dumps(before)}; }}", timeout=10_000, polling=POLL_MS)
                     clicks.append(time.monotonic() - pressed)
                 except Exception:
                     clicks.append(10.0)
@@ -131,6 +137,10 @@ def main() -> int:
         # cores in use while playing: the app server, Chromium with this script, everything else on the machine
         "cpu_cores": {"server": _round(cpu["by_root"].get(pid)), "browser": _round(cpu["by_root"].get(os.getpid())),
                       "others": _round(cpu["others"]), "of": cpu["cores"]},
+        # CPU time per frame drawn, all tabs together: what one frame costs the app server (training slice
+        # included) and the browser, i.e. how many frames per second a server or a browser core can sustain
+        "cpu_ms_per_frame": {"server": _per_frame(cpu["by_root"].get(pid), sum(fps)),
+                             "browser": _per_frame(cpu["by_root"].get(os.getpid()), sum(fps))},
     }
     print(json.dumps(result))
     return 0
