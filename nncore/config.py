@@ -168,7 +168,7 @@ class TrainConfig:
     schedule: str = "constant"     # key of SCHEDULES
     step_size: int = 50            # epochs between decays (schedule "step")
     gamma: float = 0.5             # decay factor per step_size epochs ("step") or per epoch ("exponential")
-    epochs: int = 300              # the run stops after this many epochs (cosine decays over them)
+    epochs: int = 1000             # the run stops after this many epochs (cosine decays over them)
     l1: float = 0.0                # L1 penalty weight on weights (not biases)
     l2: float = 0.0                # L2 penalty weight: adds l2/2·Σw² to the loss
     clip_norm: float = 0.0         # clip the global gradient norm to this (0 = off)
@@ -177,7 +177,7 @@ class TrainConfig:
     augment_flip: bool = False     # image sets: flip training images left-right at random
     augment_shift: int = 0         # image sets: shift training images by up to this many pixels
     augment_rotate: float = 0.0    # image sets: rotate training images by up to this many degrees
-    engine: str = "torch"          # key of ENGINES
+    engine: str = "auto"           # key of ENGINES ("auto": NumPy for small MLPs, torch otherwise)
     device: str = "auto"           # key of DEVICES: where the torch engine computes (NumPy is always CPU)
 
     def __post_init__(self):

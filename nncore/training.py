@@ -189,8 +189,11 @@ class Trainer:
         limit = self.step + steps if steps is not None else math.inf
         if self.running:
             self.status = "running"
-        while self.running and self.step < limit and time.perf_counter() < deadline:
-            self._train_one()
+        # Overflow on the way to a non-finite loss is not an error here: the step that produces it stops the
+        # run and says why (status "diverged"), so NumPy need not warn about it as well.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            while self.running and self.step < limit and time.perf_counter() < deadline:
+                self._train_one()
         self._rate_marks.append((time.perf_counter(), self.step))
         return self.snapshot()
 

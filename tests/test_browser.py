@@ -38,6 +38,7 @@ STEADY_SECONDS = 2.5       # of which this long before the learning rate is move
 SAMPLE_EVERY = 0.75        # seconds between step-counter samples
 MIN_FPS = 3.0              # floor on a machine to ourselves (the product target is 4 frames/s; measured 4.2-4.9)
 MIN_FPS_SHARED = 0.25      # lowest floor when other processes take most of the machine (see _fps_floor)
+LONG_RUN_EPOCHS = 10_000   # the server limit; ~120k steps: over a minute at the app's pace, longer than this test
 EXCEPTION = "[data-testid='stException']"
 STEP_RE = re.compile(r"\| Step (\d+) \|")
 APP_RATE_RE = re.compile(r"\| (\d+) steps/s \|")
@@ -153,7 +154,9 @@ def test_playground_trains_live_and_pauses(request):
 
     try:
         # --- load: the app mounts, finishes its first script run and shows a fresh run at step 0
-        page.goto(server.url, timeout=30_000)
+        # The default settings, except a run long enough to outlast the measurement on a fast machine (set
+        # through the page's shareable link, as a workshop would hand it out).
+        page.goto(f"{server.url}/?pg.epochs={LONG_RUN_EPOCHS}", timeout=30_000)
         try:  # the session's first run imports torch and builds the dataset: slow on a busy machine
             page.wait_for_function(f"() => ({STATUS_TEXT_JS})() || document.querySelector(\"{EXCEPTION}\")",
                                    timeout=LOAD_TIMEOUT_S * 1000)

@@ -18,22 +18,22 @@ DEVICES = available_devices()
 def test_auto_prefers_an_accelerator_and_falls_back_to_the_cpu():
     expected = DEVICES[-1] if len(DEVICES) > 1 else "cpu"
     assert resolve_device("auto").type == expected
-    trainer = Trainer(make_cfg(dataset="moons", device="auto"))
+    trainer = Trainer(make_cfg(dataset="moons", device="auto", engine="torch"))
     assert trainer.engine_label == f"torch on {expected}"
 
 
 @pytest.mark.parametrize("missing", [d for d in ("cuda", "mps") if d not in DEVICES])
 def test_a_device_that_is_not_here_is_refused_with_the_choices(missing):
     with pytest.raises(ConfigError, match=f"device must be one available here .*got '{missing}'"):
-        Trainer(make_cfg(dataset="moons", device=missing))
+        Trainer(make_cfg(dataset="moons", device=missing))  # engine "auto": a named accelerator means torch
 
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_training_on_each_device_matches_the_cpu(device):
     settings = dict(dataset="spirals", n_points=200, epochs=5, dtype="float64", dropout=0.0, batch_norm=True,
                     optimizer="adam", learning_rate=0.01)
-    cpu, cpu_snap = train(device="cpu", **settings)
-    other, snap = train(device=device, **settings)
+    cpu, cpu_snap = train(device="cpu", engine="torch", **settings)
+    other, snap = train(device=device, engine="torch", **settings)
     assert str(other.engine.device).startswith(device)
     np.testing.assert_allclose(snap.history["train_loss"], cpu_snap.history["train_loss"], rtol=1e-6)
     for a, b in zip(cpu.engine.get_params(), other.engine.get_params()):
@@ -41,7 +41,7 @@ def test_training_on_each_device_matches_the_cpu(device):
 
 
 def test_moving_a_run_to_another_device_keeps_its_weights():
-    trainer = Trainer(make_cfg(dataset="moons", device="cpu", epochs=20))
+    trainer = Trainer(make_cfg(dataset="moons", device="cpu", epochs=20, engine="torch"))
     trainer.run(steps=30)
     before = trainer.engine.forward(trainer.dataset.X_test)
     target = DEVICES[-1]

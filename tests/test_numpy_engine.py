@@ -294,6 +294,9 @@ def test_auto_engine_picks_numpy_for_small_and_torch_for_large_networks():
     side = int(AUTO_NUMPY_MAX_WEIGHTS ** 0.5)
     assert resolve_engine("auto", model, [side, side]) == "numpy"
     assert resolve_engine("auto", model, [side + 1, side + 1]) == "torch"
+    assert resolve_engine("auto", model, [2, 16, 16, 2], device="cpu") == "numpy"
+    assert resolve_engine("auto", model, [2, 16, 16, 2], device="cuda") == "torch"  # only torch uses a GPU
+    assert TrainConfig().engine == "auto"  # the app's and the CLI's default: the faster engine
     cfg = RunConfig(DataConfig(dataset="xor", n_points=100), ModelConfig(hidden=(8,)), TrainConfig(engine="auto"))
     assert make_engine(cfg, make_dataset(cfg.data)).name == "numpy"
 

@@ -34,13 +34,14 @@ def network_sizes(model_cfg, n_inputs: int, n_outputs: int) -> list[int]:
 AUTO_NUMPY_MAX_WEIGHTS = 300_000
 
 
-def resolve_engine(name: str, model_cfg, sizes: list[int]) -> str:
+def resolve_engine(name: str, model_cfg, sizes: list[int], device: str = "auto") -> str:
     """The engine key to build: ``name`` itself, or for "auto" the faster engine for a network with layer
     ``sizes`` (per-step overhead dominates small networks, matrix products large ones). Only the torch
-    engine runs convolutional models."""
+    engine runs convolutional models, and only it computes on an accelerator: a device asked for by name
+    (cuda, mps) means torch."""
     if name != "auto":
         return name
-    if model_cfg.kind != "mlp":
+    if model_cfg.kind != "mlp" or device not in ("auto", "cpu"):
         return "torch"
     weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
     return "numpy" if weights <= AUTO_NUMPY_MAX_WEIGHTS else "torch"
@@ -54,7 +55,7 @@ def make_engine(cfg, dataset, params=None) -> Engine:
     sizes = network_sizes(cfg.model, dataset.n_features, dataset.n_outputs)
     if params is None:
         params = init_params(cfg.model, sizes, seed=cfg.data.seed)
-    name = resolve_engine(cfg.train.engine, cfg.model, sizes)
+    name = resolve_engine(cfg.train.engine, cfg.model, sizes, cfg.train.device)
     return engine_class(name)(cfg.model, cfg.train, sizes, dataset.task, params, cfg.data.seed)
 
 
