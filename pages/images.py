@@ -23,8 +23,7 @@ model_io.model_files(session, IMAGES, key="img.model")
 def draw(snap, trainer):
     ds = trainer.dataset
     panels.status_line(snap, ds.task, trainer.engine_label, session.playing)
-    panels.curves(snap, ds.task, key="img.curves")
-    panels.internals(snap)
+    panels.live_frame(snap, ds)
 
 
 def evaluation_views(snap, trainer):

@@ -23,8 +23,7 @@ model_io.model_files(session, PLAYGROUND, key="pg.model")
 def draw(snap, trainer):
     task = trainer.dataset.task
     panels.status_line(snap, task, trainer.engine_label, session.playing)
-    panels.boundary_and_curves(snap, trainer.dataset, key="pg.live")
-    panels.internals(snap)
+    panels.live_frame(snap, trainer.dataset)
 
 
 def explain(snap, trainer):

@@ -1,10 +1,14 @@
-"""Chart builders and the histogram picture: what a live frame sends to the browser."""
+"""Chart builders and the live pictures: what a live frame sends to the browser."""
+
+import io
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from nncore.metrics import HIST_EDGES
-from ui import charts, histograms
+from ui import charts, frame, histograms, raster
 
 
 def _history(n: int) -> dict:
@@ -24,41 +28,117 @@ def test_envelope_keeps_ends_spikes_and_dips_within_the_budget():
     assert np.array_equal(charts.envelope_indices(values[:100], 160), np.arange(100))  # short series untouched
 
 
-def test_curve_records_are_thinned_and_drop_what_a_log_axis_cannot_show():
-    history = _history(3000)
-    history["train_loss"][10] = np.nan
-    history["val_loss"][20] = 0.0
-    spec = charts.curves_chart(history, np.ones(3000 * 2), ["hidden 1", "output"])
-    loss = spec["datasets"]["loss"]
-    for split in ("train", "validation"):
-        rows = [r for r in loss if r["split"] == split]
-        assert 2 < len(rows) <= charts.MAX_CURVE_POINTS
-        assert rows[-1]["epoch"] == 3000.0  # the latest epoch is always shown
-    assert all(np.isfinite(r["value"]) and r["value"] > 0 for r in loss)
-    assert {r["layer"] for r in spec["datasets"]["norms"]} == {"hidden 1", "output"}
+def test_envelope_of_non_finite_buckets_keeps_their_first_entry():
+    values = np.arange(1000, dtype=float)
+    values[100:300] = np.nan
+    idx = charts.envelope_indices(values, max_points=20)
+    assert len(idx) <= 20 and idx[0] == 0 and idx[-1] == 999
+    buckets = np.array_split(np.arange(1000), 9)
+    for bucket in buckets:  # every bucket is represented, so a gap in the data stays visible as a gap
+        assert np.intersect1d(bucket, idx).size >= 1
+
+
+def test_png_encoder_round_trips_exactly():
+    rgb = np.random.default_rng(1).integers(0, 256, size=(37, 53, 3), dtype=np.uint8)
+    decoded = np.asarray(Image.open(io.BytesIO(charts.png_bytes(rgb))))
+    assert np.array_equal(decoded, rgb)
+    rgba = np.random.default_rng(2).integers(0, 256, size=(5, 7, 4), dtype=np.uint8)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(charts.png_bytes(rgba)))), rgba)
+
+
+def test_nice_ticks_are_round_and_cover_the_range():
+    assert raster.linear_ticks(0.0, 1.0) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert raster.linear_ticks(0.53, 0.98) == [0.6, 0.7, 0.8, 0.9]
+    assert raster.log_ticks(1e-4, 2.0) == [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
+    assert raster.log_ticks(0.2, 0.9) == [0.2, 0.5]  # within a decade: 1-2-5 steps
+    assert raster.tick_label(1e-5) == "1e-5" and raster.tick_label(0.25) == "0.25"
 
 
 class _Grid:
-    xs = np.linspace(-2.0, 3.0, 8)
-    ys = np.linspace(-1.0, 1.5, 8)
-    values = np.full((8, 8, 2), 0.5)
+    """A 2-class grid over [-2, 3] x [-1, 1.5]: class 0 certain on the left half, class 1 on the right."""
+    xs = np.linspace(-2.0, 3.0, 40)
+    ys = np.linspace(-1.0, 1.5, 40)
+    values = np.zeros((40, 40, 2))
+    values[:, :20, 0] = 1.0
+    values[:, 20:, 1] = 1.0
     is_projection = False
     axes = ("x1", "x2")
+    center = components = None
+
+    def project(self, X, dataset):
+        return X
 
 
-def test_live_chart_is_one_canvas_view_with_fixed_boundary_scales():
-    points = [{"x1": 0.0, "x2": 0.0, "label": "a", "split": "train"}]
-    spec = charts.live_chart(_Grid(), points, "binary", ["a", "b"], "Decision boundary", _history(5), np.ones(10),
-                             ["hidden 1", "output"], "Accuracy")
-    assert spec["usermeta"]["embedOptions"]["renderer"] == "canvas" and spec["config"]["aria"] is False
-    assert set(spec["datasets"]) == {"image", "points", "loss", "score", "norms"}
-    boundary, curves = spec["hconcat"]
-    scales = [layer["encoding"]["x"]["scale"]["domain"] for layer in boundary["layer"]]
-    assert scales == [[-2.0, 3.0], [-2.0, 3.0]]  # the grid's extent, not the data's: no rescaling per frame
-    assert boundary["layer"][0]["encoding"]["y"]["scale"]["domain"] == [-1.0, 1.5]
-    assert [p["title"] for p in curves["vconcat"]] == ["Loss", "Accuracy", "Gradient norm per layer"]
-    norm_colours = curves["vconcat"][2]["encoding"]["color"]["scale"]["range"]
-    assert not set(norm_colours) & set(charts.PALETTE[:2])  # a layer never shares a colour with train/validation
+class _Data:
+    task = "binary"
+    class_names = ("a", "b")
+    n_features = 2
+
+    def split(self, name):
+        if name == "train":
+            return np.array([[-1.5, 0.0], [2.5, 1.0]]), np.array([0, 1])
+        return np.zeros((0, 2)), np.zeros(0, dtype=int)
+
+
+def _snapshot(epochs: int, layers=("hidden 1", "output"), grid=_Grid()):
+    n_bins = len(HIST_EDGES) - 1
+    history = _history(epochs)
+    if epochs > 3:
+        history["train_loss"][3] = np.nan  # a gap must not break the drawing
+    return SimpleNamespace(grid=grid, history=history, grad_norms=np.outer(np.ones(epochs), 0.1 ** np.arange(len(layers))),
+                           layer_names=layers, hist_steps=np.arange(3), hist_edges=HIST_EDGES,
+                           grad_hist=np.ones((3, len(layers), n_bins)), weight_hist=np.ones((3, len(layers), n_bins)))
+
+
+def _colour(picture, region: str, fx: float, fy: float) -> np.ndarray:
+    box = picture.regions[region]
+    x, y = box.px(fx, fy)
+    return picture.rgb[int(y), int(x)].astype(int)
+
+
+def test_live_picture_shades_each_class_where_the_network_is_sure_and_draws_the_points():
+    data = _Data()
+    picture = frame.live_picture(_snapshot(50), data, "Accuracy")
+    assert picture.rgb.dtype == np.uint8 and picture.rgb.ndim == 3
+    assert set(picture.regions) == {"boundary", "loss", "score", "norms"}
+    blue, orange = (np.array(raster.hex_rgb(c)) for c in charts.PALETTE[:2])
+    left, right = _colour(picture, "boundary", 0.2, 0.5), _colour(picture, "boundary", 0.8, 0.5)
+    # shading is the class colour faded towards white: closer to its own class colour than to the other
+    assert np.abs(left - blue).sum() < np.abs(left - orange).sum()
+    assert np.abs(right - orange).sum() < np.abs(right - blue).sum()
+    # the train point at (-1.5, 0) is drawn in full class colour at its place on the fixed grid extent
+    point = _colour(picture, "boundary", (-1.5 + 2.0) / 5.0, (0.0 + 1.0) / 2.5)
+    assert np.abs(point - blue).sum() < 40
+    assert "hidden 1, output" in picture.caption and "filled dots = train" in picture.caption
+    assert picture.rgb.shape[0] > picture.regions["norms"].y + 100  # histograms drawn below the curves
+
+
+def test_curves_draw_every_series_in_its_own_colours():
+    picture = frame.live_picture(_snapshot(200), _Data(), "Accuracy")
+    def colours_in(region):
+        box = picture.regions[region]
+        area = picture.rgb[box.y + 2:box.y + box.h - 2, box.x + 2:box.x + box.w - 2].reshape(-1, 3).astype(int)
+        return area
+    for region, colours in (("loss", charts.PALETTE[:2]), ("score", charts.PALETTE[:2]),
+                            ("norms", [frame.layer_colour(0), frame.layer_colour(1)])):
+        area = colours_in(region)
+        for colour in colours:
+            near = np.abs(area - np.array(raster.hex_rgb(colour))).sum(axis=1) < 30
+            assert near.sum() > 50, (region, colour)  # a line of that colour runs through the panel
+    assert not {frame.layer_colour(i) for i in range(7)} & set(charts.PALETTE[:2])
+
+
+def test_curve_panels_before_the_first_epoch_say_when_they_appear():
+    picture = frame.live_picture(_snapshot(0), _Data(), "Accuracy")
+    box = picture.regions["loss"]
+    inside = picture.rgb[box.y + 2:box.y + box.h - 2, box.x + 2:box.x + box.w - 2]
+    assert (inside < 200).any()  # the "appears after the first epoch" note, not an empty box
+    assert (inside > 250).mean() > 0.9
+
+
+def test_pictures_without_a_plane_show_the_curves_alone():
+    picture = frame.live_picture(_snapshot(20, grid=None), _Data(), "Accuracy")
+    assert "boundary" not in picture.regions and {"loss", "score", "norms"} <= set(picture.regions)
 
 
 def test_histogram_ticks_label_zero_and_chosen_decades():

@@ -14,6 +14,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 KINDS = ("gradients", "weights")
+CAPTION = ("Histograms per layer over time ({layers}). x: training step; y: value (log-spaced bins, 0 in "
+           "the middle); colour: share of the layer's values in each bin (dark = few, yellow = most, "
+           "white = none). Top row: gradients of the weights; bottom row: the weights.")
 BIN_ROWS = 3            # image rows per bin (crisp bins when the browser scales the picture)
 TITLE_H, AXIS_H = 16, 16  # pixels above (panel title) and below (step labels) each panel
 LEFT = 44               # room for the value labels left of each panel

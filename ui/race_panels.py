@@ -222,7 +222,7 @@ def draw_race(snapshots: dict[str, Snapshot], race: Race, playing: bool) -> None
                 st.markdown(panels.status_text(snap, task, race.trainers[name].engine_label, playing))
                 if snap.message:
                     st.caption(snap.message)
-                panels.boundary(snap, race.dataset, key=f"race.{name}.boundary")
+                panels.boundary(snap, race.dataset)
     if all(len(s.history["epoch"]) == 0 for s in snapshots.values()):
         st.caption("The racers' validation losses appear here after the first epoch.")
         return

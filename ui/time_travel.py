@@ -25,8 +25,7 @@ def time_travel(session: RunSession, trainer: Trainer, train_cfg, key: str) -> N
         return
     past = trainer.snapshot_at(epoch)
     st.caption(panels.status_text(past, trainer.dataset.task, trainer.engine_label, playing=False))
-    panels.boundary_and_curves(past, trainer.dataset, key=f"{key}.live")
-    panels.internals(past)
+    panels.live_frame(past, trainer.dataset)
 
     def branch():
         state.archive_run(session.page, session.trainer)
