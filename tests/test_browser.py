@@ -15,11 +15,14 @@ Skips when Chromium or Playwright is missing, except under ``CI=true`` where tha
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
 
 import pytest
+
+from ui import frame
 
 from .browser_support import (REPO_ROOT, VIEWPORT, CpuMeter, StreamlitServer, launch_chromium, require_browser,
                               wait_app_idle)
@@ -66,18 +69,22 @@ STATUS_TEXT_JS = r"""
   return el ? el.textContent : null;
 }
 """
-# The decision-boundary chart, read from its pixels (charts draw on a canvas): the first chart of the live frame,
-# whose left part (the boundary's column when it shares a view with the curves) holds the shaded probabilities
-# and the data points. "shaded": share of coloured pixels; "points": pixels in (nearly) a pure class colour (the
-# points' strokes; the shading is always paler); "signature": colours sampled on a 24x24 grid, to see the picture change.
+# The decision boundary, read from the pixels of the live picture (drawn on the server, ui.frame): its plot
+# area holds the shaded probabilities and the data points. "shaded": share of coloured pixels; "points": pixels
+# in (nearly) a pure class colour (the points; the shading is always paler); "signature": colours sampled on a
+# 24x24 grid, to see the picture change.
 BOUNDARY_JS = r"""
 () => {
-  const chart = document.querySelector("[data-testid='stVegaLiteChart']");
-  const canvas = chart && chart.querySelector("canvas");
-  if (!canvas || !canvas.width) return null;
-  const box = chart.getBoundingClientRect();
-  const w = canvas.width > 700 ? Math.floor(canvas.width * 0.45) : canvas.width, h = canvas.height;
-  const data = canvas.getContext("2d").getImageData(0, 0, w, h).data;
+  const img = [...document.querySelectorAll("[data-testid='stImage'] img")]
+      .find(i => i.complete && i.naturalWidth &&
+                 (i.closest("[data-testid='stImage']").textContent || "").startsWith("Left: decision boundary"));
+  if (!img) return null;
+  const canvas = document.createElement("canvas");
+  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+  const ctx = canvas.getContext("2d");
+  ctx.drawImage(img, 0, 0);
+  const [x0, y0, w, h] = %s;
+  const data = ctx.getImageData(x0, y0, w, h).data;
   let coloured = 0, points = 0;
   for (let i = 0; i < data.length; i += 4) {
     const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
@@ -90,10 +97,11 @@ BOUNDARY_JS = r"""
     const i = (Math.floor((y + 0.5) * h / 24) * w + Math.floor((x + 0.5) * w / 24)) * 4;
     samples.push(data[i] >> 4, data[i + 1] >> 4, data[i + 2] >> 4);
   }
-  return {width: box.width, height: box.height, canvas: [canvas.width, canvas.height],
+  const box = img.getBoundingClientRect();
+  return {width: box.width, height: box.height, natural: [img.naturalWidth, img.naturalHeight],
           shaded: coloured / (w * h), points, signature: samples.join(",")};
 }
-"""
+""" % json.dumps([frame.LIVE_BOUNDARY.x, frame.LIVE_BOUNDARY.y, frame.LIVE_BOUNDARY.w, frame.LIVE_BOUNDARY.h])
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +175,7 @@ def test_playground_trains_live_and_pauses(request):
         no_exception_box("after loading")
         status = page.evaluate(STATUS_TEXT_JS)
         assert _step(status) == 0, why("a fresh session should start at Step 0")
-        try:  # Vega draws the charts after the script run has finished
+        try:  # the picture loads after the script run has finished
             page.wait_for_function(f"() => {{ const b = ({BOUNDARY_JS})(); return b && b.shaded > 0.2; }}",
                                    timeout=20_000)
         except PlaywrightTimeout:

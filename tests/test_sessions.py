@@ -63,11 +63,11 @@ def test_a_full_server_queues_the_next_user_with_a_friendly_message(monkeypatch)
 
 
 def test_a_run_stops_at_the_servers_training_time_limit(monkeypatch):
-    monkeypatch.setenv("NNPLAY_MAX_RUN_SECONDS", "0.2")
+    monkeypatch.setenv("NNPLAY_MAX_RUN_SECONDS", "0.03")  # whole-page runs (each AppTest run) train 0.01 s
     a = AppTest.from_file(APP, default_timeout=60)
     a.run()
     button(a, "Play").click().run()
-    for _ in range(4):
+    for _ in range(6):
         a.run()
     assert not a.session_state["nnplay"]["run.playground"].playing
     assert any("NNPLAY_MAX_RUN_SECONDS" in i.value for i in a.info)

@@ -178,6 +178,7 @@ def _draw_curves(canvas: Canvas, x: int, y: int, history, grad_norms, layer_name
 
 # --- whole pictures -------------------------------------------------------------------------------------
 
+LIVE_BOUNDARY = Box(46, 22, BOUNDARY, BOUNDARY)  # where a live picture's boundary plot area lies
 CURVES_X = 46 + BOUNDARY + 90    # left edge of the curve panels' plot areas beside a boundary
 CURVES_W = CURVE_W + 150         # a curve panel with its tick labels and legend
 
@@ -218,7 +219,8 @@ def live_picture(snap, dataset, score_title: str) -> Picture:
                        picture.caption + " " + _histogram_words(snap), picture.regions)
     width = CURVES_X + CURVES_W
     canvas = Canvas(width, BAND_H)
-    regions = {"boundary": _draw_boundary(canvas, 46, 4, grid, dataset, boundary_title(dataset, grid))}
+    regions = {"boundary": _draw_boundary(canvas, LIVE_BOUNDARY.x, LIVE_BOUNDARY.y - 18, grid, dataset,
+                                          boundary_title(dataset, grid))}
     regions |= _draw_curves(canvas, CURVES_X, 4, snap.history, snap.grad_norms, snap.layer_names, score_title,
                             regression)
     band = canvas.result()

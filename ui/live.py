@@ -28,6 +28,7 @@ SPEEDS = {"1 step": 1, "10 steps": 10, "100 steps": 100, "max": None}
 FRAME_SECONDS = 0.2         # a new frame every 0.2 s while playing (target 5, at least 4 frames/s)
 SLOW_FRAME_SECONDS = 2.0    # heavier views (per-epoch evaluations) refresh at this pace while playing
 TRAIN_SLICE_SECONDS = 0.08  # training time per frame at "max", leaving the rest for drawing
+FULL_RUN_SLICE_SECONDS = 0.01  # training in a whole-page run (a click or a setting changed): the answer comes first
 CORES = os.cpu_count() or 1
 
 
@@ -122,9 +123,12 @@ def run_fragment(session: RunSession, speed: str, draw: Callable[[Snapshot, Trai
         if trainer is None:
             st.warning("Fix the settings in the sidebar to start.")
             return
+        full_run, session.full_run = session.full_run, False
         if session.playing and trainer.running and may_train(session):
             steps = SPEEDS[speed]
             _, train_slice = pace(training_slots().busy)
+            if full_run:  # the page was redrawn for a click: answer it quickly, the next tick trains in full
+                train_slice = min(train_slice, FULL_RUN_SLICE_SECONDS)
             started = time.perf_counter()
             snap = trainer.run(steps=steps) if steps else trainer.run(seconds=train_slice)
             session.trained_seconds += time.perf_counter() - started
@@ -141,6 +145,7 @@ def run_fragment(session: RunSession, speed: str, draw: Callable[[Snapshot, Trai
             st.rerun()  # the server got busier or quieter: start the timer again at the new pace
 
     session.frame_seconds = pace(training_slots().busy)[0] if session.playing else None
+    session.full_run = True  # this call runs the fragment inline, as part of the whole page's run
     st.fragment(frame, run_every=session.frame_seconds)()
     if slow_draw is None:
         return
@@ -149,7 +154,9 @@ def run_fragment(session: RunSession, speed: str, draw: Callable[[Snapshot, Trai
         if session.trainer is not None and session.snapshot is not None:
             slow_draw(session.snapshot, session.trainer)
 
-    st.fragment(slow_frame, run_every=SLOW_FRAME_SECONDS if session.playing else None)()
+    # the slower views slow down with the frames when the server is busy (each refresh redraws the page)
+    slow_seconds = SLOW_FRAME_SECONDS * session.frame_seconds / FRAME_SECONDS if session.playing else None
+    st.fragment(slow_frame, run_every=slow_seconds)()
 
 
 def may_train(session, what: str = "run", restart: str = "save it, or press Reset to start a new one") -> bool:

@@ -25,6 +25,7 @@ class RunSession:
     notice: str = ""                  # one-off message shown after a reset ("the run was reset because …")
     snapshot: Snapshot | None = None  # the latest frame drawn
     frame_seconds: float | None = None  # the frame timer's period while playing (None: no timer)
+    full_run: bool = False            # the next frame is drawn inside a whole-page run, not on the timer
     cache: dict = field(default_factory=dict)  # derived views of the current run (e.g. evaluations per epoch)
 
 
@@ -54,6 +55,20 @@ def _free(hook: dict) -> None:
     ns.pop("history", None)
     ns.pop("tables", None)
     gc.collect()
+    return_memory_to_os()
+
+
+def return_memory_to_os() -> None:
+    """Hand freed heap pages back to the system (glibc's malloc_trim). Without it the server's resident memory
+    stayed ~20 MB per closed session higher (freed, but kept by the allocator for reuse); elsewhere a no-op."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 @st.cache_resource(scope="session", on_release=_free, show_spinner=False)
