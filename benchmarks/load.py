@@ -100,13 +100,15 @@ def main() -> int:
             turn = 0
             while time.monotonic() - t0 < a.seconds:
                 page = pages[turn % len(pages)]
+                # each tab alternates up and down (0.01 <-> 0.03), so its rate never runs into the end of the scale
+                up = (turn // len(pages)) % 2 == 0
                 turn += 1
                 slider = page.locator("[data-testid='stSlider']", has_text="Learning rate").locator(
                     "input[type='range']")
                 before = lr_of(page.evaluate(STATUS_JS))
                 slider.focus()
                 pressed = time.monotonic()
-                page.keyboard.press("ArrowRight" if turn % 2 else "ArrowLeft")
+                page.keyboard.press("ArrowRight" if up else "ArrowLeft")
                 try:
                     page.wait_for_function(
                         f"() => {{ const t = ({STATUS_JS})(); const m = t.match(/\\| lr ([0-9.e-]+) \\|/); "

@@ -1,5 +1,7 @@
 """Frame pacing of live training: one training per core at full pace, slower and shorter frames beyond."""
 
+import math
+
 import pytest
 
 from ui.live import FRAME_SECONDS, TRAIN_SLICE_SECONDS, pace
@@ -19,6 +21,10 @@ def test_a_busy_server_spaces_frames_and_shortens_slices_keeping_its_work_per_se
     # of cores, not with the number of sessions
     total_training_per_second = active * train_slice / interval
     assert total_training_per_second <= cores * TRAIN_SLICE_SECONDS / FRAME_SECONDS + 1e-9
+    # and the training work per second falls as sessions are added beyond one per core
+    more_interval, more_slice = pace(active + cores, cores)
+    assert (active + cores) * more_slice / more_interval < total_training_per_second or \
+        math.ceil((active + cores) / cores) == math.ceil(active / cores)
 
 
 def test_four_sessions_on_two_cores_aim_above_two_frames_per_second():
