@@ -21,6 +21,7 @@ CURVE_W, CURVE_H = 330, 92    # one curve panel's plot area (px)
 CURVE_PITCH = 130             # vertical distance between curve panels
 BAND_H = 404                  # height of the boundary-and-curves band
 DOT = 3.2                     # radius of a data point (px)
+RIM = (90, 90, 96)            # outline of regression points
 SPLIT_COLOURS = (charts.PALETTE[0], charts.PALETTE[1])
 SPLIT_LABELS = ("train", "validation")
 
@@ -64,6 +65,7 @@ def _points_layer(grid, dataset, max_points: int = 1500) -> Image.Image:
     x_axis, y_axis = _extent(grid)
     box = Box(0, 0, BOUNDARY, BOUNDARY)
     r = DOT * SCALE
+    rim = RIM if dataset.task == "regression" else WHITE  # targets near 0 are white dots: they need a dark rim
     for split in ("train", "test"):
         X, y = dataset.split(split)
         X, y = X[:max_points], y[:max_points]
@@ -73,10 +75,10 @@ def _points_layer(grid, dataset, max_points: int = 1500) -> Image.Image:
         for cx, cy, colour in zip(px[inside] * SCALE, py[inside] * SCALE, _point_colours(dataset, y)[inside]):
             rgb = tuple(int(c) for c in colour)
             if split == "train":
-                draw.ellipse((cx - r - SCALE, cy - r - SCALE, cx + r + SCALE, cy + r + SCALE), fill=WHITE)
+                draw.ellipse((cx - r - SCALE, cy - r - SCALE, cx + r + SCALE, cy + r + SCALE), fill=rim)
                 draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=rgb)
             else:
-                draw.ellipse((cx - r - SCALE, cy - r - SCALE, cx + r + SCALE, cy + r + SCALE), outline=WHITE,
+                draw.ellipse((cx - r - SCALE, cy - r - SCALE, cx + r + SCALE, cy + r + SCALE), outline=rim,
                              width=SCALE)
                 draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=rgb, width=int(1.6 * SCALE))
     cache[key] = layer = layer.reduce(SCALE)
