@@ -52,6 +52,9 @@ def test_nice_ticks_are_round_and_cover_the_range():
     assert raster.log_ticks(1e-4, 2.0) == [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
     assert raster.log_ticks(0.2, 0.9) == [0.2, 0.5]  # within a decade: 1-2-5 steps
     assert raster.tick_label(1e-5) == "1e-5" and raster.tick_label(0.25) == "0.25"
+    assert raster.linear_ticks(1.0, 11.0) == [2.5, 5.0, 7.5, 10.0]
+    assert raster.linear_ticks(1.0, 11.0, integer=True) == [2.0, 4.0, 6.0, 8.0, 10.0]
+    assert raster.linear_ticks(1.0, 2.0, integer=True) == [1.0, 2.0]  # epochs never get fractional ticks
 
 
 class _Grid:

@@ -150,7 +150,7 @@ def _curve_panel(canvas: Canvas, x: int, y: int, title: str, epochs: np.ndarray,
         canvas.text((box.x + box.w / 2, box.y + box.h / 2), "appears after the first epoch", size=10, fill=MUTED,
                     anchor="mm")
         return box
-    x_axis = Axis(float(epochs[0]), float(max(epochs[-1], epochs[0] + 1)))
+    x_axis = Axis(float(epochs[0]), float(max(epochs[-1], epochs[0] + 1)), integer=True)
     y_axis = Axis.fit(np.concatenate([np.asarray(v, dtype=np.float64) for _, v, _ in series]), log=log_y, clip=clip)
     draw_axes(canvas, box, x_axis, y_axis, x_format=lambda v: f"{v:g}")
     for _, values, colour in series:

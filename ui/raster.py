@@ -34,18 +34,21 @@ def _text_mask(s: str, size: int, anchor: str) -> tuple[tuple[int, int], Image.I
     return (left, top), mask
 
 
-def nice_step(span: float, count: int) -> float:
-    """The 1-2-2.5-5 × 10^k step nearest (on a log scale) to cutting ``span`` into ``count`` parts."""
+def nice_step(span: float, count: int, integer: bool = False) -> float:
+    """The 1-2-2.5-5 × 10^k step nearest (on a log scale) to cutting ``span`` into ``count`` parts (whole
+    numbers only, and no 2.5, for ``integer`` axes such as epochs)."""
     raw = span / max(count, 1)
     base = 10.0 ** math.floor(math.log10(raw))
-    return min((m * base for m in (1, 2, 2.5, 5, 10)), key=lambda step: abs(math.log(step / raw)))
+    multiples = (1, 2, 5, 10) if integer else (1, 2, 2.5, 5, 10)
+    step = min((m * base for m in multiples), key=lambda s: abs(math.log(s / raw)))
+    return max(step, 1.0) if integer else step
 
 
-def linear_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
+def linear_ticks(lo: float, hi: float, count: int = 4, integer: bool = False) -> list[float]:
     """Round values inside [lo, hi], about ``count`` + 1 of them."""
     if not hi > lo:
         return [lo]
-    step = nice_step(hi - lo, count)
+    step = nice_step(hi - lo, count, integer)
     first = math.ceil(lo / step - 1e-9) * step
     return [round(first + i * step, 12) for i in range(int((hi - first) / step + 1e-9) + 1)]
 
@@ -77,6 +80,7 @@ class Axis:
     lo: float
     hi: float
     log: bool = False
+    integer: bool = False  # ticks on whole numbers only (epochs, steps)
 
     @classmethod
     def fit(cls, values, log: bool = False, pad: float = 0.05, clip: tuple[float, float] | None = None) -> "Axis":
@@ -108,7 +112,7 @@ class Axis:
         return (v - self.lo) / (self.hi - self.lo)
 
     def ticks(self) -> list[float]:
-        return log_ticks(self.lo, self.hi) if self.log else linear_ticks(self.lo, self.hi)
+        return log_ticks(self.lo, self.hi) if self.log else linear_ticks(self.lo, self.hi, integer=self.integer)
 
 
 @dataclass(frozen=True)
