@@ -13,6 +13,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import streamlit as st  # noqa: E402
 import torch  # noqa: E402
 
+from ui import state  # noqa: E402
+
 torch.set_num_threads(1)
 
 st.set_page_config(page_title="Neural-network playground", page_icon="🧠", layout="wide")
@@ -24,4 +26,5 @@ PAGES = [
     st.Page("pages/search.py", title="Search", icon=":material/manage_search:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
 ]
+state.mark_entry()
 st.navigation(PAGES).run()

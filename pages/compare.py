@@ -7,6 +7,8 @@ from ui import compare_panels as cp
 from ui import race_panels as rp
 from ui import state
 
+state.require_entry()
+
 st.title("Compare")
 kept_tab, race_tab = st.tabs(["Kept runs", "Race"])
 

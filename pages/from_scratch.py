@@ -9,6 +9,8 @@ from nncore.gradcheck import gradcheck
 from nncore.walkthrough import explain_sample, step_both_engines
 from ui import scratch_panels, state
 
+state.require_entry()
+
 st.title("From scratch")
 st.caption("Backpropagation by hand, on the network the Playground is training right now: the NumPy engine's "
            "numbers for one sample, checked against finite differences and against PyTorch.")

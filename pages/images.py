@@ -7,6 +7,8 @@ from nncore.training import Trainer
 from ui import charts, image_panels, lesson_panels, live, model_io, panels, state
 from ui.sidebar import IMAGES, training_sidebar
 
+state.require_entry()
+
 session = state.run_session("images")
 cfg, error = training_sidebar(IMAGES)
 if error:

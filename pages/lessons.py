@@ -5,6 +5,8 @@ import streamlit as st
 from nncore.lessons import LESSONS, run_variants
 from ui import lesson_panels, state
 
+state.require_entry()
+
 st.title("Lessons")
 st.caption("Each lesson trains its variants side by side on the same data and seed, says what to watch, states "
            "the expected observation in advance, and then measures whether it happened.")

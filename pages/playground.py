@@ -7,6 +7,8 @@ from ui import lesson_panels, live, model_io, panels, state, tables
 from ui.sidebar import PLAYGROUND, training_sidebar
 from ui.time_travel import time_travel
 
+state.require_entry()
+
 session = state.run_session("playground")
 cfg, error = training_sidebar(PLAYGROUND)
 if error:

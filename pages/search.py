@@ -10,6 +10,8 @@ from nncore.search import PRUNERS, SAMPLERS, history_records, importance_records
 from ui import search_panels, state
 from ui.sidebar import PLAYGROUND, load_config
 
+state.require_entry()
+
 st.title("Search")
 st.caption("Hyperparameter search around the Playground's current settings, one trial at a time, with Optuna. "
            "Studies are saved, so a search can be resumed (and shared by workers: see the README).")

@@ -343,3 +343,27 @@ def test_playground_trains_live_and_pauses(request):
     finally:
         page.close()
     assert "Traceback" not in server.log_tail(200_000), f"server logged a traceback:\n{server.log_tail()}"
+
+
+def test_a_link_straight_to_a_page_on_a_fresh_server_runs_through_the_app(browser_context):
+    """The first request of a new server, a shared link to the Images page with a setting in it: Streamlit
+    would run the page file alone (legacy pages-folder mode: file names as navigation, no app.py). The page
+    must come up as the app's Images page, with the app's navigation and the link's setting."""
+    require_browser()
+    with StreamlitServer("app.py", cwd=REPO_ROOT, log_path=ARTIFACTS / "streamlit-deeplink.log") as server:
+        page = browser_context.new_page()
+        try:
+            page.goto(f"{server.url}/images?img.limit=500")
+            page.wait_for_selector("h1", timeout=LOAD_TIMEOUT_S * 1000)
+            wait_app_idle(page, timeout_ms=LOAD_TIMEOUT_S * 1000)
+            page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stSidebarNav'] a\").length >= 6",
+                                   timeout=30_000)
+            links = [text.split("\n")[-1] for text in
+                     page.locator("[data-testid='stSidebarNav'] a").all_inner_texts()]
+            assert links == ["Playground", "Images", "From scratch", "Lessons", "Search", "Compare"], links
+            assert page.locator("h1").first.inner_text() == "Images"
+            limit = page.locator("[data-testid='stNumberInput']", has_text="Training images").locator("input")
+            assert limit.input_value() == "500", "the link's setting was lost on the way through the app"
+        finally:
+            page.close()
+        assert "Traceback" not in server.log_tail(200_000), server.log_tail()

@@ -12,6 +12,26 @@ import streamlit as st
 from nncore.training import Snapshot, Trainer
 
 NAMESPACE = "nnplay"
+ENTRY_MARK = "nnplay.entry"  # set by app.py on every run of this session
+
+
+def mark_entry() -> None:
+    """Called by app.py before it hands over to the page: this session runs through the entry point."""
+    st.session_state[ENTRY_MARK] = True
+
+
+def require_entry() -> None:
+    """Every page calls this first. A link straight to a page (e.g. ``/images``), opened before anybody opened
+    the front page since the server started, is run by Streamlit's legacy pages-folder mode: the page file on
+    its own, without app.py (page config, thread limits, the navigation with titles and icons). The page then
+    switches that mode off, as app.py's ``st.navigation`` does, and runs again through app.py: same page, same
+    query parameters."""
+    if st.session_state.get(ENTRY_MARK):
+        return
+    from streamlit.runtime.pages_manager import PagesManager  # Streamlit is pinned; st.navigation sets the same
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 
 @dataclass
