@@ -114,6 +114,7 @@ def defaults_benchmark(target: float = 0.95, limit_seconds: float = 20.0, slice_
     from .datasets import SPECS
     from .training import Trainer
     out = {}
+    Trainer(RunConfig()).run(seconds=0.05)  # warm-up (lazy imports, first-call costs), as in a running app
     for name, spec in SPECS.items():
         if spec.task != "classification":
             continue
