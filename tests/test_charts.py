@@ -178,3 +178,15 @@ def test_histogram_picture_fits_the_width(layers):
     img = histograms.histograms_image(np.arange(4), counts, counts, HIST_EDGES, [f"l{i}" for i in range(layers)],
                                       max_width=1000)
     assert img.shape[1] <= max(1000, layers * (histograms.LEFT + 80 + histograms.GAP))
+
+
+def test_a_long_class_legend_wraps_inside_the_boundary_panel():
+    class ManyClasses(_Data):
+        class_names = tuple(f"species number {i}" for i in range(12))
+
+    picture = frame.live_picture(_snapshot(30), ManyClasses(), "Accuracy")
+    box = picture.regions["boundary"]
+    legend_rows = picture.rgb[box.y + box.h + 28:box.y + box.h + 58]
+    assert (legend_rows[:, box.x:box.x + box.w] < 200).any()  # the legend is there
+    beside = legend_rows[:, box.x + box.w + 2:frame.CURVES_X - 60]
+    assert (beside > 245).all()  # and nothing of it runs out of the panel towards the curves

@@ -109,17 +109,32 @@ def _draw_boundary(canvas: Canvas, x: int, y: int, grid, dataset, title: str) ->
     draw_axes(canvas, box, x_axis, y_axis, x_title=grid.axes[0], grid=False)
     canvas.later(shaded_plane(grid, dataset), box)
     canvas.text((box.x - 4, box.y - 3), grid.axes[1], size=10, fill=MUTED, anchor="rb")
-    ly = box.y + box.h + 30
+    canvas.text((box.x + box.w, box.y + box.h + 15), "filled = train, ring = test", size=10, fill=MUTED,
+                anchor="ra")
     if dataset.task == "regression":
-        _target_legend(canvas, box.x, ly, dataset)
+        _target_legend(canvas, box.x, box.y + box.h + 30, dataset)
     else:
-        entries = [(name, charts.PALETTE[i % len(charts.PALETTE)]) for i, name in enumerate(dataset.class_names)]
-        lx = box.x
-        for name, colour in entries:
-            legend(canvas, lx, ly, [(name, colour)], mark="dot")
-            lx += 26 + canvas.text_width(name, 10)
-    canvas.text((box.x + box.w, ly + 6.5), "filled = train, ring = test", size=10, fill=MUTED, anchor="rm")
+        _class_legend(canvas, box, list(dataset.class_names))
     return box
+
+
+def _class_legend(canvas: Canvas, box: Box, names: list[str], rows: int = 2, row_h: int = 13) -> None:
+    """One dot and name per class below the plot, wrapped within its width over at most ``rows`` rows (the
+    rest summed up as "+N more")."""
+    x, row, right = box.x, 0, box.x + box.w
+    for i, name in enumerate(names):
+        width = 26 + canvas.text_width(name, 10)
+        rest = f"+{len(names) - i} more"
+        if x + width > right and x > box.x:
+            row, x = row + 1, box.x
+        last = i == len(names) - 1
+        if row == rows or (row == rows - 1 and not last and x + width + canvas.text_width(rest, 10) + 12 > right):
+            y = box.y + box.h + 30 + min(row, rows - 1) * row_h + 6.5
+            canvas.text((x if row < rows else right, y), rest, size=10, fill=MUTED, anchor="lm" if row < rows else "rm")
+            return
+        legend(canvas, x, box.y + box.h + 30 + row * row_h, [(name, charts.PALETTE[i % len(charts.PALETTE)])],
+               mark="dot")
+        x += width
 
 
 def _target_legend(canvas: Canvas, x: float, y: float, dataset) -> None:
