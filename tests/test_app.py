@@ -470,3 +470,13 @@ def test_a_closed_tab_stops_and_frees_its_race(at):
     assert not at.exception, at.exception
     assert race_steps(at) == [0, 0, 0]  # a fresh race from the settings, which the widgets kept
     assert any("connection was lost" in i.value for i in at.info)
+
+
+def test_a_page_run_as_its_own_script_asks_once_for_the_entry_point_then_draws():
+    """A page file run without app.py (Streamlit's legacy pages-folder mode, or `streamlit run pages/x.py`)
+    asks once to be run again through the entry point; where there is none, it draws anyway (no rerun loop)."""
+    page = AppTest.from_file(str(Path(APP).parent / "pages" / "lessons.py"), default_timeout=60)
+    page.run()
+    assert not page.exception, page.exception
+    assert [t.value for t in page.title] == ["Lessons"]
+    assert page.session_state["nnplay.entry_retried"] is True

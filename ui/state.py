@@ -13,6 +13,7 @@ from nncore.training import Snapshot, Trainer
 
 NAMESPACE = "nnplay"
 ENTRY_MARK = "nnplay.entry"  # set by app.py on every run of this session
+ENTRY_RETRIED = "nnplay.entry_retried"  # a page asked once to be run again through app.py
 
 
 def mark_entry() -> None:
@@ -26,10 +27,11 @@ def require_entry() -> None:
     its own, without app.py (page config, thread limits, the navigation with titles and icons). The page then
     switches that mode off, as app.py's ``st.navigation`` does, and runs again through app.py: same page, same
     query parameters."""
-    if st.session_state.get(ENTRY_MARK):
-        return
+    if st.session_state.get(ENTRY_MARK) or st.session_state.get(ENTRY_RETRIED):
+        return  # through app.py, or already retried once (a page run as its own script: nothing to go through)
     from streamlit.runtime.pages_manager import PagesManager  # Streamlit is pinned; st.navigation sets the same
 
+    st.session_state[ENTRY_RETRIED] = True
     PagesManager.uses_pages_directory = False
     st.rerun()
 
@@ -80,7 +82,8 @@ def _free(hook: dict) -> None:
 
 def return_memory_to_os() -> None:
     """Hand freed heap pages back to the system (glibc's malloc_trim). Without it the server's resident memory
-    stayed ~20 MB per closed session higher (freed, but kept by the allocator for reuse); elsewhere a no-op."""
+    stayed ~85 MB above the start after four sessions had closed (freed, but kept by the allocator for reuse),
+    with it ~30 MB (measured with benchmarks/load.py); elsewhere a no-op."""
     import ctypes
     import ctypes.util
 
