@@ -52,6 +52,8 @@ def test_nice_ticks_are_round_and_cover_the_range():
     assert raster.log_ticks(1e-4, 2.0) == [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
     assert raster.log_ticks(0.2, 0.9) == [0.2, 0.5]  # within a decade: 1-2-5 steps
     assert raster.tick_label(1e-5) == "1e-5" and raster.tick_label(0.25) == "0.25"
+    assert raster.tick_label(190_000.0) == "1.9e5" and raster.tick_label(250_000.0) == "2.5e5"  # told apart
+    assert raster.log_ticks(0.533, 1.013) == [0.6, 0.8, 1.0]  # less than a 1-2-5 step: round linear values
     assert raster.linear_ticks(1.0, 11.0) == [2.5, 5.0, 7.5, 10.0]
     assert raster.linear_ticks(1.0, 11.0, integer=True) == [2.0, 4.0, 6.0, 8.0, 10.0]
     assert raster.linear_ticks(1.0, 2.0, integer=True) == [1.0, 2.0]  # epochs never get fractional ticks
@@ -190,3 +192,25 @@ def test_a_long_class_legend_wraps_inside_the_boundary_panel():
     assert (legend_rows[:, box.x:box.x + box.w] < 200).any()  # the legend is there
     beside = legend_rows[:, box.x + box.w + 2:frame.CURVES_X - 60]
     assert (beside > 245).all()  # and nothing of it runs out of the panel towards the curves
+
+
+def test_regression_colours_span_the_targets_range_for_surface_points_and_legend():
+    """Targets far from 0 (prices): the colour scale runs from the lowest to the highest training target, so
+    low predictions are blue and high ones orange (a scale centred on 0 would paint everything orange)."""
+    class Prices(_Data):
+        task, class_names = "regression", ()
+
+        def split(self, name):
+            if name == "train":
+                return np.array([[-1.5, 0.0], [2.5, 1.0]]), np.array([190_000.0, 250_000.0])
+            return np.array([[0.5, 0.25]]), np.array([220_000.0])
+
+    class Surface(_Grid):
+        values = np.outer(np.ones(40), np.linspace(190_000.0, 250_000.0, 40))  # the prediction rises along x1
+
+    picture = frame.live_picture(_snapshot(10, grid=Surface()), Prices(), "R²")
+    blue, orange = (np.array(raster.hex_rgb(c)) for c in charts.PALETTE[:2])
+    assert np.abs(_colour(picture, "boundary", 0.02, 0.9) - blue).sum() < 30
+    assert np.abs(_colour(picture, "boundary", 0.98, 0.9) - orange).sum() < 30
+    assert (_colour(picture, "boundary", 0.5, 0.9) > 235).all()  # the middle of the range is white
+    assert picture.caption.startswith("Left: regression surface") and "targets' colour scale" in picture.caption

@@ -45,12 +45,19 @@ def png_bytes(rgb: np.ndarray) -> bytes:
             + _png_chunk(b"IEND", b""))
 
 
-def boundary_rgb(values: np.ndarray, task: str) -> np.ndarray:
+def boundary_rgb(values: np.ndarray, task: str, target_range: tuple[float, float] | None = None) -> np.ndarray:
     """Colour an (R, R, K) probability grid: each cell is the probability-weighted class colour, faded
     towards white where the network is unsure (max probability near 1/K). Regression: (R, R) values on a
-    blue–white–orange scale. Returns (R, R, 3) uint8 with row 0 = lowest y (flip before encoding)."""
+    blue–white–orange scale from ``target_range`` (low, high; white in the middle; values beyond get the
+    end colours), by default symmetric around 0. Returns (R, R, 3) uint8 with row 0 = lowest y (flip before
+    encoding); any other shape works alike (e.g. (n,) values -> (n, 3))."""
     if task == "regression":
-        v = values / (np.abs(values).max() + 1e-12)
+        values = np.asarray(values, dtype=np.float64)
+        if target_range is None:
+            top = float(np.abs(values).max()) if values.size else 1.0
+            target_range = (-top, top)
+        centre, half = (target_range[0] + target_range[1]) / 2, (target_range[1] - target_range[0]) / 2
+        v = ((values - centre) / max(half, 1e-12)).clip(-1, 1)
         lo, hi, white = _rgb(PALETTE[0]), _rgb(PALETTE[1]), np.full(3, 255.0)
         t = np.abs(v)[..., None]
         rgb = np.where(v[..., None] < 0, white + (lo - white) * t, white + (hi - white) * t)

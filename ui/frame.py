@@ -44,9 +44,15 @@ def _extent(grid) -> tuple[Axis, Axis]:
     return Axis(float(grid.xs[0]), float(grid.xs[-1])), Axis(float(grid.ys[0]), float(grid.ys[-1]))
 
 
+def target_range(dataset) -> tuple[float, float]:
+    """The training targets' range: one colour scale for the surface, the points and the legend."""
+    y = np.asarray(dataset.split("train")[1], dtype=np.float64)
+    return (float(y.min()), float(y.max())) if y.size else (-1.0, 1.0)
+
+
 def _point_colours(dataset, y: np.ndarray) -> np.ndarray:
     if dataset.task == "regression":
-        return charts.boundary_rgb(np.asarray(y, dtype=np.float64), "regression").astype(int)
+        return charts.boundary_rgb(np.asarray(y, dtype=np.float64), "regression", target_range(dataset)).astype(int)
     table = np.array([hex_rgb(c) for c in charts.PALETTE])
     return table[np.asarray(y, dtype=int) % len(table)]
 
@@ -69,6 +75,8 @@ def _points_layer(grid, dataset, max_points: int = 1500) -> Image.Image:
     for split in ("train", "test"):
         X, y = dataset.split(split)
         X, y = X[:max_points], y[:max_points]
+        if len(y) == 0:
+            continue
         coords = grid.project(X, dataset)
         px, py = box.px(x_axis.fraction(coords[:, 0]), y_axis.fraction(coords[:, 1]))
         inside = (px >= 0) & (px <= BOUNDARY) & (py >= 0) & (py <= BOUNDARY)
@@ -87,7 +95,8 @@ def _points_layer(grid, dataset, max_points: int = 1500) -> Image.Image:
 
 def shaded_plane(grid, dataset) -> Image.Image:
     """The boundary's plot area at final size: the prediction shading with the data points on top."""
-    shading = Image.fromarray(charts.boundary_rgb(np.asarray(grid.values), dataset.task)[::-1])
+    scale = target_range(dataset) if dataset.task == "regression" else None
+    shading = Image.fromarray(charts.boundary_rgb(np.asarray(grid.values), dataset.task, scale)[::-1])
     shading = shading.resize((BOUNDARY, BOUNDARY), Image.BILINEAR)
     points = _points_layer(grid, dataset)
     shading.paste(points, (0, 0), points)
@@ -108,7 +117,7 @@ def _draw_boundary(canvas: Canvas, x: int, y: int, grid, dataset, title: str) ->
     x_axis, y_axis = _extent(grid)
     draw_axes(canvas, box, x_axis, y_axis, x_title=grid.axes[0], grid=False)
     canvas.later(shaded_plane(grid, dataset), box)
-    canvas.text((box.x - 4, box.y - 3), grid.axes[1], size=10, fill=MUTED, anchor="rb")
+    canvas.text((box.x - 4, box.y - 7), grid.axes[1], size=10, fill=MUTED, anchor="rb")  # clear of the top tick
     canvas.text((box.x + box.w, box.y + box.h + 15), "filled = train, ring = test", size=10, fill=MUTED,
                 anchor="ra")
     if dataset.task == "regression":
@@ -138,12 +147,11 @@ def _class_legend(canvas: Canvas, box: Box, names: list[str], rows: int = 2, row
 
 
 def _target_legend(canvas: Canvas, x: float, y: float, dataset) -> None:
-    targets = np.asarray(dataset.split("train")[1], dtype=np.float64)
-    top = float(np.abs(targets).max()) or 1.0
-    ramp = charts.boundary_rgb(np.linspace(-top, top, 81), "regression")
+    low, high = target_range(dataset)
+    ramp = charts.boundary_rgb(np.linspace(low, high, 81), "regression", (low, high))
     for i, colour in enumerate(ramp):
         canvas.line([(x + i, y + 3), (x + i, y + 10)], tuple(int(c) for c in colour), 1)
-    canvas.text((x + 86, y + 6.5), f"target {tick_label(-top)} … {tick_label(top)}", size=10, anchor="lm")
+    canvas.text((x + 86, y + 6.5), f"target {tick_label(low)} … {tick_label(high)}", size=10, anchor="lm")
 
 
 # --- the curves -----------------------------------------------------------------------------------------
@@ -241,7 +249,7 @@ def live_picture(snap, dataset, score_title: str) -> Picture:
     regions |= _draw_curves(canvas, CURVES_X, 4, snap.history, snap.grad_norms, snap.layer_names, score_title,
                             regression)
     band = canvas.result()
-    shading = "the network's prediction" if regression else "class probabilities, paler where the network is unsure"
+    shading = "the network's prediction on the targets' colour scale" if regression else "class probabilities, paler where the network is unsure"
     title = boundary_title(dataset, grid)
     caption = (f"Left: {title[0].lower() + title[1:]} (shading = {shading}; filled dots = train, "
                f"rings = test). {_curves_words(snap, score_title)} {_histogram_words(snap)}")

@@ -61,15 +61,15 @@ def log_ticks(lo: float, hi: float) -> list[float]:
         stride = 1 if len(decades) <= 5 else 2
         return decades[::stride]
     ticks = [m * 10.0 ** k for k in range(a, b + 1) for m in (1, 2, 5) if lo <= m * 10.0 ** k <= hi]
-    return ticks if len(ticks) >= 2 else [lo, hi]
+    return ticks if len(ticks) >= 2 else [t for t in linear_ticks(lo, hi, 3) if t > 0]
 
 
 def tick_label(value: float) -> str:
     if value == 0:
         return "0"
     if abs(value) >= 1e4 or abs(value) < 1e-3:
-        mantissa, exponent = f"{value:.0e}".split("e")
-        return f"{mantissa}e{int(exponent)}"
+        mantissa, exponent = f"{value:.2e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
     return f"{value:.4g}"
 
 
@@ -146,11 +146,24 @@ class Canvas:
     def text(self, xy, s: str, size: int = 11, fill=INK, anchor: str = "la") -> None:
         """Text with its ``anchor`` (Pillow's two-letter anchors) at ``xy``. Rendered glyph masks are cached:
         most labels repeat from frame to frame, and rendering them was a third of a frame's drawing time."""
+        if "²" in s:  # the built-in font has no superscript two: draw a small raised "2"
+            head, tail = s.split("²", 1)
+            if anchor[0] != "l":
+                xy = (xy[0] - self.text_width(s, size) * (0.5 if anchor[0] == "m" else 1.0), xy[1])
+                anchor = "l" + anchor[1]
+            self.text(xy, head, size, fill, anchor)
+            x = xy[0] + self.text_width(head, size)
+            self.text((x, xy[1] - size * 0.35), "2", max(size - 3, 6), fill, anchor)
+            self.text((x + self.text_width("2", max(size - 3, 6)), xy[1]), tail, size, fill, anchor)
+            return
         (dx, dy), mask = _text_mask(s, size * SCALE, anchor)
         x, y = round(xy[0] * SCALE) + dx, round(xy[1] * SCALE) + dy
         self.img.paste(fill, (x, y, x + mask.width, y + mask.height), mask)
 
     def text_width(self, s: str, size: int = 11) -> float:
+        if "²" in s:
+            head, tail = s.split("²", 1)
+            return self.text_width(head, size) + self.text_width("2", max(size - 3, 6)) + self.text_width(tail, size)
         return font(size * SCALE).getlength(s) / SCALE
 
     def line(self, points, fill, width: float = 1.0) -> None:
