@@ -89,7 +89,8 @@ def save_checkpoint(trainer) -> bytes:
     info = {"name": ds.name, "task": ds.task, "n_classes": int(ds.n_classes), "n_features": int(ds.n_features),
             "n_outputs": int(ds.n_outputs), "class_names": list(ds.class_names),
             "feature_names": list(ds.feature_names),
-            "image_shape": list(ds.image_shape) if getattr(ds, "image_shape", None) else None}
+            "image_shape": list(ds.image_shape) if getattr(ds, "image_shape", None) else None,
+            "y_mean": float(getattr(ds, "y_mean", 0.0)), "y_std": float(getattr(ds, "y_std", 1.0))}
     metrics = {key: _clean(snap.last(key)) for key in _METRIC_KEYS}
     metrics.update(status=snap.status, message=snap.message)
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION,
@@ -178,7 +179,12 @@ def _dataset_info(metadata: dict) -> dict:
             and len(info["feature_names"]) == info["n_features"]):
         raise ConfigError("checkpoint dataset description is inconsistent: the file is damaged", "checkpoint")
     info["image_shape"] = shape
-    return {key: info[key] for key in (*rules, "image_shape")}
+    y_mean, y_std = info.get("y_mean", 0.0), info.get("y_std", 1.0)  # regression target scaling (identity)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (y_mean, y_std)) \
+            or y_std <= 0:
+        raise ConfigError("checkpoint target scaling (y_mean, y_std) is damaged", "checkpoint")
+    info["y_mean"], info["y_std"] = float(y_mean), float(y_std)
+    return {key: info[key] for key in (*rules, "image_shape", "y_mean", "y_std")}
 
 
 def _clean_metrics(raw: dict) -> dict:
@@ -347,6 +353,11 @@ def trainer_from_checkpoint(checkpoint: Checkpoint, dataset=None):
         dataset = dataclasses.replace(dataset, X_train=rescale(dataset.X_train), X_val=rescale(dataset.X_val),
                                       X_test=rescale(dataset.X_test), mean=info["mean"].copy(),
                                       std=info["std"].copy())
+    if dataset.task == "regression" and (dataset.y_mean, dataset.y_std) != (info["y_mean"], info["y_std"]):
+        def retarget(y):  # the network predicts targets on the checkpoint's scale
+            return (dataset.unscale_targets(y) - info["y_mean"]) / info["y_std"]
+        dataset = dataclasses.replace(dataset, y_train=retarget(dataset.y_train), y_val=retarget(dataset.y_val),
+                                      y_test=retarget(dataset.y_test), y_mean=info["y_mean"], y_std=info["y_std"])
     trainer = Trainer(cfg, dataset)
     params = [{k: v.copy() for k, v in layer.items()} for layer in checkpoint.params]
     trainer.load_params(params)

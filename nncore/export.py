@@ -41,6 +41,8 @@ class ModelInfo:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     image_shape: tuple[int, int] | None = None  # (rows, cols) when each row of features is an image (CNN)
+    y_mean: float = 0.0                      # regression: prediction = output * y_std + y_mean
+    y_std: float = 1.0
 
 
 def model_info(source) -> ModelInfo:
@@ -59,8 +61,12 @@ def model_info(source) -> ModelInfo:
         raise ConfigError(f"mean and std must have {n_features} values (one per feature), got "
                           f"{len(mean)} and {len(std)}", "mean")
     shape = get("image_shape")
+    y_mean, y_std = float(get("y_mean") or 0.0), float(get("y_std") or 1.0)
+    if not (np.isfinite(y_mean) and np.isfinite(y_std) and y_std > 0):
+        raise ConfigError(f"y_std must be > 0 and y_mean finite, got {y_std} and {y_mean}", "y_std")
     return ModelInfo(n_features, int(get("n_outputs")), task, tuple(get("class_names")),
-                     tuple(get("feature_names")), mean, std, tuple(int(v) for v in shape) if shape else None)
+                     tuple(get("feature_names")), mean, std, tuple(int(v) for v in shape) if shape else None,
+                     y_mean, y_std)
 
 
 def _dense_sizes(cfg: RunConfig, info: ModelInfo, params: list[dict]) -> list[int]:
@@ -134,7 +140,7 @@ def torch_module(cfg: RunConfig, params: list[dict], info):
             if info.task == "binary":
                 p = torch.sigmoid(z)
                 return torch.cat([1.0 - p, p], dim=1)
-            return z[:, 0]
+            return z[:, 0] * info.y_std + info.y_mean  # the prediction in the target's own units
 
     return Exported().float().eval()
 
@@ -216,6 +222,7 @@ BATCH_NORM = {batch_norm!r}
 DTYPE = torch.{dtype}
 MEAN = np.array({mean!r})  # the training split's input scaling, applied to raw features first
 STD = np.array({std!r})
+Y_MEAN, Y_STD = {y_mean!r}, {y_std!r}  # regression: the network predicts (target - Y_MEAN) / Y_STD
 # Parameter name -> (shape, little-endian {dtype} values in base64).
 WEIGHTS = {weights}
 
@@ -275,7 +282,7 @@ def predict(X):
     if TASK == "binary":
         p = torch.sigmoid(z[:, 0])
         return torch.stack([1.0 - p, p], dim=1).numpy()
-    return z[:, 0].numpy()
+    return z[:, 0].numpy() * Y_STD + Y_MEAN
 
 
 def read_csv(path):
@@ -344,7 +351,7 @@ def export_python(cfg: RunConfig, params: list[dict], info) -> str:
         d=info.n_features, task=info.task, feature_names=list(info.feature_names),
         class_names=list(info.class_names), image_shape=list(info.image_shape) if n_convs else None,
         channels=list(m.channels) if n_convs else [], sizes=sizes, batch_norm=m.batch_norm, dtype=m.dtype,
-        mean=list(info.mean), std=list(info.std), weights=weights_text,
+        mean=list(info.mean), std=list(info.std), y_mean=info.y_mean, y_std=info.y_std, weights=weights_text,
         activation=_ACTIVATION_CODE[m.activation], np_dtype=np_dtype)
 
 

@@ -413,6 +413,8 @@ class Trainer:
         flat = np.stack([gx.ravel(), gy.ravel()], axis=1)
         points = ds.scale(flat) if components is None else center + flat @ components
         values = metrics.probabilities(self.engine.forward(points), ds.task)
+        if ds.task == "regression":
+            values = ds.unscale_targets(values)  # the surface in the target's own units
         shape = (r, r, -1) if ds.task != "regression" else (r, r)
         return Grid(_frozen(xs), _frozen(ys), _frozen(values.reshape(shape)), axes, center, components)
 

@@ -416,3 +416,29 @@ def test_inspect_errors_are_one_line(tmp_path, capsys):
     path.write_text("just some notes")
     assert main(["inspect", str(path)]) == 2
     assert capsys.readouterr().err.startswith("error: not a playground checkpoint")
+
+
+def test_a_table_regression_checkpoint_keeps_its_target_scaling_and_predicts_in_the_targets_units():
+    import pandas as pd
+
+    def prices(n):
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(n, 2))
+        return pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "price": 200_000 + 50_000 * x[:, 0]})
+
+    cfg = make_cfg(dataset="csv", hidden=(8,), epochs=2)
+    ds = table_to_dataset(prices(200), "price", ["a", "b"], cfg.data)
+    trainer = Trainer(cfg, ds)
+    while trainer.running:
+        trainer.run(steps=5000)
+    ck = load_checkpoint(save_checkpoint(trainer))
+    assert (ck.dataset["y_mean"], ck.dataset["y_std"]) == (ds.y_mean, ds.y_std)
+    # the table with more rows: other training statistics; the loaded network keeps predicting dollars
+    grown = table_to_dataset(prices(260), "price", ["a", "b"], cfg.data)
+    assert grown.y_mean != ds.y_mean
+    loaded = trainer_from_checkpoint(ck, grown)
+    assert (loaded.dataset.y_mean, loaded.dataset.y_std) == (ds.y_mean, ds.y_std)
+    raw = ds.unscale(ds.X_test)
+    dollars = lambda t: t.dataset.unscale_targets(t.engine.forward(t.dataset.scale(raw)).reshape(-1))  # noqa: E731
+    np.testing.assert_allclose(dollars(loaded), dollars(trainer), rtol=1e-6)
+    np.testing.assert_allclose(np.sort(loaded.dataset.targets("train")), np.sort(grown.targets("train")), rtol=1e-9)

@@ -160,3 +160,26 @@ def test_cli_export_of_a_bad_file_exits_2_with_one_line(content, tmp_path, capsy
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and len(err.splitlines()) == 1, err
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_exports_of_a_table_regression_predict_in_the_targets_units(tmp_path):
+    """Targets standardized for training (a price table): the exported model and script answer in dollars."""
+    import pandas as pd
+
+    from nncore.datasets.tabular import table_to_dataset
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    df = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "price": 200_000 + 50_000 * x[:, 0]})
+    cfg = make_cfg(dataset="csv", hidden=(8,), epochs=3)
+    trainer = Trainer(cfg, table_to_dataset(df, "price", ["a", "b"], cfg.data))
+    while trainer.running:
+        trainer.run(steps=5000)
+    ds = trainer.dataset
+    assert ds.y_std > 1000
+    want = ds.unscale_targets(_expected(trainer))  # the app's predictions in dollars
+    session = ort.InferenceSession(export.export_from_trainer(trainer, "onnx"))
+    got = session.run(None, {"features": _raw_test(trainer).astype(np.float32)})[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    path = tmp_path / "model.py"
+    path.write_bytes(export.export_from_trainer(trainer, "python"))
+    np.testing.assert_allclose(_load_script(path).predict(_raw_test(trainer)), want, rtol=1e-6)

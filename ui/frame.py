@@ -46,13 +46,14 @@ def _extent(grid) -> tuple[Axis, Axis]:
 
 def target_range(dataset) -> tuple[float, float]:
     """The training targets' range: one colour scale for the surface, the points and the legend."""
-    y = np.asarray(dataset.split("train")[1], dtype=np.float64)
+    y = np.asarray(dataset.targets("train"), dtype=np.float64)
     return (float(y.min()), float(y.max())) if y.size else (-1.0, 1.0)
 
 
 def _point_colours(dataset, y: np.ndarray) -> np.ndarray:
     if dataset.task == "regression":
-        return charts.boundary_rgb(np.asarray(y, dtype=np.float64), "regression", target_range(dataset)).astype(int)
+        targets = dataset.unscale_targets(y)
+        return charts.boundary_rgb(targets, "regression", target_range(dataset)).astype(int)
     table = np.array([hex_rgb(c) for c in charts.PALETTE])
     return table[np.asarray(y, dtype=int) % len(table)]
 
@@ -183,13 +184,14 @@ def _curve_panel(canvas: Canvas, x: int, y: int, title: str, epochs: np.ndarray,
 
 
 def _draw_curves(canvas: Canvas, x: int, y: int, history, grad_norms, layer_names, score_title: str,
-                 regression: bool) -> dict[str, Box]:
+                 regression: bool, standardized: bool = False) -> dict[str, Box]:
     epochs = np.asarray(history["epoch"], dtype=np.float64)
     norms = np.asarray(grad_norms, dtype=np.float64).reshape(len(epochs), len(layer_names))
     splits = lambda prefix: [(label, history[f"{key}_{prefix}"], colour)  # noqa: E731
                              for label, key, colour in zip(SPLIT_LABELS, ("train", "val"), SPLIT_COLOURS)]
+    loss_title = "Loss (log scale" + ("; on standardized targets)" if standardized else ")")
     boxes = {
-        "loss": _curve_panel(canvas, x, y, "Loss (log scale)", epochs, splits("loss"), log_y=True),
+        "loss": _curve_panel(canvas, x, y, loss_title, epochs, splits("loss"), log_y=True),
         "score": _curve_panel(canvas, x, y + CURVE_PITCH, score_title, epochs, splits("acc"), log_y=False,
                               clip=None if regression else (0.0, 1.0)),
         "norms": _curve_panel(canvas, x, y + 2 * CURVE_PITCH, "Gradient norm per layer (log scale)", epochs,
@@ -234,12 +236,16 @@ def _histogram_words(snap) -> str:
     return "Below: " + histograms.CAPTION.format(layers=", ".join(snap.layer_names))
 
 
+def _standardized_targets(dataset) -> bool:
+    return dataset.task == "regression" and (getattr(dataset, "y_mean", 0.0), getattr(dataset, "y_std", 1.0)) != (0.0, 1.0)
+
+
 def live_picture(snap, dataset, score_title: str) -> Picture:
     """Boundary (when the data has a plane to draw) beside the curves, histograms below."""
     grid = snap.grid
     regression = dataset.task == "regression"
     if grid is None:
-        picture = curves_picture(snap, score_title, regression)
+        picture = curves_picture(snap, score_title, regression, _standardized_targets(dataset))
         return Picture(_stack(picture.rgb, _histograms(snap, picture.rgb.shape[1])),
                        picture.caption + " " + _histogram_words(snap), picture.regions)
     width = CURVES_X + CURVES_W
@@ -247,7 +253,7 @@ def live_picture(snap, dataset, score_title: str) -> Picture:
     regions = {"boundary": _draw_boundary(canvas, LIVE_BOUNDARY.x, LIVE_BOUNDARY.y - 18, grid, dataset,
                                           boundary_title(dataset, grid))}
     regions |= _draw_curves(canvas, CURVES_X, 4, snap.history, snap.grad_norms, snap.layer_names, score_title,
-                            regression)
+                            regression, standardized=_standardized_targets(dataset))
     band = canvas.result()
     shading = "the network's prediction on the targets' colour scale" if regression else "class probabilities, paler where the network is unsure"
     title = boundary_title(dataset, grid)
@@ -264,9 +270,10 @@ def boundary_picture(grid, dataset, title: str | None = None) -> Picture:
                    {"boundary": box})
 
 
-def curves_picture(snap, score_title: str, regression: bool = False) -> Picture:
-    """The three curve panels alone (image data, which has no plane to draw)."""
+def curves_picture(snap, score_title: str, regression: bool = False, standardized: bool = False) -> Picture:
+    """The three curve panels alone (data without a plane to draw, e.g. images)."""
     canvas = Canvas(56 + CURVES_W, BAND_H)
-    regions = _draw_curves(canvas, 56, 4, snap.history, snap.grad_norms, snap.layer_names, score_title, regression)
+    regions = _draw_curves(canvas, 56, 4, snap.history, snap.grad_norms, snap.layer_names, score_title, regression,
+                           standardized)
     words = _curves_words(snap, score_title).removeprefix("Right: ")
     return Picture(canvas.result(), words[0].upper() + words[1:], regions)

@@ -106,7 +106,9 @@ class _Builder:
             from .tables import table_inputs
             values.update(table_inputs(spec.prefix, self.kw))
             values["standardize"] = st.toggle("Standardize inputs", d.standardize, **self.kw("standardize"),
-                                              help="zero mean, unit variance, with statistics of the training split")
+                                              help="zero mean, unit variance, with statistics of the training "
+                                                   "split; a regression target too (its loss is then on the "
+                                                   "standardized target; R² and predictions are in its units)")
         else:
             if SPECS[values["dataset"]].takes_classes:
                 values["classes"] = st.slider("Classes (arms / clusters)", 2, 5, d.classes, **self.kw("classes"))

@@ -63,6 +63,8 @@ class Dataset:
     mean: np.ndarray             # (d,) subtracted before scaling (zeros when not standardized)
     std: np.ndarray              # (d,) divided by (ones when not standardized)
     image_shape: tuple[int, int] | None = None  # (rows, cols) when each row of X is a flattened image
+    y_mean: float = 0.0          # regression: y_* = (target - y_mean) / y_std (identity unless standardized)
+    y_std: float = 1.0
 
     @property
     def n_features(self) -> int:
@@ -81,6 +83,15 @@ class Dataset:
 
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         return getattr(self, f"X_{name}"), getattr(self, f"y_{name}")
+
+    def unscale_targets(self, values: np.ndarray) -> np.ndarray:
+        """Network outputs (or stored targets) of a regression back in the target's own units."""
+        return np.asarray(values, dtype=np.float64) * self.y_std + self.y_mean
+
+    def targets(self, name: str) -> np.ndarray:
+        """A split's labels as the data has them: class ids, or regression targets in their own units."""
+        y = getattr(self, f"y_{name}")
+        return self.unscale_targets(y) if self.task == "regression" else y
 
 
 def make_dataset(cfg, **image_options) -> Dataset:
