@@ -376,7 +376,8 @@ def test_race_trains_every_racer_in_lockstep_and_draws_their_boundaries(at):
     second = race_steps(at)
     assert not at.exception, at.exception
     assert len(set(first)) == 1 and len(set(second)) == 1 and 0 < first[0] < second[0]
-    boundaries = [img for img in image_elements(at) if img.caption.startswith("Decision boundary (class probabilities)")]
+    boundaries = [img for img in image_elements(at)
+                  if img.caption.startswith("Decision boundary (class probabilities)")]
     assert len(boundaries) == 3
     button(at, "Pause race").click().run()
     paused = race_steps(at)

@@ -98,7 +98,8 @@ def _snapshot(epochs: int, layers=("hidden 1", "output"), grid=_Grid()):
     history = _history(epochs)
     if epochs > 3:
         history["train_loss"][3] = np.nan  # a gap must not break the drawing
-    return SimpleNamespace(grid=grid, history=history, grad_norms=np.outer(np.ones(epochs), 0.1 ** np.arange(len(layers))),
+    norms = np.outer(np.ones(epochs), 0.1 ** np.arange(len(layers)))  # one level per layer
+    return SimpleNamespace(grid=grid, history=history, grad_norms=norms,
                            layer_names=layers, hist_steps=np.arange(3), hist_edges=HIST_EDGES,
                            grad_hist=np.ones((3, len(layers), n_bins)), weight_hist=np.ones((3, len(layers), n_bins)))
 

@@ -237,7 +237,8 @@ def _histogram_words(snap) -> str:
 
 
 def _standardized_targets(dataset) -> bool:
-    return dataset.task == "regression" and (getattr(dataset, "y_mean", 0.0), getattr(dataset, "y_std", 1.0)) != (0.0, 1.0)
+    scaling = (getattr(dataset, "y_mean", 0.0), getattr(dataset, "y_std", 1.0))
+    return dataset.task == "regression" and scaling != (0.0, 1.0)
 
 
 def live_picture(snap, dataset, score_title: str) -> Picture:
@@ -255,7 +256,8 @@ def live_picture(snap, dataset, score_title: str) -> Picture:
     regions |= _draw_curves(canvas, CURVES_X, 4, snap.history, snap.grad_norms, snap.layer_names, score_title,
                             regression, standardized=_standardized_targets(dataset))
     band = canvas.result()
-    shading = "the network's prediction on the targets' colour scale" if regression else "class probabilities, paler where the network is unsure"
+    shading = ("the network's prediction on the targets' colour scale" if regression
+               else "class probabilities, paler where the network is unsure")
     title = boundary_title(dataset, grid)
     caption = (f"Left: {title[0].lower() + title[1:]} (shading = {shading}; filled dots = train, "
                f"rings = test). {_curves_words(snap, score_title)} {_histogram_words(snap)}")
