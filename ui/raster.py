@@ -132,9 +132,9 @@ class Box:
 class Canvas:
     """An RGB picture drawn at SCALE times ``width`` x ``height``; every coordinate is in final pixels."""
 
-    def __init__(self, width: int, height: int, base: Image.Image | None = None):
+    def __init__(self, width: int, height: int):
         self.width, self.height = width, height
-        self.img = base.copy() if base is not None else Image.new("RGB", (width * SCALE, height * SCALE), WHITE)
+        self.img = Image.new("RGB", (width * SCALE, height * SCALE), WHITE)
         self.draw = ImageDraw.Draw(self.img)
         self._final: list[tuple[Image.Image, Box]] = []
 
@@ -173,10 +173,6 @@ class Canvas:
     def rect(self, x0, y0, x1, y1, outline=None, fill=None) -> None:
         self.draw.rectangle((x0 * SCALE, y0 * SCALE, x1 * SCALE - 1, y1 * SCALE - 1), outline=outline, fill=fill,
                             width=SCALE // 2 or 1)
-
-    def paste(self, picture: Image.Image, x: int, y: int, mask: Image.Image | None = None) -> None:
-        """Paste a picture already at SCALE (e.g. a cached layer) with its top left at final (x, y)."""
-        self.img.paste(picture, (x * SCALE, y * SCALE), mask)
 
     def polyline(self, box: Box, x_axis: Axis, y_axis: Axis, xs, ys, fill, width: float = 1.5) -> None:
         """A series as connected segments inside ``box``; non-finite values (and values off a log axis) break
