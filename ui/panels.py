@@ -9,7 +9,7 @@ import streamlit as st
 from nncore.datasets import Dataset
 from nncore.training import Snapshot
 
-from . import charts, frame, histograms
+from . import charts, frame
 
 STATUS_LABELS = {"ready": "ready", "running": "training", "done": "finished", "early_stopped": "stopped early",
                  "diverged": "diverged"}
@@ -61,14 +61,3 @@ def boundary(snap: Snapshot, dataset: Dataset) -> None:
         st.info("No decision boundary for this data (image inputs, or fewer than 2 features).")
         return
     _show(frame.boundary_picture(snap.grid, dataset))
-
-
-def internals(snap: Snapshot, max_width: int = 1000) -> None:
-    """Gradient and weight histograms per layer over time, as one picture."""
-    if len(snap.hist_steps) == 0:
-        st.caption("Histograms per layer over time appear after the first epoch.")
-        return
-    picture = histograms.histograms_image(snap.hist_steps, snap.grad_hist, snap.weight_hist, snap.hist_edges,
-                                          snap.layer_names, max_width=max_width)
-    st.image(charts.png_bytes(picture), caption=histograms.CAPTION.format(layers=", ".join(snap.layer_names)),
-             output_format="PNG")
