@@ -15,6 +15,8 @@ import zlib
 import altair as alt
 import numpy as np
 
+from .raster import hex_rgb
+
 # Class colours (colour-blind-safe Tableau 10 order); the boundary shading uses the same ones.
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
            "#9c755f", "#bab0ac"]
@@ -25,7 +27,7 @@ MAX_CURVE_POINTS = 100
 
 
 def _rgb(hex_colour: str) -> np.ndarray:
-    return np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)
+    return np.array(hex_rgb(hex_colour), dtype=np.float64)
 
 
 def _png_chunk(tag: bytes, data: bytes) -> bytes:

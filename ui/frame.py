@@ -251,14 +251,13 @@ def live_picture(snap, dataset, score_title: str) -> Picture:
                        picture.caption + " " + _histogram_words(snap), picture.regions)
     width = CURVES_X + CURVES_W
     canvas = Canvas(width, BAND_H)
-    regions = {"boundary": _draw_boundary(canvas, LIVE_BOUNDARY.x, LIVE_BOUNDARY.y - 18, grid, dataset,
-                                          boundary_title(dataset, grid))}
+    title = boundary_title(dataset, grid)
+    regions = {"boundary": _draw_boundary(canvas, LIVE_BOUNDARY.x, LIVE_BOUNDARY.y - 18, grid, dataset, title)}
     regions |= _draw_curves(canvas, CURVES_X, 4, snap.history, snap.grad_norms, snap.layer_names, score_title,
                             regression, standardized=_standardized_targets(dataset))
     band = canvas.result()
     shading = ("the network's prediction on the targets' colour scale" if regression
                else "class probabilities, paler where the network is unsure")
-    title = boundary_title(dataset, grid)
     caption = (f"Left: {title[0].lower() + title[1:]} (shading = {shading}; filled dots = train, "
                f"rings = test). {_curves_words(snap, score_title)} {_histogram_words(snap)}")
     return Picture(_stack(band, _histograms(snap, width)), caption, regions)
@@ -266,10 +265,10 @@ def live_picture(snap, dataset, score_title: str) -> Picture:
 
 def boundary_picture(grid, dataset, title: str | None = None) -> Picture:
     """The boundary panel alone (lessons, races)."""
+    title = title or boundary_title(dataset, grid)
     canvas = Canvas(46 + BOUNDARY + 16, BAND_H)
-    box = _draw_boundary(canvas, 46, 4, grid, dataset, title or boundary_title(dataset, grid))
-    return Picture(canvas.result(), f"{title or boundary_title(dataset, grid)}: filled dots = train, rings = test.",
-                   {"boundary": box})
+    box = _draw_boundary(canvas, 46, 4, grid, dataset, title)
+    return Picture(canvas.result(), f"{title}: filled dots = train, rings = test.", {"boundary": box})
 
 
 def curves_picture(snap, score_title: str, regression: bool = False, standardized: bool = False) -> Picture:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
+
+from .raster import INK, font
 
 KINDS = ("gradients", "weights")
 CAPTION = ("Histograms per layer over time ({layers}). x: training step; y: value (log-spaced bins, 0 in "
@@ -21,15 +23,12 @@ BIN_ROWS = 3            # image rows per bin (crisp bins when the browser scales
 TITLE_H, AXIS_H = 16, 16  # pixels above (panel title) and below (step labels) each panel
 LEFT = 44               # room for the value labels left of each panel
 GAP = 10
-INK, GRID = (49, 51, 63), (200, 200, 200)
+GRID = (200, 200, 200)
 
 # A perceptual dark-to-light colour ramp for the shares (viridis-like stops).
 _RAMP = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], dtype=np.float64)
 
 
-@functools.lru_cache(maxsize=1)
-def _font() -> ImageFont.ImageFont:
-    return ImageFont.load_default(size=11)
 
 
 def ramp(t: np.ndarray) -> np.ndarray:
@@ -77,17 +76,17 @@ def _background(layer_names: tuple[str, ...], edges: tuple[float, ...], panel_w:
     n_bins = len(edges) - 1
     cell_w, cell_h = LEFT + panel_w + GAP, TITLE_H + panel_h + AXIS_H + GAP
     canvas = Image.new("RGB", (cell_w * len(layer_names), cell_h * len(KINDS)), "white")
-    draw, font = ImageDraw.Draw(canvas), _font()
+    draw, label_font = ImageDraw.Draw(canvas), font(11)
     ticks = value_ticks(np.array(edges))
     for row, kind in enumerate(KINDS):
         for col, name in enumerate(layer_names):
             x0, y0 = col * cell_w + LEFT, row * cell_h + TITLE_H
             draw.rectangle((x0 - 1, y0 - 1, x0 + panel_w, y0 + panel_h), outline=GRID)
-            draw.text((x0, y0 - TITLE_H + 1), f"{name}: {kind} of W", fill=INK, font=font)
+            draw.text((x0, y0 - TITLE_H + 1), f"{name}: {kind} of W", fill=INK, font=label_font)
             for position, label in ticks.items():
                 y = y0 + panel_h * (1 - position / n_bins)
                 draw.line((x0 - 4, y, x0 - 1, y), fill=INK)
-                draw.text((x0 - 6, y), label, fill=INK, font=font, anchor="rm")
+                draw.text((x0 - 6, y), label, fill=INK, font=label_font, anchor="rm")
     return canvas
 
 
@@ -100,7 +99,7 @@ def histograms_image(steps: np.ndarray, grad_counts: np.ndarray, weight_counts: 
     panel_w = int(min(220, max(80, (max_width - n_layers * (LEFT + GAP)) // max(n_layers, 1))))
     cell_w, cell_h = LEFT + panel_w + GAP, TITLE_H + panel_height + AXIS_H + GAP
     canvas = _background(tuple(layer_names), tuple(float(e) for e in edges), panel_w, panel_height).copy()
-    draw, font = ImageDraw.Draw(canvas), _font()
+    draw, label_font = ImageDraw.Draw(canvas), font(11)
     first, last = int(steps[0]), int(max(steps[-1], steps[0]))
     for row, counts in enumerate((grad_counts, weight_counts)):
         counts = np.asarray(counts)
@@ -109,6 +108,6 @@ def histograms_image(steps: np.ndarray, grad_counts: np.ndarray, weight_counts: 
             panel = Image.fromarray(panel_pixels(counts[:, col])).resize((panel_w, panel_height), Image.NEAREST)
             canvas.paste(panel, (x0, y0))
             y_axis = y0 + panel_height + 2
-            draw.text((x0, y_axis), f"step {first}", fill=INK, font=font, anchor="la")
-            draw.text((x0 + panel_w, y_axis), f"{last}", fill=INK, font=font, anchor="ra")
+            draw.text((x0, y_axis), f"step {first}", fill=INK, font=label_font, anchor="la")
+            draw.text((x0 + panel_w, y_axis), f"{last}", fill=INK, font=label_font, anchor="ra")
     return np.asarray(canvas)

@@ -133,7 +133,6 @@ class Canvas:
     """An RGB picture drawn at SCALE times ``width`` x ``height``; every coordinate is in final pixels."""
 
     def __init__(self, width: int, height: int):
-        self.width, self.height = width, height
         self.img = Image.new("RGB", (width * SCALE, height * SCALE), WHITE)
         self.draw = ImageDraw.Draw(self.img)
         self._final: list[tuple[Image.Image, Box]] = []
