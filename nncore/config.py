@@ -174,6 +174,7 @@ class TrainConfig:
     clip_norm: float = 0.0         # clip the global gradient norm to this (0 = off)
     early_stopping: int = 0        # stop after this many epochs without a better val loss (0 = off)
     restore_best: bool = True      # on early stop, go back to the best val-loss weights
+    min_delta: float = 1e-4        # early stopping: a val-loss drop smaller than this is no improvement
     augment_flip: bool = False     # image sets: flip training images left-right at random
     augment_shift: int = 0         # image sets: shift training images by up to this many pixels
     augment_rotate: float = 0.0    # image sets: rotate training images by up to this many degrees
@@ -199,6 +200,7 @@ class TrainConfig:
         _range("clip_norm", self.clip_norm, 0, 1e6)
         _range("early_stopping", self.early_stopping, 0, 100_000, integer=True)
         _boolean("restore_best", self.restore_best)
+        _range("min_delta", self.min_delta, 0, 1e3)
         _boolean("augment_flip", self.augment_flip)
         _range("augment_shift", self.augment_shift, 0, 8, integer=True)
         _range("augment_rotate", self.augment_rotate, 0, 45)

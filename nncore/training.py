@@ -9,6 +9,7 @@ config gives the same run no matter how the budget is sliced.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -94,13 +95,34 @@ class Snapshot:
     steps_per_sec: float
     lr: float                     # the learning rate the next step uses
     config: RunConfig = field(repr=False)
+    best_epoch: int | None = None  # early stopping restored this epoch's weights (None: the last epoch's are held)
+
+    @property
+    def weights_epoch(self) -> int:
+        """The epoch whose weights the run holds: the restored best epoch, else the latest one."""
+        return self.best_epoch if self.best_epoch is not None else self.epoch
 
     def last(self, key: str) -> float | None:
         """Latest value of a history series, or None before the first epoch / where it does not apply."""
+        return self._at(key, len(self.history[key]))
+
+    def final(self, key: str) -> float | None:
+        """A history value of the weights the run holds (the best epoch's after early stopping restored it):
+        the number every report of the run's result shows."""
+        return self.last(key) if self.best_epoch is None else self._at(key, self.best_epoch)
+
+    def _at(self, key: str, epoch: int) -> float | None:
         series = self.history[key]
-        if len(series) == 0 or not math.isfinite(series[-1]):
+        if epoch < 1 or epoch > len(series) or not math.isfinite(series[epoch - 1]):
             return None
-        return float(series[-1])
+        return float(series[epoch - 1])
+
+    @property
+    def kept_note(self) -> str:
+        """e.g. "best epoch 6 of 26, weights restored" after early stopping restored weights, else ""."""
+        if self.best_epoch is None:
+            return ""
+        return f"best epoch {self.best_epoch} of {self.epoch}, weights restored"
 
 
 class Trainer:
@@ -137,6 +159,7 @@ class Trainer:
         self._safe_params = self.engine.get_params()    # last finite weights (epoch boundary)
         self._safe_point = (0, 0)
         self._best = (math.inf, None, 0)                 # (val loss, params, epoch) for early stopping
+        self._restored_epoch: int | None = None          # the epoch whose weights early stopping restored
         self._rate_marks: list[tuple[float, int]] = []
         self._record_histograms()
         weights_bytes = sum(v.nbytes for layer in self._safe_params for v in layer.values())
@@ -184,7 +207,7 @@ class Trainer:
         """Train for ``steps`` updates or ``seconds`` of wall time (whichever ends first), then snapshot."""
         if steps is None and seconds is None:
             raise ValueError("give steps or seconds")
-        _flush_denormals()
+        self._flush_denormals()
         deadline = time.perf_counter() + seconds if seconds is not None else math.inf
         limit = self.step + steps if steps is not None else math.inf
         if self.running:
@@ -264,16 +287,20 @@ class Trainer:
     def _check_stop(self, val_loss: float) -> None:
         t = self.cfg.train
         if t.early_stopping > 0:
-            if val_loss < self._best[0]:
+            # Only a drop by more than min_delta counts: a loss creeping down by rounding-sized steps has
+            # stopped learning, and the best weights are those of the last real improvement.
+            if val_loss < self._best[0] - t.min_delta:
                 self._best = (val_loss, self._safe_params, self.epoch)
             elif self.epoch - self._best[2] >= t.early_stopping:
                 best_loss, params, best_epoch = self._best
                 self.status = "early_stopped"
-                self.message = (f"early stopping: validation loss has not improved for {t.early_stopping} "
+                by = f" by more than {t.min_delta:g}" if t.min_delta > 0 else ""
+                self.message = (f"early stopping: validation loss has not improved{by} for {t.early_stopping} "
                                 f"epochs (best {best_loss:.4f} at epoch {best_epoch})")
-                if t.restore_best:
+                if t.restore_best and params is not None and best_epoch < self.epoch:
                     self.engine.set_params(params)
-                    self.message += "; the weights of that epoch were restored"
+                    self._restored_epoch = best_epoch
+                    self.message += f"; best epoch {best_epoch} of {self.epoch}, weights restored"
                 self._fire("on_stop")
                 return
         if self.epoch >= t.epochs:
@@ -426,13 +453,13 @@ class Trainer:
             history=MappingProxyType(history), layer_names=tuple(self.engine.layer_names),
             grad_norms=_frozen(norms), hist_edges=metrics.HIST_EDGES, hist_steps=_frozen(self._hist_steps),
             grad_hist=_frozen(self._grad_hist), weight_hist=_frozen(self._weight_hist), grid=self.grid(),
-            steps_per_sec=self.steps_per_sec(), lr=self.engine.lr, config=self.cfg)
+            steps_per_sec=self.steps_per_sec(), lr=self.engine.lr, config=self.cfg,
+            best_epoch=self._restored_epoch)
 
-
-def _flush_denormals() -> None:
-    """Per-thread: denormal floats make Adam and NumPy ~10x slower; training never needs them."""
-    try:
-        import torch
-        torch.set_flush_denormal(True)
-    except ImportError:  # the NumPy engine runs without torch
-        pass
+    def _flush_denormals(self) -> None:
+        """Per thread: denormal floats make torch's Adam ~10x slower; training never needs them. Only where
+        torch is loaded already (the torch engine, or the app): a NumPy run never pays torch's import, and the
+        NumPy optimizers zero their own denormal moments."""
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.set_flush_denormal(True)
