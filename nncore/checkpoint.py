@@ -36,8 +36,9 @@ _METRIC_KEYS = ("train_loss", "val_loss", "test_loss", "train_acc", "val_acc", "
 class Checkpoint:
     """A loaded checkpoint. ``params`` is in ``Engine.get_params`` form: one dict per layer, float64 arrays.
 
-    ``metrics`` holds the last epoch's ``train_loss``/``val_loss``/``test_loss``, ``*_acc`` (R² for
-    regression), ``lr`` (None where not available), ``status`` and ``message``. ``dataset`` holds ``name``,
+    ``metrics`` holds the saved weights' ``train_loss``/``val_loss``/``test_loss``, ``*_acc`` (R² for
+    regression), ``lr`` (None where not available), ``status``, ``message`` and ``best_epoch`` (the epoch
+    whose weights early stopping restored, else None). ``dataset`` holds ``name``,
     ``task``, ``n_classes``, ``n_features``, ``n_outputs``, ``class_names``, ``feature_names``,
     ``image_shape`` (or None) and the input scaling ``mean``/``std`` ((n_features,) float64 arrays)."""
 
@@ -91,8 +92,8 @@ def save_checkpoint(trainer) -> bytes:
             "feature_names": list(ds.feature_names),
             "image_shape": list(ds.image_shape) if getattr(ds, "image_shape", None) else None,
             "y_mean": float(getattr(ds, "y_mean", 0.0)), "y_std": float(getattr(ds, "y_std", 1.0))}
-    metrics = {key: _clean(snap.last(key)) for key in _METRIC_KEYS}
-    metrics.update(status=snap.status, message=snap.message)
+    metrics = {key: _clean(snap.final(key)) for key in _METRIC_KEYS}  # the saved weights' (best epoch's)
+    metrics.update(status=snap.status, message=snap.message, best_epoch=snap.best_epoch)
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION,
                 "config": json.dumps(cfg.to_dict(), allow_nan=False),
                 "dataset": json.dumps(info, allow_nan=False), "metrics": json.dumps(metrics, allow_nan=False),
@@ -196,6 +197,8 @@ def _clean_metrics(raw: dict) -> dict:
         metrics[key] = float(v) if ok else None
     for key in ("status", "message"):
         metrics[key] = raw.get(key) if isinstance(raw.get(key), str) else ""
+    best = raw.get("best_epoch")
+    metrics["best_epoch"] = best if isinstance(best, int) and not isinstance(best, bool) and best >= 1 else None
     return metrics
 
 
@@ -375,7 +378,9 @@ def describe(checkpoint: Checkpoint) -> str:
              f"{info['n_outputs']} output{'s' if info['n_outputs'] > 1 else ''}){classes}",
              f"network:  {checkpoint.network_text}, {model.activation}, batch norm "
              f"{'on' if model.batch_norm else 'off'}, dropout {model.dropout:g}, {model.dtype}",
-             f"progress: epoch {checkpoint.epoch}, step {checkpoint.step}, status {m.get('status', '?')}"]
+             f"progress: epoch {checkpoint.epoch}, step {checkpoint.step}, status {m.get('status', '?')}"
+             + (f"; best epoch {m['best_epoch']} of {checkpoint.epoch}, weights restored (metrics are its)"
+                if m.get("best_epoch") else "")]
     if m.get("message"):
         lines.append(f"          {m['message']}")
     score = "r2" if info["task"] == "regression" else "acc"

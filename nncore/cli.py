@@ -44,6 +44,8 @@ def add_network_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--n", type=int, default=d.n_points, help="points to generate")
     g.add_argument("--noise", type=float, default=d.noise)
     g.add_argument("--seed", type=int, default=d.seed)
+    g.add_argument("--val-fraction", type=float, default=d.val_fraction, help="share held out for validation")
+    g.add_argument("--test-fraction", type=float, default=d.test_fraction, help="share held out for the test")
     g.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
                    help="scale inputs to zero mean, unit variance (default: on for toy sets, off for images)")
     g.add_argument("--limit", type=int, default=d.limit, help="image sets: cap on training images (0 = all)")
@@ -76,6 +78,16 @@ def add_network_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--clip-norm", type=float, default=t.clip_norm, help="max gradient norm (0 = off)")
     g.add_argument("--early-stopping", type=int, default=t.early_stopping, metavar="PATIENCE",
                    help="epochs without a better validation loss before stopping (0 = off)")
+    g.add_argument("--min-delta", type=float, default=t.min_delta,
+                   help="early stopping: a validation-loss drop smaller than this is no improvement")
+    g.add_argument("--restore-best", action=argparse.BooleanOptionalAction, default=t.restore_best,
+                   help="early stopping: go back to the best validation-loss weights")
+    g.add_argument("--step-size", type=int, default=t.step_size, help="schedule step: epochs between decays")
+    g.add_argument("--gamma", type=float, default=t.gamma,
+                   help="schedule step/exponential: decay factor per step (per epoch for exponential)")
+    g.add_argument("--beta1", type=float, default=t.beta1, help="adam/adamw first-moment decay")
+    g.add_argument("--beta2", type=float, default=t.beta2, help="adam/adamw second-moment decay")
+    g.add_argument("--weight-decay", type=float, default=t.weight_decay, help="adamw's decoupled weight decay")
 
 
 def config_from_args(a: argparse.Namespace) -> RunConfig:
@@ -83,6 +95,7 @@ def config_from_args(a: argparse.Namespace) -> RunConfig:
     base = defaults_for(a.dataset) if a.dataset in DATASETS else RunConfig()  # an unknown name fails below
     pick = lambda value, default: default if value is None else value  # noqa: E731
     data = DataConfig(dataset=a.dataset, n_points=a.n, noise=a.noise, classes=a.classes, seed=a.seed,
+                      val_fraction=a.val_fraction, test_fraction=a.test_fraction,
                       standardize=pick(a.standardize, base.data.standardize), limit=a.limit)
     model = ModelConfig(hidden=pick(a.hidden, base.model.hidden), activation=a.activation, init=a.init,
                         dropout=a.dropout, batch_norm=a.batch_norm, dtype=a.dtype, kind=a.model, channels=a.channels)
@@ -90,7 +103,9 @@ def config_from_args(a: argparse.Namespace) -> RunConfig:
                         learning_rate=pick(a.lr, base.train.learning_rate),
                         momentum=a.momentum, batch_size=pick(a.batch_size, base.train.batch_size),
                         schedule=a.schedule, epochs=pick(a.epochs, base.train.epochs), l1=a.l1, l2=a.l2,
-                        clip_norm=a.clip_norm, early_stopping=a.early_stopping, **parse_augment(a.augment))
+                        clip_norm=a.clip_norm, early_stopping=a.early_stopping, min_delta=a.min_delta,
+                        restore_best=a.restore_best, step_size=a.step_size, gamma=a.gamma, beta1=a.beta1,
+                        beta2=a.beta2, weight_decay=a.weight_decay, **parse_augment(a.augment))
     return RunConfig(data, model, train)
 
 
@@ -175,28 +190,42 @@ def _clean(v):
     return None if isinstance(v, float) and not math.isfinite(v) else v
 
 
-def cmd_train(a: argparse.Namespace) -> int:
-    from .training import Trainer
-    cfg = config_from_args(a)
-    trainer = Trainer(csv_config(a, cfg), dataset_from_args(a, cfg))
-    cfg = trainer.cfg
-    start = time.perf_counter()
-    report_every = max(1, cfg.train.epochs // 10)
-    while trainer.running:
-        snap = trainer.run(steps=200)
-        if not a.json and snap.epoch and snap.epoch % report_every == 0:
-            print(f"epoch {snap.epoch:5d}  step {snap.step:7d}  train loss {snap.last('train_loss'):.4f}  "
-                  f"val loss {snap.last('val_loss'):.4f}", flush=True)
-    seconds = time.perf_counter() - start
-    snap = trainer.snapshot()
+def check_writable(path: str) -> None:
+    """Refuse a ``--save`` path that cannot be written, before any training (raises ConfigError)."""
+    fix = "choose a writable file path for --save"
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ConfigError(f"cannot save to {path}: it is a folder; {fix}", "save")
+    if not os.path.isdir(folder):
+        raise ConfigError(f"cannot save to {path}: folder {folder} does not exist; {fix}", "save")
+    existed = os.path.exists(path)
+    try:
+        open(path, "ab").close()  # appends nothing: an existing checkpoint stays as it is until replaced
+    except OSError as e:
+        raise ConfigError(f"cannot save to {path}: {e.strerror or e}; {fix}", "save") from None
+    if not existed:
+        os.remove(path)
+
+
+def diagnostics_of(trainer, snap) -> list[dict]:
+    """The app's diagnostics (nncore.diagnostics) of a finished run, one line each."""
+    from .diagnostics import diagnose
+    return [{"id": f.id, "severity": f.severity,
+             "message": " ".join(f"{f.title}: {f.detail}; try: {f.fix}".split())}
+            for f in diagnose(trainer, snapshot=snap)]
+
+
+def run_result(trainer, snap) -> dict:
+    """The JSON result of a run: every metric is that of the weights the run holds (the best epoch's when
+    early stopping restored it); ``epochs`` counts the epochs trained."""
     regression = trainer.dataset.task == "regression"
     result = {"dataset": trainer.dataset.name, "engine": trainer.engine.name,
-              "device": str(trainer.engine.device), "epochs": snap.epoch,
-              "steps": snap.step, "seconds": round(seconds, 3), "status": snap.status,
-              "diverged": snap.status == "diverged", "message": snap.message}
+              "device": str(trainer.engine.device), "epochs": snap.epoch, "best_epoch": snap.best_epoch,
+              "steps": snap.step, "status": snap.status, "diverged": snap.status == "diverged",
+              "message": snap.message}
     for split in ("train", "val", "test"):
-        result[f"{split}_loss"] = _clean(snap.last(f"{split}_loss"))
-        score = _clean(snap.last(f"{split}_acc"))
+        result[f"{split}_loss"] = _clean(snap.final(f"{split}_loss"))
+        score = _clean(snap.final(f"{split}_acc"))
         result[f"{split}_acc"] = None if regression else score
         if regression:
             result[f"{split}_r2"] = score
@@ -205,23 +234,66 @@ def cmd_train(a: argparse.Namespace) -> int:
         ev = evaluate(trainer, "test")
         result["test_accuracy_per_class"] = {name: float(v) for name, v in zip(trainer.dataset.class_names,
                                                                              ev.recall)}
+    result["diagnostics"] = diagnostics_of(trainer, snap)
+    return result
+
+
+def _print_progress(trainer) -> None:
+    snap = trainer.snapshot()
+    print(f"epoch {snap.epoch:5d}  step {snap.step:7d}  train loss {snap.last('train_loss'):.4f}  "
+          f"val loss {snap.last('val_loss'):.4f}", flush=True)
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    started = getattr(a, "started", None) or time.perf_counter()  # main() sets it
+    from .training import Trainer
+    cfg = config_from_args(a)
+    if a.save:
+        check_writable(a.save)
+    trainer = Trainer(csv_config(a, cfg), dataset_from_args(a, cfg))
+    cfg = trainer.cfg
+    report_every = max(1, cfg.train.epochs // 10)
+    while trainer.running:
+        before = trainer.epoch // report_every
+        trainer.advance(steps=200)
+        if not a.json and trainer.epoch // report_every > before:
+            _print_progress(trainer)
+    snap = trainer.snapshot()
+    result = run_result(trainer, snap)
     result["config"] = cfg.to_dict()
+    code, save_error = 0, ""
     if a.save:
         from .checkpoint import save_checkpoint_file
-        save_checkpoint_file(trainer, a.save)
-        result["checkpoint"] = a.save
+        try:
+            save_checkpoint_file(trainer, a.save)
+            result["checkpoint"] = a.save
+        except OSError as e:
+            code, save_error = 2, f"error: cannot save to {a.save}: {e.strerror or e}; the results above are " \
+                                  "not saved (choose a writable file path for --save)"
+            result["checkpoint"] = None
+    result["seconds"] = round(trainer.train_seconds, 3)            # inside training steps and epochs
+    result["wall_seconds"] = round(time.perf_counter() - started, 3)  # the whole command
     if a.json:
         print(json.dumps(result))
     else:
-        if snap.message:
-            print(snap.message)
-        acc = "  ".join(f"{s} acc {result[f'{s}_acc']:.3f}" for s in ("train", "val", "test")
-                        if result[f"{s}_acc"] is not None)
-        print(f"{result['engine']}: {snap.epoch} epochs, {snap.step} steps in {seconds:.1f}s  "
-              f"test loss {result['test_loss']}  {acc}")
-        if a.save:
-            print(f"checkpoint saved to {a.save}")
-    return 0
+        _print_text(result, snap)
+    if save_error:
+        print(save_error, file=sys.stderr)
+    return code
+
+
+def _print_text(result: dict, snap) -> None:
+    if snap.message:
+        print(snap.message)
+    acc = "  ".join(f"{s} acc {result[f'{s}_acc']:.3f}" for s in ("train", "val", "test")
+                    if result[f"{s}_acc"] is not None)
+    kept = f" ({snap.kept_note})" if snap.kept_note else ""
+    print(f"{result['engine']}: {snap.epoch} epochs{kept}, {snap.step} steps in {result['seconds']:.2f}s "
+          f"training ({result['wall_seconds']:.2f}s in all)  test loss {result['test_loss']}  {acc}")
+    for d in result["diagnostics"]:
+        print(f"{d['severity']}: {d['message']}")
+    if result.get("checkpoint"):
+        print(f"checkpoint saved to {result['checkpoint']}")
 
 
 def cmd_bench(a: argparse.Namespace) -> int:
@@ -261,9 +333,12 @@ def build_parser() -> OneLineParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, started: float | None = None) -> int:
+    """Run one command; ``started`` (perf_counter) is when the command began, for ``wall_seconds``."""
+    started = time.perf_counter() if started is None else started
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.started = started
     try:
         return args.func(args)
     except ConfigError as e:

@@ -137,15 +137,16 @@ class Trainer:
         self.epoch = 0
         self.status = "ready"
         self.message = ""
+        self.train_seconds = 0.0  # time spent training (steps and epoch-end evaluations), not drawing
         self._rng = np.random.default_rng([cfg.data.seed, 1])  # batch order; independent of the data's stream
         self._augment_rng = np.random.default_rng([cfg.data.seed, 2])
-        # Inputs converted once to the network's float type; each epoch gathers its shuffled order once,
-        # so a step only slices (no per-sample loading, no per-step conversion).
+        # Inputs converted once to the network's float type (used as they are when the data already has it, e.g.
+        # a shared image set); a step gathers its mini-batch by the epoch's shuffled order, so no run holds a
+        # shuffled copy of the whole training split.
         dtype = np.float32 if cfg.model.dtype == "float32" else np.float64
         self._splits = {s: (np.ascontiguousarray(self.dataset.split(s)[0], dtype=dtype), self.dataset.split(s)[1])
                         for s in ("train", "val", "test")}
         self._order = self._rng.permutation(len(self.dataset.y_train))
-        self._shuffle()
         self._cursor = 0
         self._epoch_losses: list[float] = []
         self._epoch_norms: list[np.ndarray] = []
@@ -205,10 +206,17 @@ class Trainer:
 
     def run(self, steps: int | None = None, seconds: float | None = None) -> Snapshot:
         """Train for ``steps`` updates or ``seconds`` of wall time (whichever ends first), then snapshot."""
+        self.advance(steps, seconds)
+        return self.snapshot()
+
+    def advance(self, steps: int | None = None, seconds: float | None = None) -> None:
+        """``run`` without the snapshot. The time spent here (steps and epoch-end evaluations) adds up in
+        ``train_seconds``."""
         if steps is None and seconds is None:
             raise ValueError("give steps or seconds")
+        start = time.perf_counter()
         self._flush_denormals()
-        deadline = time.perf_counter() + seconds if seconds is not None else math.inf
+        deadline = start + seconds if seconds is not None else math.inf
         limit = self.step + steps if steps is not None else math.inf
         if self.running:
             self.status = "running"
@@ -217,12 +225,14 @@ class Trainer:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             while self.running and self.step < limit and time.perf_counter() < deadline:
                 self._train_one()
-        self._rate_marks.append((time.perf_counter(), self.step))
-        return self.snapshot()
+        end = time.perf_counter()
+        self.train_seconds += end - start
+        self._rate_marks.append((end, self.step))
 
-    def _shuffle(self) -> None:
-        X, y = self._splits["train"]
-        self._X_epoch, self._y_epoch = X[self._order], y[self._order]
+    @property
+    def _X_epoch(self) -> np.ndarray:
+        """This epoch's training inputs in shuffled order (gathered on demand, not kept)."""
+        return self._splits["train"][0][self._order]
 
     def _augment(self, X: np.ndarray) -> np.ndarray:
         t, shape = self.cfg.train, self.dataset.image_shape
@@ -239,8 +249,9 @@ class Trainer:
         self._cursor = stop
         if stop - start > 1 or not self.cfg.model.batch_norm:
             # (batch norm cannot normalize a lone leftover sample: that one is skipped)
-            X = self._augment(self._X_epoch[start:stop])
-            loss = self.engine.train_step(X, self._y_epoch[start:stop])
+            rows = self._order[start:stop]
+            X_train, y_train = self._splits["train"]
+            loss = self.engine.train_step(self._augment(X_train[rows]), y_train[rows])
             self.step += 1
             if not math.isfinite(loss):
                 self._diverged(loss)
@@ -262,7 +273,6 @@ class Trainer:
     def _end_epoch(self) -> None:
         self._cursor = 0
         self._order = self._rng.permutation(len(self.dataset.y_train))
-        self._shuffle()
         row = self._evaluate()
         if not all(math.isfinite(row[k]) for k in ("train_loss", "val_loss")):
             self._diverged(math.nan)  # the epoch does not count: its weights are gone
@@ -296,11 +306,13 @@ class Trainer:
                 self.status = "early_stopped"
                 by = f" by more than {t.min_delta:g}" if t.min_delta > 0 else ""
                 self.message = (f"early stopping: validation loss has not improved{by} for {t.early_stopping} "
-                                f"epochs (best {best_loss:.4f} at epoch {best_epoch})")
-                if t.restore_best and params is not None and best_epoch < self.epoch:
+                                f"epochs; best epoch {best_epoch} of {self.epoch} (val loss {best_loss:.4f})")
+                if t.restore_best and params is not None:
                     self.engine.set_params(params)
                     self._restored_epoch = best_epoch
-                    self.message += f"; best epoch {best_epoch} of {self.epoch}, weights restored"
+                    self.message += ", weights restored"
+                else:
+                    self.message += f", the weights of epoch {self.epoch} kept"
                 self._fire("on_stop")
                 return
         if self.epoch >= t.epochs:
@@ -386,7 +398,6 @@ class Trainer:
         other._hist_every = self._hist_every
         other._rng.bit_generator.state = kept.rng_state
         other._order = kept.order.copy()
-        other._shuffle()
         other._safe_point = (epoch, kept.step)
         other._kept = [k for k in self._kept if k.epoch <= epoch]
         other._keep_every = self._keep_every

@@ -83,16 +83,18 @@ def _round(value: float | None, digits: int = 4) -> float | None:
 
 
 def table_rows(records: list[state.RunRecord]) -> list[dict]:
-    """One row per kept run: settings and final metrics."""
+    """One row per kept run: settings and the metrics of the weights it kept (the best epoch's when early
+    stopping restored them)."""
     rows = []
     for label, record in zip(labels(records), records):
         snap, cfg = record.snapshot, record.snapshot.config
         network = ",".join(map(str, cfg.model.hidden)) or "linear"
         rows.append({"run": label, "page": record.page, "dataset": cfg.data.dataset,
                      "network": f"{network} {cfg.model.activation}", "optimizer": cfg.train.optimizer,
-                     "lr": cfg.train.learning_rate, "epochs": snap.epoch, "steps": snap.step,
-                     **{f"{split} loss": _round(snap.last(f"{split}_loss")) for split in ("train", "val", "test")},
-                     **{f"{split} acc": _round(snap.last(f"{split}_acc")) for split in ("train", "val", "test")}})
+                     "lr": cfg.train.learning_rate, "epochs": snap.epoch, "best epoch": snap.best_epoch,
+                     "steps": snap.step,
+                     **{f"{split} loss": _round(snap.final(f"{split}_loss")) for split in ("train", "val", "test")},
+                     **{f"{split} acc": _round(snap.final(f"{split}_acc")) for split in ("train", "val", "test")}})
     return rows
 
 

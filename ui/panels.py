@@ -22,14 +22,15 @@ def _fmt(value: float | None, pct: bool = False) -> str:
 
 
 def status_text(snap: Snapshot, task: str, engine: str, playing: bool = True) -> str:
-    """One line: state, epoch, step, speed, and loss/accuracy (R² for regression) per split."""
+    """One line: state, epoch, step, speed, and loss/accuracy (R² for regression) per split, of the weights
+    the run holds (the best epoch's once early stopping restored them, which the line then says)."""
     score, pct = ("acc", True) if task != "regression" else ("R²", False)
     label = "paused" if snap.status == "running" and not playing else STATUS_LABELS[snap.status]
-    parts = [f"**{label}**", f"engine {engine}", f"epoch {snap.epoch}", f"Step {snap.step}",
+    parts = [f"**{label}**", f"engine {engine}", snap.kept_note or f"epoch {snap.epoch}", f"Step {snap.step}",
              f"{snap.steps_per_sec:.0f} steps/s", f"lr {snap.lr:.3g}"]
     for split in ("train", "val", "test"):
-        parts.append(f"{split} loss {_fmt(snap.last(f'{split}_loss'))} · {score} "
-                     f"{_fmt(snap.last(f'{split}_acc'), pct)}")
+        parts.append(f"{split} loss {_fmt(snap.final(f'{split}_loss'))} · {score} "
+                     f"{_fmt(snap.final(f'{split}_acc'), pct)}")
     return " | ".join(p for p in parts if p)
 
 

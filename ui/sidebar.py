@@ -195,6 +195,9 @@ class _Builder:
             **self.kw("early_stopping")))
         if train["early_stopping"]:
             train["restore_best"] = st.toggle("Restore best weights", t.restore_best, **self.kw("restore_best"))
+            train["min_delta"] = float(st.number_input(
+                "Minimum improvement (val loss)", 0.0, 1.0, float(t.min_delta), step=1e-4, format="%g",
+                **self.kw("min_delta"), help="a validation-loss drop smaller than this does not count as progress"))
         if self.spec.images:
             st.caption("Augmentation (training images only)")
             train["augment_flip"] = st.toggle("Random left-right flips", t.augment_flip, **self.kw("augment_flip"),
@@ -259,7 +262,8 @@ def widget_values(spec: SidebarSpec, cfg: RunConfig) -> dict:
         "schedule": t.schedule, "step_size": t.step_size, f"gamma_{t.schedule}": t.gamma, "epochs": t.epochs,
         "l1": _nearest(PENALTIES, t.l1), "l2": _nearest(PENALTIES, t.l2),
         "clip_norm": _nearest(CLIP_NORMS, t.clip_norm), "early_stopping": t.early_stopping,
-        "restore_best": t.restore_best, "augment_flip": t.augment_flip, "augment_shift": t.augment_shift,
+        "restore_best": t.restore_best, "min_delta": t.min_delta, "augment_flip": t.augment_flip,
+        "augment_shift": t.augment_shift,
         "augment_rotate": t.augment_rotate,
     }
     return {f"{p}.{k}": v for k, v in values.items()}
