@@ -4,25 +4,48 @@ The function checked is the total loss f = mean data loss of a batch + L1/L2 pen
 batch norm in train mode (the batch's own statistics). For every parameter tensor T (each layer's ``W``,
 ``b`` and batch norm's ``gamma``, ``beta``) and a few seeded Gaussian directions v shaped like T:
 
-    numeric   n = (f(T + eps·v) − f(T − eps·v)) / (2·eps)
-    analytic  a = Σ (∂f/∂T)·v                    (the engine's ``loss_and_grads``)
-    relative error = |a − n| / max(|a| + |n|, 1e-8)
+    numeric   n = (f(T + h·v) − f(T − h·v)) / (2h)          (h is ``eps``, the step)
+    analytic  a = Σ (∂f/∂T)·v                               (the engine's ``loss_and_grads``)
+    relative error = |a − n| / max(|a| + |n|, floor)
 
-and the check passes when the largest relative error is below 1e-6.
+and the check passes when every relative error is below ``THRESHOLD`` (1e-6).
+
+The floor is what keeps the verdict a property of the code, not of the CPU. How far a correct n can be
+from the true derivative D follows from Taylor's theorem and the floating-point model:
+
+    n − D = h²/6 · f'''(ξ)              truncation (f''' along v)
+          + (δ₊ − δ₋) / (2h)            rounding, δ± the error of the computed f(T ± h·v)
+
+- rounding: each computed f carries |δ| ≤ κ·u·S, with u the unit roundoff of the dtype (``np.finfo``
+  eps / 2, 1.1e-16 for float64), S = max(|f|, 1) the loss's magnitude (inputs are standardized, so the
+  values summed along the way are O(1) even when the loss is small) and κ the number of roundings on the
+  longest path from a parameter to the loss (``rounding_steps``: Higham's γ_k bound, k roundings for a
+  k-term sum, one per elementwise step). So the rounding part is at most κ·u·S / h.
+- truncation: Richardson's estimate. The quotient with step 2h has 4× the h² term, so
+  h²/6 · f''' ≈ (n(2h) − n(h)) / 3. The h⁴ term can make that estimate smaller than the truth; twice the
+  estimate bounds it while the h⁴ term is under 1/9 of the h² one (as it is for any step small enough to
+  be useful). The difference also carries both quotients' rounding, which only makes it larger.
+- the analytic a has rounding of its own, at most κ·u·|a|.
+
+The sum of the three is ``noise``: a correct implementation has |a − n| ≤ noise. Setting
+floor = noise / THRESHOLD makes relative error < THRESHOLD equivalent to
+|a − n| < max(THRESHOLD·(|a| + |n|), noise): derivatives large enough to be resolved to THRESHOLD are held
+to it, and a derivative that cancels to almost nothing along v is held to the noise bound instead of to a
+relative accuracy no correct code can reach (e.g. a = 2e-5 with the quotient's 1e-10 rounding). A wrong
+derivative is off by a fraction of the gradient itself (1e-3 and more), far above either.
 
 Why directions rather than single entries: a direction moves every entry of T at once, so one wrong entry
-shows, while the compared number stays of the size of the whole gradient. A single entry's derivative can
-be 1e-7 where f's rounding noise alone puts ~1e-10 on any float64 difference quotient, which no correct
-implementation could bring under 1e-6 relative.
+shows, while the compared number stays of the size of the whole gradient.
 
 Two exact facts replace differences where differences only measure rounding noise:
 - the bias of a Linear layer followed by batch norm (train mode) cannot change the loss (the batch mean
-  absorbs it), so its reference derivative is exactly 0 and the analytic one must be ~0 too;
+  absorbs it), so its reference derivative is exactly 0; the analytic one is held to the same noise bound
+  (its rounding part; no truncation);
 - dropout is turned off (random masks are not a function of the weights); the result's notes say so.
 
 Kinks: ReLU and leaky ReLU have one at 0, |w| (L1) at w = 0. The batch is chosen so that every
 pre-activation of a piecewise-linear activation lies at least ``KINK_MARGIN × eps`` from 0 (far beyond
-what a perturbation of size eps moves it), and direction entries of weights closer to 0 than the
+what a perturbation of size 2·eps moves it), and direction entries of weights closer to 0 than the
 perturbation are set to 0. Where no such batch exists (e.g. all-zero initial weights) a note says so.
 """
 
@@ -39,15 +62,35 @@ from .engines.numpy_engine import NumpyEngine
 from .errors import ConfigError
 from .init import init_params
 
-THRESHOLD = 1e-6    # passes when every relative error is below this
-FLOOR = 1e-8        # denominator floor of the relative error
+THRESHOLD = 1e-6    # relative agreement asked where the quotient resolves the derivative that finely
+UNIT_ROUNDOFF = float(np.finfo(np.float64).eps) / 2  # u of the check's dtype
 KINK_MARGIN = 1000  # piecewise-linear activation inputs must be this many eps away from their kink
 PIECEWISE = ("relu", "leaky_relu")
 
 
-def relative_error(a: float, n: float) -> float:
-    """|a − n| / max(|a| + |n|, 1e-8)."""
-    return abs(a - n) / max(abs(a) + abs(n), FLOOR)
+def relative_error(a: float, n: float, floor: float) -> float:
+    """|a − n| / max(|a| + |n|, floor)."""
+    return abs(a - n) / max(abs(a) + abs(n), floor)
+
+
+def rounding_steps(sizes, batch: int, batch_norm: bool, penalty_terms: int = 0) -> int:
+    """κ: roundings on the longest path from a parameter to the loss, for layer sizes ``sizes`` (input
+    first), a batch of ``batch`` rows, batch norm on the hidden layers or not, and ``penalty_terms`` weights
+    summed into an L1/L2 penalty (0 without one)."""
+    steps = sum(fan_in + 2 for fan_in in sizes[:-1])  # each dot product, + bias, activation (one ulp)
+    if batch_norm:
+        steps += (len(sizes) - 2) * (2 * batch + 4)     # batch mean and variance sums, normalize, scale, shift
+    steps += sizes[-1] + 3                              # the loss over the outputs (log-sum-exp, log, minus)
+    return steps + batch + penalty_terms                # the batch mean, the penalty's sum
+
+
+def noise_bound(f: float, a: float, n_h: float | None, n_2h: float | None, h: float, steps: int) -> float:
+    """The largest |a − n| a correct implementation can show (module docstring): rounding κ·u·S/h
+    (S = max(|f|, 1)) + truncation 2·|n(2h) − n(h)|/3 + the analytic side's κ·u·|a|. Without quotients
+    (an exactly-0 reference) only the rounding part and the analytic side's."""
+    rounding = steps * UNIT_ROUNDOFF * max(abs(f), 1.0) / h
+    truncation = 0.0 if n_h is None else 2 * abs(n_2h - n_h) / 3
+    return rounding + truncation + steps * UNIT_ROUNDOFF * abs(a)
 
 
 def _kink_distance(engine: NumpyEngine, X: np.ndarray) -> float:
@@ -82,12 +125,16 @@ def gradcheck(cfg, dataset, params=None, n_samples: int = 8, eps: float = 1e-6,
     """Check analytic against numeric gradients for the network of ``cfg`` on ``n_samples`` rows of
     ``dataset``'s training split, starting from ``params`` (default: the seeded initialization).
 
-    Returns {"max_rel_error", "passed", "layers": [{"layer", "param", "max_rel_error", "reference"}, ...],
-    "notes": [...], "n_samples", "eps", "n_directions", "kink_distance"}. Relative error as in the module
-    docstring: |a − n| / max(|a| + |n|, 1e-8); passed = max_rel_error < 1e-6.
+    Returns {"max_rel_error", "passed", "layers": [{"layer", "param", "max_rel_error", "max_abs_error",
+    "noise", "reference"}, ...], "notes": [...], "n_samples", "eps", "n_directions", "kink_distance",
+    "loss", "rounding_steps"}. Relative error as in the module docstring, with the floor derived from each
+    comparison's noise bound; passed = max_rel_error < THRESHOLD. Per row, ``max_abs_error`` is the largest
+    |a − n| and ``noise`` the noise bound of that same comparison.
     """
     if cfg.model.kind != "mlp":
         raise ConfigError("gradcheck covers the NumPy engine's MLPs; use model mlp", "kind")
+    if not 0 < eps < np.inf:
+        raise ConfigError(f"eps must be a finite number > 0, got {eps}", "eps")
     notes = []
     model = replace(cfg.model, dtype="float64", dropout=0.0)
     if cfg.model.dropout > 0:
@@ -104,27 +151,46 @@ def gradcheck(cfg, dataset, params=None, n_samples: int = 8, eps: float = 1e-6,
         notes.append(f"no batch keeps every {model.activation} input {margin:g} from its kink (closest "
                      f"{distance:.3g}); errors there measure the kink, not the code")
     X, y = dataset.X_train[rows], dataset.y_train[rows]
-    _, grads = engine.loss_and_grads(X, y, train=True)
+    loss, grads = engine.loss_and_grads(X, y, train=True)
     views = engine.parameter_views()
+    penalty_terms = engine.p.weights.size if (cfg.train.l1 > 0 or cfg.train.l2 > 0) else 0
+    steps = rounding_steps(sizes, len(rows), model.batch_norm, penalty_terms)
     layers = []
     for i, (name, layer) in enumerate(zip(engine.layer_names, views)):
         for key, view in layer.items():
             zero_by_design = key == "b" and model.batch_norm and i < engine.n_layers - 1
-            worst = 0.0
+            worst = worst_abs = worst_noise = 0.0
             for _ in range(n_directions):
                 v = rng.standard_normal(view.shape)
-                if key == "W" and cfg.train.l1 > 0:  # keep |w| away from its kink at 0
-                    v[(view != 0) & (np.abs(view) < 10 * eps * np.abs(v))] = 0.0
-                analytic = float(np.sum(grads[i][key] * v))
-                numeric = 0.0 if zero_by_design else _directional(engine, view, v, eps, X, y)
-                worst = max(worst, relative_error(analytic, numeric))
-            layers.append({"layer": name, "param": key, "max_rel_error": worst,
+                if key == "W" and cfg.train.l1 > 0:  # keep |w| away from its kink at 0 (steps up to 2·eps)
+                    v[(view != 0) & (np.abs(view) < 20 * eps * np.abs(v))] = 0.0
+                error, gap, noise = compare_direction(engine, view, grads[i][key], v, eps, X, y, loss, steps,
+                                                      exact_zero=zero_by_design)
+                if error >= worst:
+                    worst, worst_abs, worst_noise = error, gap, noise
+            layers.append({"layer": name, "param": key, "max_rel_error": worst, "max_abs_error": worst_abs,
+                           "noise": worst_noise,
                            "reference": "exactly 0 (batch norm follows)" if zero_by_design
                            else "central differences"})
     max_err = max(row["max_rel_error"] for row in layers)
     return {"max_rel_error": max_err, "passed": bool(max_err < THRESHOLD), "layers": layers, "notes": notes,
             "n_samples": int(len(rows)), "eps": eps, "n_directions": n_directions,
-            "kink_distance": None if distance == np.inf else distance}
+            "kink_distance": None if distance == np.inf else distance, "loss": float(loss),
+            "rounding_steps": steps}
+
+
+def compare_direction(engine, view, grad, v, eps, X, y, loss, steps, exact_zero=False):
+    """One comparison along direction v (shaped like the live parameter view T, gradient ``grad``):
+    (relative error, |a − n|, noise bound). ``exact_zero``: the reference derivative is exactly 0, no
+    differences taken."""
+    analytic = float(np.sum(grad * v))
+    if exact_zero:
+        numeric, noise = 0.0, noise_bound(loss, analytic, None, None, eps, steps)
+    else:
+        numeric = _directional(engine, view, v, eps, X, y)
+        coarse = _directional(engine, view, v, 2 * eps, X, y)
+        noise = noise_bound(loss, analytic, numeric, coarse, eps, steps)
+    return relative_error(analytic, numeric, noise / THRESHOLD), abs(analytic - numeric), noise
 
 
 def _directional(engine, view, v, eps, X, y) -> float:
@@ -168,7 +234,7 @@ def cmd_gradcheck(a: argparse.Namespace) -> int:
     else:
         for row in result["layers"]:
             print(f"{row['layer']:>10} {row['param']:>5}  rel. error {row['max_rel_error']:.2e}  "
-                  f"({row['reference']})")
+                  f"|a − n| {row['max_abs_error']:.2e} (noise bound {row['noise']:.2e})  ({row['reference']})")
         for note in result["notes"]:
             print(f"note: {note}")
         print(f"{'passed' if result['passed'] else 'FAILED'}: max relative error "

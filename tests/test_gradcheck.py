@@ -15,7 +15,10 @@ from nncore.datasets import make_dataset
 from nncore.engines import numpy_functions
 from nncore.engines.numpy_engine import NumpyEngine
 from nncore.errors import ConfigError
-from nncore.gradcheck import KINK_MARGIN, THRESHOLD, add_command, gradcheck, relative_error, run_gradcheck
+from nncore.engines import network_sizes
+from nncore.gradcheck import (KINK_MARGIN, THRESHOLD, UNIT_ROUNDOFF, add_command, compare_direction, gradcheck,
+                              noise_bound, relative_error, rounding_steps, run_gradcheck)
+from nncore.init import init_params
 
 
 def check(dataset="xor", classes=2, **settings):
@@ -31,10 +34,81 @@ def rows(result):
 
 
 def test_relative_error_formula():
-    assert relative_error(2.0, 2.0) == 0.0
-    assert relative_error(1.0, 3.0) == pytest.approx(0.5)
-    assert relative_error(1e-9, 0.0) == pytest.approx(0.1)  # the 1e-8 floor
-    assert relative_error(-1.0, 1.0) == pytest.approx(1.0)
+    assert relative_error(2.0, 2.0, 1e-8) == 0.0
+    assert relative_error(1.0, 3.0, 1e-8) == pytest.approx(0.5)
+    assert relative_error(1e-9, 0.0, 1e-8) == pytest.approx(0.1)  # the floor
+    assert relative_error(-1.0, 1.0, 1e-8) == pytest.approx(1.0)
+
+
+def _tanh_case(batch_norm=False):
+    cfg = RunConfig(DataConfig(dataset="spirals", classes=3, n_points=200),
+                    ModelConfig(activation="tanh", hidden=(8, 8), dtype="float64", batch_norm=batch_norm),
+                    TrainConfig())
+    ds = make_dataset(cfg.data)
+    sizes = network_sizes(cfg.model, ds.n_features, ds.n_outputs)
+    engine = NumpyEngine(cfg.model, cfg.train, sizes, ds.task, init_params(cfg.model, sizes, seed=0), 0)
+    X, y = ds.X_train[:8], ds.y_train[:8]
+    loss, grads = engine.loss_and_grads(X, y, train=True)
+    return engine, X, y, loss, grads, rounding_steps(sizes, len(X), batch_norm)
+
+
+def test_a_small_derivative_is_held_to_the_noise_bound_not_to_a_relative_accuracy(monkeypatch):
+    # The error model's worst case: every computed loss off by κ·u·max(|f|, 1), upwards at T + h·v and
+    # downwards at T − h·v (CPUs differ in how they round; the verdict must not). Along a direction where
+    # the derivative is small (1e-5) that rounding alone is 4e-4 of it: a correct gradient the check must
+    # pass, and one a relative error against a fixed floor fails.
+    engine, X, y, loss, grads, steps = _tanh_case(batch_norm=True)
+    view, grad = engine.parameter_views()[1]["W"], grads[1]["W"]
+    v = np.random.default_rng(3).standard_normal(view.shape)
+    v -= np.sum(v * grad) / np.sum(grad * grad) * grad       # orthogonal to the gradient ...
+    v += 1e-5 * grad / np.sum(grad * grad)                   # ... plus a derivative of 1e-5 along v
+    exact = engine.total_loss
+    delta = steps * UNIT_ROUNDOFF * max(abs(loss), 1.0)
+    signs = iter([1, -1] * 2)
+    monkeypatch.setattr(engine, "total_loss", lambda X, y, train: exact(X, y, train=train) + next(signs) * delta)
+    error, gap, noise = compare_direction(engine, view, grad, v, 1e-6, X, y, loss, steps)
+    analytic = float(np.sum(grad * v))
+    assert analytic == pytest.approx(1e-5, rel=1e-6)
+    assert gap == pytest.approx(delta / 1e-6, rel=1e-2)      # the rounding the model allows, all of it
+    assert relative_error(analytic, analytic + gap, 1e-8) > 100 * THRESHOLD  # a fixed floor: "FAILED"
+    assert gap <= noise and error < THRESHOLD
+
+
+def test_noise_bound_terms_follow_the_error_model():
+    u = np.finfo(np.float64).eps / 2
+    # rounding κ·u·max(|f|, 1)/h, the analytic side's κ·u·|a|, truncation 2·|n(2h) − n(h)|/3
+    assert noise_bound(0.5, 0.0, None, None, 1e-6, 10) == pytest.approx(10 * u / 1e-6)
+    assert noise_bound(4.0, 0.0, None, None, 1e-6, 10) == pytest.approx(40 * u / 1e-6)
+    assert noise_bound(4.0, 2.0, None, None, 1e-6, 10) == pytest.approx(40 * u / 1e-6 + 20 * u)
+    assert noise_bound(1.0, 0.0, 1.0, 1.0 + 3e-9, 1e-3, 10) == pytest.approx(10 * u / 1e-3 + 2e-9)
+    assert rounding_steps((2, 8, 3), batch=8, batch_norm=False) == (2 + 2) + (8 + 2) + (3 + 3) + 8
+    assert rounding_steps((2, 8, 3), batch=8, batch_norm=True) == 28 + (2 * 8 + 4)
+
+
+@pytest.mark.parametrize("eps", [1e-3, 1e-4, 1e-8])
+def test_the_verdict_holds_for_any_reasonable_step(eps):
+    # large steps are dominated by truncation (h²), tiny ones by rounding (1/h); the bound covers both
+    cfg = RunConfig(DataConfig(dataset="spirals", classes=3, n_points=200),
+                    ModelConfig(activation="gelu", hidden=(8, 8), batch_norm=True), TrainConfig())
+    result = gradcheck(cfg, make_dataset(cfg.data), eps=eps)
+    assert result["passed"], result
+    assert all(r["max_abs_error"] <= r["noise"] for r in result["layers"])
+
+
+def test_a_derivative_off_by_a_hundredth_of_a_percent_fails(monkeypatch):
+    tanh = numpy_functions.ACTIVATIONS["tanh"]
+    slightly_off = numpy_functions.Activation(tanh.forward, lambda z, a: (1 - a * a) * (1 + 1e-4))
+    monkeypatch.setitem(numpy_functions.ACTIVATIONS, "tanh", slightly_off)
+    result = check("spirals", 3, activation="tanh", hidden=(8, 8))
+    assert not result["passed"]
+    assert rows(result)[("hidden 1", "W")] > THRESHOLD and rows(result)[("output", "W")] < THRESHOLD
+
+
+def test_bad_step_is_refused_with_a_clear_error():
+    cfg = RunConfig(DataConfig(dataset="xor", n_points=100), ModelConfig(hidden=(4,)), TrainConfig())
+    for eps in (0.0, -1e-6, float("nan"), float("inf")):
+        with pytest.raises(ConfigError, match="eps must be a finite number > 0"):
+            gradcheck(cfg, make_dataset(cfg.data), eps=eps)
 
 
 @pytest.mark.parametrize("activation", list(registry.ACTIVATIONS))
