@@ -13,7 +13,7 @@ session = state.run_session("images")
 cfg, error = training_sidebar(IMAGES)
 if error:
     st.sidebar.error(error)
-live.sync(session, cfg, lambda c: Trainer(c, image_panels.shared_dataset(c.data)))
+live.sync(session, cfg, lambda c: Trainer(c, image_panels.shared_dataset(c.data, c.model.dtype)))
 
 st.title("Images")
 st.caption("Real image data. The MLP flattens each image; the CNN looks at 3×3 neighbourhoods. "

@@ -477,3 +477,60 @@ def test_augment_is_deterministic_given_the_seed():
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     with pytest.raises(ValueError, match=r"shape \(B, 64\)"):
         augment_batch(X, (8, 8), np.random.default_rng(0))
+
+
+# ------------------------------------------------------------------------------------ shared data in memory
+
+
+def _write_big_fashion(folder: Path, n_train: int, n_test: int) -> None:
+    """FashionMNIST-shaped IDX files (uncompressed names: no published MD5 applies) with balanced labels."""
+    rng = np.random.default_rng(7)
+    arrays = {TRAIN_IMAGES: rng.integers(0, 256, size=(n_train, 28, 28), dtype=np.uint8),
+              TRAIN_LABELS: (np.arange(n_train) % 10).astype(np.uint8),
+              TEST_IMAGES: rng.integers(0, 256, size=(n_test, 28, 28), dtype=np.uint8),
+              TEST_LABELS: (np.arange(n_test) % 10).astype(np.uint8)}
+    for name, array in arrays.items():
+        write_idx(folder / name.removesuffix(".gz"), array)
+
+
+def test_trainers_on_one_float32_image_set_share_its_arrays_and_add_little_memory(tmp_path):
+    import tracemalloc
+
+    from tests.helpers import make_cfg
+    from nncore.training import Trainer
+
+    _write_big_fashion(tmp_path, 6000, 1000)
+    cfg = make_cfg(dataset="fashion_mnist", hidden=(8,), batch_size=64, epochs=1, engine="numpy")
+    dataset = make_image_dataset("fashion_mnist", cfg.data, data_dir=tmp_path, download=False, dtype="float32")
+    assert dataset.X_train.dtype == np.float32 and cfg.model.dtype == "float32"
+    for name in ("X_train", "X_val", "X_test"):
+        getattr(dataset, name).setflags(write=False)  # shared read-only, as the Images page holds it
+    data_bytes = sum(getattr(dataset, f"X_{s}").nbytes for s in ("train", "val", "test"))
+
+    first = Trainer(cfg, dataset, grid_resolution=2)
+    tracemalloc.start()
+    second = Trainer(cfg, dataset, grid_resolution=2)
+    second.run(steps=20)  # training steps gather their mini-batches: no shuffled copy of the split
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    for split in ("train", "val", "test"):
+        X = getattr(dataset, f"X_{split}")
+        assert np.shares_memory(first._splits[split][0], X) and np.shares_memory(second._splits[split][0], X)
+    # what a trainer holds beyond the data: its sample order (8 bytes a row), a 784-8-10 network with its
+    # Adam moments and one batch in flight, far below one copy of the inputs (a tenth of them: 1.9 MB here)
+    assert peak < data_bytes / 10, (peak, data_bytes)
+    assert second.step == 20
+
+
+def test_float32_image_set_holds_the_same_pixels_as_the_float64_one(tmp_path):
+    _write_big_fashion(tmp_path, 200, 50)
+    for preprocess in ("scale", "standardize"):
+        wide = make_image_dataset("fashion_mnist", _cfg(), data_dir=tmp_path, download=False, preprocess=preprocess)
+        narrow = make_image_dataset("fashion_mnist", _cfg(), data_dir=tmp_path, download=False,
+                                    preprocess=preprocess, dtype="float32")
+        assert narrow.X_train.dtype == np.float32 and wide.X_train.dtype == np.float64
+        np.testing.assert_array_equal(narrow.mean, wide.mean)
+        # scaled pixels agree to float32 rounding (half a unit in the last place, relative)
+        np.testing.assert_allclose(narrow.X_test, wide.X_test, rtol=np.finfo(np.float32).eps, atol=0)
+    with pytest.raises(ConfigError, match="dtype must be float32 or float64"):
+        make_image_dataset("fashion_mnist", _cfg(), data_dir=tmp_path, download=False, dtype="int8")

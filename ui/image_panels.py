@@ -17,10 +17,11 @@ from .state import RunSession
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading images…")
-def shared_dataset(cfg: DataConfig) -> Dataset:
-    """Image datasets are big and identical for everyone with the same settings: built once per server and
+def shared_dataset(cfg: DataConfig, dtype: str = "float32") -> Dataset:
+    """Image datasets are big and identical for everyone with the same settings: built once per server, in the
+    networks' float type ``dtype`` so that every run trains on these arrays without a copy of its own, and
     shared read-only (arrays are locked against writes). Runs, models and metrics stay per session."""
-    dataset = make_dataset(cfg, download=False)
+    dataset = make_dataset(cfg, download=False, dtype=dtype)
     for name in ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test", "mean", "std"):
         getattr(dataset, name).setflags(write=False)
     return dataset

@@ -1,7 +1,7 @@
 """Real image datasets: FashionMNIST (downloaded once, cached on disk) and scikit-learn's 8×8 digits (offline).
 
-Images are flattened to one float64 feature per pixel (``px0`` … ``px{r*c-1}``, row-major), so every engine
-and chart that reads a ``Dataset`` works unchanged; ``IMAGE_SHAPES`` says how to fold a row back into an
+Images are flattened to one float64 (or float32) feature per pixel (``px0`` … ``px{r*c-1}``, row-major), so
+every engine and chart that reads a ``Dataset`` works unchanged; ``IMAGE_SHAPES`` says how to fold a row back into an
 image. ``augment_batch`` perturbs flattened training batches (flips, shifts, small rotations).
 
 FashionMNIST (Zalando SE, MIT licence) is looked for, in this order, in the data folder itself, in
@@ -226,17 +226,18 @@ def _apply_limit(splits: list[np.ndarray], labels: list[np.ndarray], limit: int 
     return out
 
 
-def _flatten(images: np.ndarray) -> np.ndarray:
-    """uint8 (n, r, c) -> float64 (n, r*c), row-major."""
-    return images.reshape(len(images), -1).astype(np.float64)
+def _flatten(images: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """uint8 (n, r, c) -> ``dtype`` (n, r*c), row-major."""
+    return images.reshape(len(images), -1).astype(dtype)
 
 
 def make_image_dataset(name: str, cfg, data_dir=None, progress: FileProgress | None = None, download: bool = True,
                        preprocess: str = "scale", limit: int | None = None, base_url: str = BASE_URL,
-                       checksums: dict[str, str] | None = None) -> Dataset:
+                       checksums: dict[str, str] | None = None, dtype: str = "float64") -> Dataset:
     """Build the image ``Dataset`` ``name`` ("digits" or "fashion_mnist") with ``cfg``'s seed and fractions.
 
-    Features are float64 (n, r*c), one per pixel (``px0`` …, row-major; fold with ``IMAGE_SHAPES[name]``).
+    Features are ``dtype`` (n, r*c), one per pixel (``px0`` …, row-major; fold with ``IMAGE_SHAPES[name]``):
+    "float32" matches the networks' default type, so trainers use the arrays as they are, without a copy.
     ``preprocess="scale"`` divides by the brightest pixel value (255, or 16 for digits) so inputs lie in
     [0, 1]; ``"standardize"`` subtracts the per-pixel training mean and divides by the per-pixel training std
     (1 where a pixel never varies). ``Dataset.unscale`` gives raw pixel values back either way.
@@ -256,6 +257,8 @@ def make_image_dataset(name: str, cfg, data_dir=None, progress: FileProgress | N
         raise ConfigError(f"image dataset must be one of {', '.join(IMAGE_SHAPES)}, got {name!r}", "dataset")
     if preprocess not in PREPROCESSING:
         raise ConfigError(f"preprocess must be one of {', '.join(PREPROCESSING)}, got {preprocess!r}", "preprocess")
+    if dtype not in ("float32", "float64"):
+        raise ConfigError(f"dtype must be float32 or float64, got {dtype!r}", "dtype")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
         raise ConfigError(f"limit must be a positive integer or None, got {limit!r}", "limit")
     seed = int(cfg.seed)
@@ -284,19 +287,19 @@ def make_image_dataset(name: str, cfg, data_dir=None, progress: FileProgress | N
 
     rows, cols = IMAGE_SHAPES[name]
     n_features = rows * cols
-    X_train = _flatten(parts[0][0])
+    X_train = _flatten(parts[0][0], dtype)
     if preprocess == "scale":
         mean = np.zeros(n_features)
         std = np.full(n_features, PIXEL_MAX[name])
     else:
-        mean = X_train.mean(axis=0)
-        std = X_train.std(axis=0)
+        mean = X_train.mean(axis=0, dtype=np.float64)
+        std = X_train.std(axis=0, dtype=np.float64)
         std = np.where(std > 1e-12, std, 1.0)
     X_train -= mean
     X_train /= std
     splits = [X_train]
     for images, _ in parts[1:]:
-        X = _flatten(images)
+        X = _flatten(images, dtype)
         X -= mean
         X /= std
         splits.append(X)
