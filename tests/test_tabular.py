@@ -365,3 +365,97 @@ def test_a_table_with_targets_in_the_hundred_thousands_trains_to_a_good_fit():
         snap = trainer.run(steps=5000)
     assert snap.last("test_acc") > 0.95  # R² (the same in dollars or standardized)
     assert np.abs(snap.grid.values).max() > 100_000  # the surface is drawn in dollars (standardized: ~10)
+
+
+# --- bounded before expensive: rows and fields are counted before any parser builds fields ------------------
+
+_BOMB_PROBE = r"""
+import resource, sys, time
+from nncore.datasets.tabular import read_csv_table
+from nncore.errors import ConfigError
+bomb, legal = (open(p, "rb").read() for p in sys.argv[1:3])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+times = []
+for _ in range(2):  # the faster of two tries: a busy machine may pause one
+    start = time.perf_counter()
+    try:
+        read_csv_table(bomb)
+        message = "loaded"
+    except ConfigError as e:
+        message = str(e)
+    times.append(time.perf_counter() - start)
+bomb_s = min(times)
+grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
+start = time.perf_counter()
+read_csv_table(legal)
+print(repr((message, bomb_s, grown, time.perf_counter() - start)))
+"""
+
+
+def test_a_multi_megabyte_ragged_line_is_refused_quickly_and_with_bounded_memory(tmp_path):
+    """One data line of 2 million fields: pandas used to build a 2-million-column frame (2 MB: 0.5 GB and
+    10 s). Refusing it must cost less memory than 20 bytes per file byte and less time than reading a legal
+    table of the same size."""
+    import subprocess
+    import sys
+    size = 4 * 2**20
+    bomb = b"a,b,c\n" + b"1," * (size // 2) + b"1\n"
+    row = ",".join(["12.5"] * 20) + "\n"
+    legal = (",".join(f"c{i}" for i in range(20)) + "\n" + row * (size // len(row))).encode()
+    (tmp_path / "bomb.csv").write_bytes(bomb)
+    (tmp_path / "legal.csv").write_bytes(legal)
+    proc = subprocess.run([sys.executable, "-c", _BOMB_PROBE, str(tmp_path / "bomb.csv"), str(tmp_path / "legal.csv")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    message, bomb_s, grown, legal_s = eval(proc.stdout.strip().splitlines()[-1])
+    assert message.startswith(f"line 2 has {size // 2 + 1:,} fields; this server accepts up to 200 columns "
+                              "(NNPLAY_MAX_COLUMNS)"), message
+    assert grown < 20 * len(bomb) + 32 * 2**20, f"peak memory grew by {grown / 2**20:.0f} MB"
+    assert bomb_s < legal_s, f"refusing took {bomb_s:.2f} s, reading a legal table of that size {legal_s:.2f} s"
+
+
+def test_fields_and_rows_are_counted_outside_quotes_and_blank_lines():
+    names = [f"c{i}" for i in range(LIMITS.max_columns)]
+    rows = [[f'"{i}, {j}; |"' if j == 0 else str(i * j) for j in range(len(names))] for i in range(12)]
+    rows[3][0] = '"two\nlines, with commas"'
+    df = read(csv_bytes(names, rows))  # as wide as the limit, quoted delimiters and line breaks inside fields
+    assert df.shape == (12, LIMITS.max_columns) and df.iloc[3, 0] == "two\nlines, with commas"
+    msg = refused(read, csv_bytes([*names, "one_more"], rows))
+    assert msg.startswith(f"the table has {LIMITS.max_columns + 1} columns") and "NNPLAY_MAX_COLUMNS" in msg
+    header, rows = blobs_table(n=60)
+    spaced = csv_bytes(header, rows).replace(b"\n", b"\n\n  \n")
+    assert len(read(spaced, Limits(max_rows=60))) == 60  # blank lines are not rows
+    assert "more than 59 data rows" in refused(read, spaced, Limits(max_rows=59))
+
+
+def test_a_row_with_more_fields_than_the_header_is_named_before_parsing():
+    msg = refused(read, b"a,b,c\n1,2,3\n4,5,6\n7,8,9,10,11\n")
+    assert msg.startswith("line 4 has 5 fields, more fields than the header has columns (3)")
+
+
+# --- encodings and number formats ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_read(encoding):
+    header, rows = blobs_table(n=30)
+    df = read(csv_bytes(header, rows, encoding=encoding))
+    pd.testing.assert_frame_equal(df, read(csv_bytes(header, rows)), check_dtype=False)
+    assert df.attrs["encoding"] == encoding
+
+
+def test_utf16_without_a_byte_order_mark_that_does_not_decode_is_named():
+    broken = csv_bytes(*blobs_table(n=30), encoding="utf-16-le") + "\ud800".encode("utf-16-le", "surrogatepass")
+    msg = refused(read, broken + "1,2\n".encode("utf-16-le"))
+    assert msg == ("the file looks like UTF-16 text without a byte-order mark but does not decode as such: save "
+                   "it as UTF-8 CSV")
+
+
+def test_quoted_numbers_with_thousands_separators_are_numbers():
+    rows = [(f'"{1000 + 37 * i:,}"', f"{i * 0.5}", "big" if i % 2 else "small") for i in range(40)]
+    df = read(csv_bytes(["price", "x", "size"], rows))
+    assert df["price"].dtype == np.float64 and df["price"].iloc[1] == 1037.0
+    assert describe_table(df)["dtypes"]["price"] == "numeric"
+    semicolons = read(csv_bytes(["price", "x", "size"], [(r[0].strip('"'), *r[1:]) for r in rows], sep=";"))
+    assert semicolons["price"].iloc[1] == 1037.0
+    mixed = read(b'code,y\n"1,037",a\n"12,5",b\n')
+    assert describe_table(mixed)["dtypes"]["code"] == "text"  # "12,5" is not a grouped number

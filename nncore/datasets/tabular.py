@@ -14,6 +14,7 @@ import csv
 import dataclasses
 import io
 import math
+import re
 import warnings
 
 import numpy as np
@@ -38,6 +39,21 @@ def _listing(names) -> str:
     return ", ".join(names[:30]) + (f" … ({len(names)} in all)" if len(names) > 30 else "")
 
 
+def _utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" when NUL bytes sit at every other position (ASCII text in UTF-16 without a
+    byte-order mark), else None."""
+    sample = data[:8192]
+    half = len(sample) // 2
+    if half < 2:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd > 0.4 * half and even < 0.05 * half:
+        return "utf-16-le"
+    if even > 0.4 * half and odd < 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
 def _decode(data: bytes) -> tuple[str, str]:
     """Text and encoding name of a CSV file's bytes; ConfigError for anything that is not text."""
     if data[:4] == b"PK\x03\x04":
@@ -49,14 +65,25 @@ def _decode(data: bytes) -> tuple[str, str]:
         except UnicodeDecodeError:
             raise _fail("not a CSV text file: it starts like UTF-16 text but does not decode as UTF-16; "
                         "save it as UTF-8 CSV") from None
-    if b"\x00" in data:
-        raise _fail("not a CSV text file: it contains binary data; upload a table saved as CSV text")
-    for encoding in _ENCODINGS:
+    utf16 = _utf16_without_bom(data)
+    if utf16:
         try:
-            text = data.decode(encoding)
-            break
+            text = data.decode(utf16)
         except UnicodeDecodeError:
-            continue
+            text = None
+        if text is None or "\x00" in text:
+            raise _fail("the file looks like UTF-16 text without a byte-order mark but does not decode as "
+                        "such: save it as UTF-8 CSV")
+        encoding = utf16
+    elif b"\x00" in data:
+        raise _fail("not a CSV text file: it contains binary data; upload a table saved as CSV text")
+    else:
+        for encoding in _ENCODINGS:
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
     sample = text[:65536]
     controls = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\r\n") or 127 <= ord(ch) < 160)
     if controls > 0.01 * len(sample):
@@ -64,15 +91,62 @@ def _decode(data: bytes) -> tuple[str, str]:
     return text, encoding.replace("-sig", "")
 
 
-def _header(text: str) -> tuple[str, list[str]]:
-    """The delimiter and the column names as written on the first non-empty line."""
-    lines = [line for line in text.splitlines() if line.strip()][:20]
+def _delimiter(text: str) -> str:
+    """The delimiter, sniffed from the first non-empty lines of the first 64 KB (a sample, so that one huge
+    line costs no more than a short one)."""
+    lines = [line for line in text[:65536].splitlines() if line.strip()][:20]
     try:
-        delimiter = csv.Sniffer().sniff("\n".join(lines), delimiters=DELIMITERS).delimiter
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=DELIMITERS).delimiter
     except csv.Error:
-        delimiter = ","
-    names = next(csv.reader([lines[0]], delimiter=delimiter, skipinitialspace=True))
-    return delimiter, [n.strip() for n in names]
+        return ","
+
+
+def _first_line(text: str) -> str:
+    start = len(text) - len(text.lstrip())
+    start = text.rfind("\n", 0, start) + 1
+    end = text.find("\n", start)
+    return text[start:] if end < 0 else text[start:end]
+
+
+_QUOTED = re.compile(r'"[^"]*"')
+
+
+def _prescan(text: str, delimiter: str, limits) -> None:
+    """Refuse a table beyond the row or column limits from counts of line breaks and delimiters, before a
+    parser builds any field: pandas holds every field of a ragged line before it compares field counts
+    (a 10 MB one-line file cost 3.8 GB and 85 s). Quoted fields are cut out first, so their delimiters and
+    line breaks are not counted; blank lines are skipped, as pandas does."""
+    from ..limits import ENV_NAMES
+    if '"' in text:
+        text = _QUOTED.sub("", text)
+    pos, n, line, rows, header = 0, len(text), 0, 0, None
+    while pos < n:
+        end = text.find("\n", pos)
+        end = n if end < 0 else end
+        line += 1
+        if end - pos < 256 and not text[pos:end].strip():
+            pos = end + 1
+            continue
+        fields = text.count(delimiter, pos, end) + 1
+        if header is None:
+            header = fields
+            if fields > limits.max_columns:
+                raise _fail(f"the table has {fields:,} columns; this server accepts up to {limits.max_columns} "
+                            f"({ENV_NAMES['max_columns']}): keep only the columns you need")
+        else:
+            rows += 1
+            if rows > limits.max_rows:
+                raise _fail(f"the table has more than {limits.max_rows} data rows, the most this server "
+                            f"accepts ({ENV_NAMES['max_rows']}): upload a sample of the rows")
+            if fields > limits.max_columns:
+                raise _fail(f"line {line} has {fields:,} fields; this server accepts up to {limits.max_columns} "
+                            f"columns ({ENV_NAMES['max_columns']}) and the header has {header}: every row needs "
+                            "one field per column (a row missing its line breaks?)")
+            if fields > header:
+                raise _fail(f"line {line} has {fields} fields, more fields than the header has columns "
+                            f"({header}): every row needs as many fields as the header has columns (a trailing "
+                            "delimiter or a missing column name?)")
+        pos = end + 1
 
 
 def _is_number(text: str) -> bool:
@@ -83,11 +157,30 @@ def _is_number(text: str) -> bool:
         return False
 
 
+_GROUPED = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"
+_PLAIN = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+
+
+def _grouped_numbers(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns whose values are all numbers, some written with thousands separators ("1,037"), as
+    numbers."""
+    for c in df.columns:
+        if pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
+            continue
+        values = df[c].dropna().astype(str).str.strip()
+        grouped = values.str.fullmatch(_GROUPED)
+        if len(values) and grouped.any() and (grouped | values.str.fullmatch(_PLAIN)).all():
+            df[c] = pd.to_numeric(df[c].astype("string").str.strip().str.replace(",", "", regex=False))
+            df[c] = df[c].astype(np.float64)
+    return df
+
+
 def read_csv_table(data: bytes, limits=None) -> pd.DataFrame:
     """Parse an uploaded CSV file into a DataFrame with one column per header name.
 
-    ``limits`` (a ``nncore.limits.Limits``; default ``load_limits()``) bounds bytes, rows and columns.
-    ``df.attrs`` records the ``encoding`` and ``delimiter`` that were used."""
+    ``limits`` (a ``nncore.limits.Limits``; default ``load_limits()``) bounds bytes, rows and columns; the
+    rows and the fields per line are counted before parsing. Numbers with thousands separators ("1,037")
+    are read as numbers. ``df.attrs`` records the ``encoding`` and ``delimiter`` that were used."""
     from ..limits import ENV_NAMES, load_limits
     limits = limits if limits is not None else load_limits()
     if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -99,9 +192,13 @@ def read_csv_table(data: bytes, limits=None) -> pd.DataFrame:
     if not data.strip():
         raise _fail("the file is empty: upload a CSV table with a header line and data rows")
     text, encoding = _decode(data)
+    del data
     if not text.strip():
         raise _fail("the file is empty: upload a CSV table with a header line and data rows")
-    delimiter, names = _header(text)
+    delimiter = _delimiter(text)
+    _prescan(text, delimiter, limits)
+    names = [n.strip() for n in next(csv.reader([_first_line(text)], delimiter=delimiter,
+                                                skipinitialspace=True))]
     if len(names) > limits.max_columns:
         raise _fail(f"the table has {len(names)} columns; this server accepts up to {limits.max_columns} "
                     f"({ENV_NAMES['max_columns']}): keep only the columns you need")
@@ -118,8 +215,8 @@ def read_csv_table(data: bytes, limits=None) -> pd.DataFrame:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            df = pd.read_csv(io.StringIO(text), sep=delimiter, index_col=False, skipinitialspace=True,
-                             na_values=["?"], nrows=limits.max_rows + 1)
+            df = pd.read_csv(io.BytesIO(text.encode("utf-8")), encoding="utf-8", sep=delimiter, index_col=False,
+                             skipinitialspace=True, na_values=["?"], nrows=limits.max_rows + 1)
     except pd.errors.ParserError as e:
         detail = str(e).split("error: ")[-1].strip()
         raise _fail(f"not a well-formed CSV table ({detail}): every row needs as many fields as the header "
@@ -135,6 +232,7 @@ def read_csv_table(data: bytes, limits=None) -> pd.DataFrame:
     if len(df) == 0:
         raise _fail("the file has a header line but no data rows: add rows below the column names")
     df.columns = [str(c).strip() for c in df.columns]
+    df = _grouped_numbers(df)
     df.attrs.update(encoding=encoding, delimiter=delimiter)
     return df
 
