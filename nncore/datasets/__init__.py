@@ -16,6 +16,7 @@ from ..errors import ConfigError
 from ..registry import Registry
 from . import toy
 from .images import IMAGE_DATASETS, IMAGE_SHAPES, make_image_dataset
+from .real import TABLES as REAL_TABLES
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,22 @@ SPECS: dict[str, DatasetSpec] = {
 }
 
 TABLE = "csv"  # the dataset key of an uploaded table (built by ``table_to_dataset``, not generated)
-DATASETS = Registry("dataset", {**{name: spec.description for name, spec in SPECS.items()}, **IMAGE_DATASETS,
+DATASETS = Registry("dataset", {**{name: spec.description for name, spec in SPECS.items()},
+                                **{name: spec.description for name, spec in REAL_TABLES.items()}, **IMAGE_DATASETS,
                                 TABLE: "your own CSV table (upload it; pick the label and feature columns)"})
+
+
+def is_table(name: str) -> bool:
+    """Whether ``name`` is tabular data (a bundled real table or an uploaded CSV): it trains with the table
+    defaults (``config.defaults_for``) and is drawn in its PCA plane when it has more than 2 features."""
+    return name in REAL_TABLES or name == TABLE
+
+
+def dataset_task(name: str) -> str | None:
+    """"classification" or "regression" for a built-in dataset; None where the data decides (csv, images
+    are classification)."""
+    spec = SPECS.get(name) or REAL_TABLES.get(name)
+    return spec.task if spec is not None else ("classification" if name in IMAGE_SHAPES else None)
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,11 +119,26 @@ def make_dataset(cfg, **image_options) -> Dataset:
     if cfg.dataset == TABLE:
         raise ConfigError("dataset csv is built from an uploaded table: upload it (the app) or pass --csv FILE "
                           "(the command line)", "dataset")
+    if cfg.dataset in REAL_TABLES:
+        return make_real_table(cfg)
     spec = SPECS[cfg.dataset]
     classes = cfg.classes if spec.takes_classes else 2
     rng = np.random.default_rng(cfg.seed)
     X, y = spec.generate(cfg.n_points, cfg.noise, classes, rng)
     return split_dataset(cfg.dataset, X, y, spec.task, cfg, feature_names=("x1", "x2"))
+
+
+def make_real_table(cfg) -> Dataset:
+    """A bundled real table, split like an uploaded one (stratified for classes; a regression target is
+    standardized with training statistics when ``cfg.standardize``). ``n_points`` and ``noise`` do not apply."""
+    spec = REAL_TABLES[cfg.dataset]
+    X, y, feature_names, class_names = spec.load()
+    ds = split_dataset(cfg.dataset, X, y, spec.task, cfg, feature_names=feature_names,
+                       class_names=class_names or None)
+    if spec.task == "regression" and cfg.standardize:
+        from .tabular import standardize_targets
+        ds = standardize_targets(ds)
+    return ds
 
 
 def split_dataset(name: str, X: np.ndarray, y: np.ndarray, task: str, cfg,
