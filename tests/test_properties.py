@@ -267,16 +267,22 @@ def trains_or_is_refused(**settings) -> Trainer | None:
 
 def test_batch_size_one_takes_steps():
     trainer = trains_or_is_refused(dataset="xor", n_points=40, epochs=2, batch_size=1)
-    assert trainer is None or trainer.step > 0
+    assert trainer is not None and trainer.step == 2 * len(trainer.dataset.X_train)  # one step per row
 
 
-def test_few_points_for_many_classes_are_refused_or_trained():
-    trains_or_is_refused(dataset="spirals", n_points=20, classes=5, epochs=1)
+def test_few_points_for_many_classes_are_refused_with_the_fix():
+    with pytest.raises(ConfigError, match=r"n_points must be >= 50 for 5 classes.*got 20"):
+        make_cfg(dataset="spirals", n_points=20, classes=5, epochs=1)
+    assert trains_or_is_refused(dataset="spirals", n_points=50, classes=5, epochs=1).step > 0  # the bound trains
 
 
-def test_nesterov_without_momentum_is_refused_or_trained():
-    for engine in ("torch", "numpy"):
-        trains_or_is_refused(optimizer="nesterov", momentum=0.0, epochs=1, engine=engine)
+@pytest.mark.parametrize("engine", ["torch", "numpy"])
+def test_nesterov_without_momentum_is_refused_and_with_a_little_trains(engine):
+    with pytest.raises(ConfigError, match=r"momentum must be > 0 for nesterov") as refused:
+        make_cfg(optimizer="nesterov", momentum=0.0, epochs=1, engine=engine)
+    assert refused.value.param == "momentum" and "\n" not in str(refused.value)
+    trainer = trains_or_is_refused(optimizer="nesterov", momentum=1e-3, epochs=1, engine=engine)
+    assert trainer is not None and trainer.step > 0
 
 
 def test_a_divergence_found_at_an_epoch_end_keeps_epoch_and_history_in_step():
