@@ -297,6 +297,11 @@ def _read_params(tensors: dict, cfg: RunConfig, info: dict) -> list[dict]:
             value = value.astype(np.float64)
             if not np.isfinite(value).all():
                 raise ConfigError(f"checkpoint tensor {name!r} holds NaN or infinite values", "checkpoint")
+            biggest = float(np.abs(value).max()) if value.size else 0.0
+            if biggest > float(np.finfo(cfg.model.dtype).max):  # would be inf in the network: diverges at once
+                raise ConfigError(f"checkpoint tensor {name!r} holds {biggest:.3g}, beyond what its "
+                                  f"{cfg.model.dtype} network can hold (±{float(np.finfo(cfg.model.dtype).max):.3g}): "
+                                  "the file is damaged or was edited", "checkpoint")
             loaded[key] = value
         params.append(loaded)
     return params

@@ -15,7 +15,27 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from ..config import ModelConfig, TrainConfig
+from ..errors import ConfigError
 from ..registry import TASK_LOSS
+
+
+def check_params(params: list[dict[str, np.ndarray]], dtype) -> None:
+    """Refuse parameters the network cannot hold: NaN or infinite values, or values beyond ``dtype``'s largest
+    finite number (float64 1e300 in a float32 network would be inf, and the run diverge at its first step).
+    The ConfigError names the tensor, as a checkpoint does (``layers.{i}.{key}``)."""
+    limit = float(np.finfo(dtype).max)
+    for i, layer in enumerate(params):
+        for key, value in layer.items():
+            value = np.asarray(value)
+            name = f"layers.{i}.{key}"
+            if value.dtype.kind not in "fiu":
+                raise ConfigError(f"parameter {name} must hold numbers, got {value.dtype}", "params")
+            if value.size and not np.isfinite(value).all():
+                raise ConfigError(f"parameter {name} holds NaN or infinite values", "params")
+            if value.size and float(np.abs(value).max()) > limit:
+                raise ConfigError(f"parameter {name} holds {float(np.abs(value).max()):.3g}, beyond the "
+                                  f"{np.dtype(dtype).name} network's range (±{limit:.3g}); use a float64 "
+                                  f"network or smaller weights", "params")
 
 
 class Engine(ABC):
@@ -77,7 +97,8 @@ class Engine(ABC):
 
     @abstractmethod
     def set_params(self, params: list[dict[str, np.ndarray]]) -> None:
-        """Load parameters (as from ``get_params``); optimizer state is kept."""
+        """Load parameters (as from ``get_params``); optimizer state is kept. Values that are not finite or do
+        not fit the network's float type are refused (``check_params``) before anything is changed."""
 
     @abstractmethod
     def grads(self) -> list[dict[str, np.ndarray]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Engine
+from .base import Engine, check_params
 from .numpy_functions import ACTIVATIONS, LOSSES
 from .numpy_optim import OPTIMIZERS, SCHEDULES, scheduled_lr
 from .numpy_params import FlatLayout, layer_dicts
@@ -291,6 +291,7 @@ class NumpyEngine(Engine):
         return layers
 
     def set_params(self, params):
+        check_params(params, self.dtype)
         for i, layer in enumerate(params):
             self.p.W[i][...] = layer["W"]
             self.p.b[i][...] = layer["b"]

@@ -14,7 +14,7 @@ from torch import nn
 
 from ..config import TrainConfig
 from ..errors import ConfigError
-from .base import Engine
+from .base import Engine, check_params
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -237,6 +237,7 @@ class TorchEngine(Engine):
     def set_params(self, params):
         if len(params) != len(self.layers):
             raise ValueError(f"expected parameters for {len(self.layers)} layers, got {len(params)}")
+        check_params(params, self.model.dtype)
         for i, (lin, layer) in enumerate(zip(self.layers, params)):
             lin.weight.copy_(torch.from_numpy(np.asarray(layer["W"])))
             lin.bias.copy_(torch.from_numpy(np.asarray(layer["b"])))
