@@ -17,7 +17,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from . import metrics
+from . import advice, metrics
 from .config import RunConfig, TrainConfig
 from .datasets import Dataset, make_dataset
 from .engines import make_engine
@@ -306,7 +306,7 @@ class Trainer:
                 return
         if self.epoch >= t.epochs:
             self.status = "done"
-            self.message = f"finished the {t.epochs} epochs set; raise Epochs to train on"
+            self.message = advice.end_of_run(self._history, t.epochs, t.min_delta)
             self._fire("on_stop")
 
     def _evaluate(self) -> dict[str, float]:

@@ -20,6 +20,8 @@ class TableSpec:
     load: Callable              # () -> (X, y, feature_names, class_names)
     task: str                   # "classification" or "regression"
     description: str
+    rows: int                   # samples in the table (fixed: n_points does not apply)
+    classes: int = 0            # distinct labels (0 for regression)
 
 
 def _bunch(name: str):
@@ -44,15 +46,15 @@ def _diabetes():
 
 TABLES: dict[str, TableSpec] = {
     "iris": TableSpec(_classes("iris"), "classification",
-                      "iris (real table): 150 flowers, 4 measurements, 3 species"),
+                      "iris (real table): 150 flowers, 4 measurements, 3 species", 150, 3),
     "wine": TableSpec(_classes("wine", ("cultivar 1", "cultivar 2", "cultivar 3")), "classification",
-                      "wine (real table): 178 wines, 13 chemical measurements, 3 cultivars"),
+                      "wine (real table): 178 wines, 13 chemical measurements, 3 cultivars", 178, 3),
     "breast_cancer": TableSpec(_classes("breast_cancer"), "classification",
                                "breast cancer (real table): 569 tumours, 30 cell measurements, malignant or "
-                               "benign"),
+                               "benign", 569, 2),
     "diabetes": TableSpec(_diabetes, "regression",
                           "diabetes (real table, regression): 442 patients, 10 measurements, disease "
-                          "progression after one year"),
+                          "progression after one year", 442),
     "digits_table": TableSpec(_classes("digits"), "classification",
-                              "digits as a table: 1,797 8×8 handwritten digits, 64 pixel columns, 10 classes"),
+                              "digits as a table: 1,797 8×8 handwritten digits, 64 pixel columns, 10 classes", 1797, 10),
 }
