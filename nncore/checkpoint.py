@@ -40,7 +40,9 @@ class Checkpoint:
     regression), ``lr`` (None where not available), ``status``, ``message`` and ``best_epoch`` (the epoch
     whose weights early stopping restored, else None). ``dataset`` holds ``name``,
     ``task``, ``n_classes``, ``n_features``, ``n_outputs``, ``class_names``, ``feature_names``,
-    ``image_shape`` (or None) and the input scaling ``mean``/``std`` ((n_features,) float64 arrays)."""
+    ``image_shape`` (or None), the input scaling ``mean``/``std`` ((n_features,) float64 arrays) and, for a
+    table, ``encoding`` (raw columns and the categories of the one-hot encoded ones; see
+    ``datasets.columns``; None otherwise)."""
 
     config: RunConfig
     params: list
@@ -91,7 +93,8 @@ def save_checkpoint(trainer) -> bytes:
             "n_outputs": int(ds.n_outputs), "class_names": list(ds.class_names),
             "feature_names": list(ds.feature_names),
             "image_shape": list(ds.image_shape) if getattr(ds, "image_shape", None) else None,
-            "y_mean": float(getattr(ds, "y_mean", 0.0)), "y_std": float(getattr(ds, "y_std", 1.0))}
+            "y_mean": float(getattr(ds, "y_mean", 0.0)), "y_std": float(getattr(ds, "y_std", 1.0)),
+            "encoding": getattr(ds, "encoding", None)}
     metrics = {key: _clean(snap.final(key)) for key in _METRIC_KEYS}  # the saved weights' (best epoch's)
     metrics.update(status=snap.status, message=snap.message, best_epoch=snap.best_epoch)
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION,
@@ -185,7 +188,9 @@ def _dataset_info(metadata: dict) -> dict:
             or y_std <= 0:
         raise ConfigError("checkpoint target scaling (y_mean, y_std) is damaged", "checkpoint")
     info["y_mean"], info["y_std"] = float(y_mean), float(y_std)
-    return {key: info[key] for key in (*rules, "image_shape", "y_mean", "y_std")}
+    from .datasets.columns import check_encoding
+    info["encoding"] = check_encoding(info.get("encoding"), info["feature_names"])
+    return {key: info[key] for key in (*rules, "image_shape", "y_mean", "y_std", "encoding")}
 
 
 def _clean_metrics(raw: dict) -> dict:

@@ -261,6 +261,9 @@ def cmd_train(a: argparse.Namespace) -> int:
     snap = trainer.snapshot()
     result = run_result(trainer, snap)
     result["config"] = cfg.to_dict()
+    if a.csv:  # the network's inputs (categories one-hot encoded) and the columns not used, with the reason
+        result["features"] = list(trainer.dataset.feature_names)
+        result["features_left_out"] = dict(getattr(trainer.dataset, "features_left_out", {}))
     code, save_error = 0, ""
     if a.save:
         from .checkpoint import save_checkpoint_file

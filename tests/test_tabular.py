@@ -139,7 +139,8 @@ def test_describe_table_prefills_label_task_and_features():
     assert d["columns"] == ["id", "size", "colour", "group"]
     assert d["dtypes"] == {"id": "numeric", "size": "numeric", "colour": "text", "group": "numeric"}
     assert d["suggested_label"] == "group" and d["suggested_task"] == "classification"
-    assert d["suggested_features"] == ["id", "size"]
+    assert d["suggested_features"] == ["id", "size", "colour"]  # colour: two categories, one-hot encoded
+    assert d["left_out"] == {}
     assert d["missing"]["group"] == 1 and d["distinct"]["colour"] == 2 and d["n_rows"] == 30
     assert d["delimiter"] == "," and d["encoding"] == "utf-8"
     json.dumps(d)  # the UI may keep it in session state or a URL
@@ -216,10 +217,11 @@ def test_non_numeric_features_are_named_with_an_example():
     rows = [(a, b if i != 7 else "n/a!", c, k) for i, (a, b, c, k) in enumerate(rows)]
     df = read(csv_bytes(header, rows))
     msg = refused(table_to_dataset, df, "kind", ["a", "b"], DATA, limits=LIMITS)
-    assert msg.startswith("non-numeric feature columns: b ('b' has 'n/a!' in data row 8)")
-    assert "exclude them" in msg
-    ds = table_to_dataset(df, "kind", None, DATA, limits=LIMITS)  # default: numeric columns only
+    assert msg == ("feature columns that cannot be used: 'b': numbers with text in between ('n/a!' in data row "
+                   "8): exclude them")
+    ds = table_to_dataset(df, "kind", None, DATA, limits=LIMITS)  # default: b is left out, with its reason
     assert ds.feature_names == ("a", "c")
+    assert ds.features_left_out == {"b": "numbers with text in between ('n/a!' in data row 8)"}
 
 
 def test_missing_values_are_named_and_counted_until_a_choice_is_made():
@@ -312,8 +314,10 @@ def test_bad_task_and_missing_choices():
 def test_a_column_with_no_values_is_named():
     rows = [(i, "", i % 2) for i in range(40)]
     df = read(csv_bytes(["a", "empty", "y"], rows))
-    msg = refused(table_to_dataset, df, "y", None, DATA, missing="impute", limits=LIMITS)
+    msg = refused(table_to_dataset, df, "y", ["a", "empty"], DATA, missing="impute", limits=LIMITS)
     assert msg == "feature columns with no values at all: empty: exclude them"
+    ds = table_to_dataset(df, "y", None, DATA, missing="impute", limits=LIMITS)
+    assert ds.feature_names == ("a",) and ds.features_left_out == {"empty": "no values at all"}
 
 
 # --- command line -------------------------------------------------------------------------------------------

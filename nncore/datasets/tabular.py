@@ -21,6 +21,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
+from . import Dataset
+from .columns import category_values, encode, plan_features
+from .columns import kind as _kind
 
 MIN_ROWS = 10                 # usable rows below which a train/validation/test split means nothing
 MAX_AUTO_CLASSES = 10         # an integer label with at most this many values is read as classes
@@ -239,10 +242,13 @@ def read_csv_table(data: bytes, limits=None) -> pd.DataFrame:
 
 # --- from table to dataset -----------------------------------------------------------------------------
 
-def _kind(series: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(series):
-        return "boolean"
-    return "numeric" if pd.api.types.is_numeric_dtype(series) else "text"
+@dataclasses.dataclass(frozen=True, eq=False)
+class TableDataset(Dataset):
+    """A ``Dataset`` from a table, with the ``encoding`` that turns raw rows into its inputs (see
+    ``columns``) and the columns left out of the features (column -> reason)."""
+
+    encoding: dict | None = None
+    features_left_out: dict = dataclasses.field(default_factory=dict)
 
 
 def _auto_task(series: pd.Series) -> str:
@@ -251,12 +257,6 @@ def _auto_task(series: pd.Series) -> str:
         return "classification"
     integer = bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
     return "classification" if integer and values.nunique() <= MAX_AUTO_CLASSES else "regression"
-
-
-def _first_bad(series: pd.Series) -> tuple[int, str] | None:
-    """Data row (1-based) and value of the first non-missing entry that is not a number."""
-    bad = np.flatnonzero((series.notna() & pd.to_numeric(series, errors="coerce").isna()).to_numpy())
-    return (int(bad[0]) + 1, str(series.iloc[bad[0]])) if len(bad) else None
 
 
 def _class_name(value) -> str:
@@ -270,12 +270,15 @@ def describe_table(df: pd.DataFrame) -> dict:
 
     Returns ``columns`` (names in order), ``dtypes`` (name -> "numeric", "boolean" or "text"), ``missing``
     (name -> count of empty cells), ``distinct`` (name -> distinct values), ``n_rows``, ``numeric_columns``,
-    ``suggested_label`` (the last column), ``suggested_task`` ("classification" or "regression") and
-    ``suggested_features`` (the other numeric columns), plus ``encoding`` and ``delimiter`` when known."""
+    ``suggested_label`` (the last column), ``suggested_task`` ("classification" or "regression"),
+    ``suggested_features`` (the other columns that can be features: numeric, true/false or categorical),
+    ``left_out`` (column -> why it cannot be a feature; the label aside), plus ``encoding`` and ``delimiter``
+    when known."""
     columns = [str(c) for c in df.columns]
     dtypes = {c: _kind(df[c]) for c in columns}
     label = columns[-1] if columns else None
     numeric = [c for c in columns if dtypes[c] in ("numeric", "boolean")]
+    plan = plan_features(df, label) if label is not None else None
     return {
         "columns": columns,
         "dtypes": dtypes,
@@ -285,23 +288,24 @@ def describe_table(df: pd.DataFrame) -> dict:
         "numeric_columns": numeric,
         "suggested_label": label,
         "suggested_task": _auto_task(df[label]) if label is not None else None,
-        "suggested_features": [c for c in numeric if c != label],
+        "suggested_features": list(plan.columns) if plan else [],
+        "left_out": dict(plan.left_out) if plan else {},
         "encoding": df.attrs.get("encoding"),
         "delimiter": df.attrs.get("delimiter"),
     }
 
 
-def _pick_features(df: pd.DataFrame, label, features) -> list[str]:
+def _plan(df: pd.DataFrame, label, features):
     columns = [str(c) for c in df.columns]
     if not isinstance(label, str) or label not in columns:
         raise _fail(f"label column {label!r} is not in the table; available columns: {_listing(columns)}",
                     "label")
     if features is None:
-        chosen = [c for c in columns if c != label and _kind(df[c]) != "text"]
-        if not chosen:
-            raise _fail(f"no numeric feature columns besides the label {label!r}; text columns: "
-                        f"{_listing(c for c in columns if c != label)}: encode them as numbers", "features")
-        return chosen
+        plan = plan_features(df, label)
+        if not plan.columns:
+            why = "; ".join(f"{c}: {r}" for c, r in list(plan.left_out.items())[:5])
+            raise _fail(f"no usable feature columns besides the label {label!r} ({why})", "features")
+        return plan
     chosen = [str(f) for f in features]
     if not chosen:
         raise _fail("choose at least one feature column", "features")
@@ -315,13 +319,7 @@ def _pick_features(df: pd.DataFrame, label, features) -> list[str]:
     twice = sorted({f for f in chosen if chosen.count(f) > 1})
     if twice:
         raise _fail(f"feature columns listed twice: {_listing(twice)}", "features")
-    text = [f for f in chosen if _kind(df[f]) == "text"]
-    if text:
-        found = [(f, _first_bad(df[f])) for f in text[:3]]
-        examples = "; ".join(f"{f!r} has {bad[1]!r} in data row {bad[0]}" for f, bad in found if bad)
-        raise _fail(f"non-numeric feature columns: {_listing(text)} ({examples}): exclude them from the "
-                    "features, or encode them as numbers", "features")
-    return chosen
+    return plan_features(df, label, chosen)
 
 
 def _handle_missing(df: pd.DataFrame, label: str, features: list[str], missing) -> pd.DataFrame:
@@ -340,7 +338,11 @@ def _handle_missing(df: pd.DataFrame, label: str, features: list[str], missing) 
         return df.dropna(subset=features)
     df = df.copy()
     for c in features:
-        df[c] = df[c].astype(np.float64).fillna(df[c].astype(np.float64).mean())
+        if _kind(df[c]) == "text":  # a category gap takes the most frequent category
+            values = category_values(df[c])
+            df[c] = values.fillna(values.mode().iloc[0])  # mode() is sorted
+        else:
+            df[c] = df[c].astype(np.float64).fillna(df[c].astype(np.float64).mean())
     return df
 
 
@@ -366,8 +368,9 @@ def table_to_dataset(df: pd.DataFrame, label: str, features: list[str] | None, c
     if len(df) > limits.max_rows:
         raise _fail(f"the table has {len(df)} rows; this server accepts up to {limits.max_rows} "
                     f"({ENV_NAMES['max_rows']}): use a sample of the rows")
-    features = _pick_features(df, label, features)
-    for c in features:
+    plan = _plan(df, label, features)
+    features = list(plan.columns)
+    for c in (c for c in features if c not in plan.categories):
         values = df[c].to_numpy(dtype=np.float64, na_value=np.nan)
         if np.isinf(values).any():
             row = int(np.flatnonzero(np.isinf(values))[0]) + 1
@@ -382,7 +385,7 @@ def table_to_dataset(df: pd.DataFrame, label: str, features: list[str] | None, c
     if len(df) < MIN_ROWS:
         raise _fail(f"only {len(df)} usable rows (after removing rows with missing values); at least "
                     f"{MIN_ROWS} are needed to train, validate and test: add rows", "file")
-    X = df[features].to_numpy(dtype=np.float64)
+    X = encode(df, plan.encoding)
     if kind == "regression":
         y = y_raw.to_numpy(dtype=np.float64)
         if not np.isfinite(y).all():
@@ -408,7 +411,7 @@ def table_to_dataset(df: pd.DataFrame, label: str, features: list[str] | None, c
                         f"{_listing(rare)}; each class needs at least {need} rows with these split fractions: "
                         "add rows, or merge or remove rare classes", "label")
     try:
-        ds = split_dataset(name, X, y, kind, cfg, feature_names=tuple(features), class_names=class_names)
+        ds = split_dataset(name, X, y, kind, cfg, feature_names=plan.features, class_names=class_names)
     except ValueError as e:  # sklearn's stratified split can still refuse a borderline class balance
         raise _fail(f"cannot split the rows into train/validation/test ({e}): add rows to the small "
                     "classes", "label") from None
@@ -416,7 +419,8 @@ def table_to_dataset(df: pd.DataFrame, label: str, features: list[str] | None, c
         raise _fail("feature values are too large to scale (overflow): rescale the columns", "features")
     if kind == "regression" and cfg.standardize:
         ds = standardize_targets(ds)
-    return ds
+    fields = {f.name: getattr(ds, f.name) for f in dataclasses.fields(Dataset)}
+    return TableDataset(**fields, encoding=plan.encoding, features_left_out=dict(plan.left_out))
 
 
 def standardize_targets(ds):
