@@ -92,14 +92,22 @@ def test_help_lists_every_registry(capsys):
             assert key in out, key
 
 
-def test_bench_toy_prints_ratios_against_the_reference(capsys):
+def test_bench_toy_prints_ratios_against_the_reference(monkeypatch):
     from nncore import bench
+    real_rate, rates = bench._rate, iter([1000.0, 250.0, 50.0, 25.0])  # reference, engine, grids 100 and 200
+
+    def known_rate(fn, seconds):
+        real_rate(fn, 0.0)  # still runs what it measures
+        return next(rates)
+    monkeypatch.setattr(bench, "_rate", known_rate)
     result = bench.toy_benchmark(seconds=0.05, engines=["torch"])
     torch_result = result["engines"]["torch"]
-    assert result["reference_numpy_steps_per_s"] > 0
-    assert torch_result["ratio_vs_reference"] == pytest.approx(
-        torch_result["steps_per_s"] / result["reference_numpy_steps_per_s"], rel=0.01)
-    assert torch_result["grid_100x100_ms"] > 0
+    assert result["reference_numpy_steps_per_s"] == 1000.0 and torch_result["steps_per_s"] == 250.0
+    assert torch_result["ratio_vs_reference"] == 0.25  # the engine's rate over this run's reference
+    assert (torch_result["grid_100x100_ms"], torch_result["grid_200x200_ms"]) == (20.0, 40.0)
+    assert torch_result["trainer_steps_per_s"] > 0
+    # against the same reference: ratio (to 0.001) × 1000 vs steps/s (to 0.1), within the two roundings
+    assert abs(torch_result["trainer_ratio_vs_reference"] * 1000.0 - torch_result["trainer_steps_per_s"]) <= 0.55
 
 
 def test_reference_loop_really_learns():

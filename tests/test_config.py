@@ -1,5 +1,7 @@
 """Config validation: one error type, a message naming parameter, rule and value; dict round trips."""
 
+from dataclasses import FrozenInstanceError
+
 import pytest
 
 from nncore.config import DataConfig, ModelConfig, RunConfig, TrainConfig, build, parse_hidden
@@ -45,7 +47,7 @@ def test_split_fractions_must_leave_training_data():
 
 def test_configs_are_frozen():
     cfg = TrainConfig()
-    with pytest.raises(Exception):
+    with pytest.raises(FrozenInstanceError):
         cfg.learning_rate = 1.0  # type: ignore[misc]
 
 

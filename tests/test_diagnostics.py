@@ -2,6 +2,7 @@
 apply, and a healthy default run gets no warning at all."""
 
 import re
+from dataclasses import FrozenInstanceError
 
 import numpy as np
 import pytest
@@ -160,7 +161,7 @@ def test_before_any_training_only_data_checks_speak():
 
 def test_findings_are_frozen_and_validated():
     f = diagnostics.Finding("x", "warning", "t", "d 1", "f", "curves")
-    with pytest.raises(Exception):
+    with pytest.raises(FrozenInstanceError):
         f.severity = "problem"  # type: ignore[misc]
     with pytest.raises(ValueError):
         diagnostics.Finding("x", "fatal", "t", "d", "f", "curves")

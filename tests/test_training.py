@@ -2,6 +2,7 @@
 named, snapshots are immutable."""
 
 import math
+from dataclasses import FrozenInstanceError
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from nncore import metrics, registry
 from nncore.config import TrainConfig
 from nncore.datasets import SPECS
+from nncore.errors import ConfigError
 from nncore.training import MAX_HIST_RECORDS, Trainer
 
 from .helpers import make_cfg, train
@@ -170,7 +172,7 @@ def test_snapshots_are_immutable_and_histograms_use_fixed_bins():
     first = trainer.run(steps=30)
     with pytest.raises(ValueError):
         first.history["train_loss"][0] = 0.0
-    with pytest.raises(Exception):
+    with pytest.raises(FrozenInstanceError):
         first.step = 5  # type: ignore[misc]
     trainer.run(steps=3000)
     later = trainer.snapshot()
@@ -256,7 +258,7 @@ def test_image_mlp_defaults_reach_97_percent_on_digits():
 def test_batch_size_one_trains_and_batch_norm_needs_two():
     trainer, snap = train(dataset="moons", n_points=100, batch_size=1, epochs=2)
     assert snap.step == 2 * 60  # one step per training sample
-    with pytest.raises(Exception, match="batch_size must be >= 2 with batch norm"):
+    with pytest.raises(ConfigError, match="batch_size must be >= 2 with batch norm"):
         make_cfg(batch_norm=True, batch_size=1)
 
 
