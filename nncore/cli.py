@@ -61,7 +61,7 @@ def add_network_args(p: argparse.ArgumentParser) -> None:
                    "images 512,512)")
     g.add_argument("--activation", default=m.activation, help=", ".join(registry.ACTIVATIONS))
     g.add_argument("--init", default=m.init, help=", ".join(registry.INITIALIZERS))
-    g.add_argument("--dropout", type=float, default=m.dropout)
+    g.add_argument("--dropout", type=float, help=f"default {m.dropout:g}, tables 0.2")
     g.add_argument("--batch-norm", action="store_true")
     g.add_argument("--dtype", default=m.dtype, choices=["float32", "float64"])
     g = p.add_argument_group("training")
@@ -74,10 +74,11 @@ def add_network_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--schedule", default=t.schedule, help=", ".join(registry.SCHEDULES))
     g.add_argument("--epochs", type=int, help=f"default {t.epochs}, images 30")
     g.add_argument("--l1", type=float, default=t.l1)
-    g.add_argument("--l2", type=float, default=t.l2)
+    g.add_argument("--l2", type=float, help=f"default {t.l2:g}, tables 0.01")
     g.add_argument("--clip-norm", type=float, default=t.clip_norm, help="max gradient norm (0 = off)")
-    g.add_argument("--early-stopping", type=int, default=t.early_stopping, metavar="PATIENCE",
-                   help="epochs without a better validation loss before stopping (0 = off)")
+    g.add_argument("--early-stopping", type=int, metavar="PATIENCE",
+                   help="epochs without a better validation loss before stopping (0 = off; default "
+                        f"{t.early_stopping}, tables 50)")
     g.add_argument("--min-delta", type=float, default=t.min_delta,
                    help="early stopping: a validation-loss drop smaller than this is no improvement")
     g.add_argument("--restore-best", action=argparse.BooleanOptionalAction, default=t.restore_best,
@@ -92,18 +93,21 @@ def add_network_args(p: argparse.ArgumentParser) -> None:
 
 def config_from_args(a: argparse.Namespace) -> RunConfig:
     """Build a validated RunConfig from parsed flags (raises ConfigError)."""
-    base = defaults_for(a.dataset) if a.dataset in DATASETS else RunConfig()  # an unknown name fails below
+    source = "csv" if getattr(a, "csv", None) else a.dataset  # a --csv table trains with the table defaults
+    base = defaults_for(source) if source in DATASETS else RunConfig()  # an unknown name fails below
     pick = lambda value, default: default if value is None else value  # noqa: E731
     data = DataConfig(dataset=a.dataset, n_points=a.n, noise=a.noise, classes=a.classes, seed=a.seed,
                       val_fraction=a.val_fraction, test_fraction=a.test_fraction,
                       standardize=pick(a.standardize, base.data.standardize), limit=a.limit)
     model = ModelConfig(hidden=pick(a.hidden, base.model.hidden), activation=a.activation, init=a.init,
-                        dropout=a.dropout, batch_norm=a.batch_norm, dtype=a.dtype, kind=a.model, channels=a.channels)
+                        dropout=pick(a.dropout, base.model.dropout), batch_norm=a.batch_norm, dtype=a.dtype,
+                        kind=a.model, channels=a.channels)
     train = TrainConfig(engine=a.engine, device=a.device, optimizer=a.optimizer,
                         learning_rate=pick(a.lr, base.train.learning_rate),
                         momentum=a.momentum, batch_size=pick(a.batch_size, base.train.batch_size),
-                        schedule=a.schedule, epochs=pick(a.epochs, base.train.epochs), l1=a.l1, l2=a.l2,
-                        clip_norm=a.clip_norm, early_stopping=a.early_stopping, min_delta=a.min_delta,
+                        schedule=a.schedule, epochs=pick(a.epochs, base.train.epochs), l1=a.l1,
+                        l2=pick(a.l2, base.train.l2), clip_norm=a.clip_norm,
+                        early_stopping=pick(a.early_stopping, base.train.early_stopping), min_delta=a.min_delta,
                         restore_best=a.restore_best, step_size=a.step_size, gamma=a.gamma, beta1=a.beta1,
                         beta2=a.beta2, weight_decay=a.weight_decay, **parse_augment(a.augment))
     return RunConfig(data, model, train)

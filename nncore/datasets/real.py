@@ -56,5 +56,6 @@ TABLES: dict[str, TableSpec] = {
                           "diabetes (real table, regression): 442 patients, 10 measurements, disease "
                           "progression after one year", 442),
     "digits_table": TableSpec(_classes("digits"), "classification",
-                              "digits as a table: 1,797 8×8 handwritten digits, 64 pixel columns, 10 classes", 1797, 10),
+                              "digits as a table: 1,797 8×8 handwritten digits, 64 pixel columns, 10 classes",
+                              1797, 10),
 }
