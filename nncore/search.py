@@ -233,7 +233,7 @@ class _Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         self.started.append(trial.number)
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")  # workers may share a study
+        trial.set_user_attr("worker", _worker())  # workers may share a study
         if not self._claim(trial):
             return math.nan  # Optuna records a trial without a number as failed; it does not count
         cfg = config_from_params(self.base, self.space.suggest(trial))
@@ -255,23 +255,36 @@ class _Objective:
         return False
 
     def _fit(self, cfg: RunConfig, ds: Dataset, trial: optuna.Trial, fold: int) -> float:
-        epochs = cfg.train.epochs
-        where = f" of fold {fold + 1}" if len(self.folds) > 1 else ""
+        trainer = self.fold_trainer(cfg, trial, fold)
+        while trainer.running:
+            trainer.run(steps=1_000_000)
+        return self.fold_score(trainer, trial, fold)
+
+    def _where(self, fold: int) -> str:
+        return f" of fold {fold + 1}" if len(self.folds) > 1 else ""
+
+    def fold_trainer(self, cfg: RunConfig, trial: optuna.Trial, fold: int) -> Trainer:
+        """A Trainer for one fold that reports each epoch's validation score to ``trial`` (and raises
+        TrialPruned when the pruner says so)."""
+        ds, epochs = self.folds[fold], cfg.train.epochs
 
         def report(trainer: Trainer) -> None:
             value = score(trainer.engine, ds.X_val, ds.y_val, ds.task)
             trial.report(value, fold * epochs + trainer.epoch - 1)
             if trial.should_prune():
-                trial.set_user_attr("note", f"pruned after epoch {trainer.epoch}{where}")
+                trial.set_user_attr("note", f"pruned after epoch {trainer.epoch}{self._where(fold)}")
                 raise optuna.TrialPruned()
 
         trainer = Trainer(cfg, ds, grid_resolution=2)
         trainer.add_callback("on_epoch_end", report)
-        while trainer.running:
-            trainer.run(steps=1_000_000)
-        if trainer.status == "diverged":  # a diverged network is abandoned like a pruned one, never "best"
-            trial.set_user_attr("note", f"diverged{where}: {trainer.message.split(':')[0]}")
+        return trainer
+
+    def fold_score(self, trainer: Trainer, trial: optuna.Trial, fold: int) -> float:
+        """A finished fold's validation score; TrialPruned when it diverged (set aside, never "best")."""
+        if trainer.status == "diverged":
+            trial.set_user_attr("note", f"diverged{self._where(fold)}: {trainer.message.split(':')[0]}")
             raise optuna.TrialPruned()
+        ds = self.folds[fold]
         return score(trainer.engine, ds.X_val, ds.y_val, ds.task)
 
 
@@ -376,18 +389,10 @@ def run_search(base_cfg: RunConfig, space: SearchSpace | None = None, *, n_trial
         _range("n_trials", n_trials, 1, 1_000_000, integer=True)
     if minutes is not None:
         _range("minutes", minutes, 0, 100_000, lo_open=True)
-    base = base_cfg.replace(train=replace(base_cfg.train, epochs=epochs or base_cfg.train.epochs))
-    dataset = make_dataset(base.data)
-    folds = [dataset] if cv is None else cv_splits(dataset, cv, base.data.seed, base.data.standardize)
-    name = study_name or f"{base.data.dataset}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
-    store = open_storage(storage)
-    study = _create_study(name, store)
-    _check_setup(study, _normalized({**base.to_dict(), "space": space.to_dict(), "cv": cv,
-                                     "task": dataset.task}))
-    study.sampler = _sampler(sampler, space, seed + len(study.trials))  # a resumed search draws anew
-    study.pruner = _pruner(pruner, base.train.epochs * len(folds))
+    base, folds, study = _open_search(base_cfg, space, sampler, pruner, cv, study_name, storage, epochs, seed)
     for params in enqueue:
         study.enqueue_trial(dict(params), skip_if_exists=True)
+    fail_orphans(study)
     objective = _Objective(base, space, folds, n_trials)
     done = len(study.get_trials(deepcopy=False, states=_states(*COUNTED)))
     remaining = None if n_trials is None else n_trials - done
@@ -401,6 +406,146 @@ def run_search(base_cfg: RunConfig, space: SearchSpace | None = None, *, n_trial
                 if trial.number in objective.started:
                     study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
     return summarize(study)
+
+
+class SteppedSearch:
+    """A search that advances in time slices, for a page whose timer calls ``advance`` and draws in between
+    (nothing runs between calls, so a closed page stops it). Each trial is asked from the study, trained fold
+    by fold across calls, and told when it ends; a new trial starts only while the study holds fewer than
+    ``n_trials`` finished or live trials. Same settings as ``run_search``."""
+
+    def __init__(self, base_cfg: RunConfig, space: SearchSpace | None = None, *, n_trials: int, sampler="tpe",
+                 pruner="off", cv: int | None = None, study_name: str | None = None, storage=None,
+                 epochs: int | None = None, seed: int = 0):
+        self.space = space or SearchSpace()
+        _range("n_trials", n_trials, 1, 1_000_000, integer=True)
+        self.n_trials = n_trials
+        self.base, folds, self.study = _open_search(base_cfg, self.space, sampler, pruner, cv, study_name, storage,
+                                                    epochs, seed)
+        self.objective = _Objective(self.base, self.space, folds, n_trials)
+        self.trial: optuna.Trial | None = None   # the trial under way (None between trials)
+        self._cfg: RunConfig | None = None
+        self._fold, self._scores, self._trainer = 0, [], None
+        self._beat = -math.inf                   # when the trial under way last said it is alive
+        self.finished = False                    # the study holds its n_trials, or the search was stopped
+        fail_orphans(self.study)
+
+    @property
+    def study_name(self) -> str:
+        return self.study.study_name
+
+    def advance(self, seconds: float) -> bool:
+        """Train for about ``seconds`` (one slice of the trial under way, starting trials as needed); False once
+        the study holds its ``n_trials``."""
+        deadline = time.perf_counter() + seconds
+        while not self.finished and time.perf_counter() < deadline:
+            if self.trial is None and not self._start_trial():
+                self.finished = True
+                break
+            self._heartbeat()
+            try:
+                self._trainer.run(seconds=max(deadline - time.perf_counter(), 0.0))
+                if not self._trainer.running:
+                    self._end_fold()
+            except optuna.TrialPruned:
+                self._tell(state=optuna.trial.TrialState.PRUNED)
+        return not self.finished
+
+    def stop(self, note: str = "stopped before it finished") -> None:
+        """End the search now: the trial under way is marked failed (it does not count) with ``note``."""
+        if self.trial is not None:
+            self.trial.set_user_attr("note", note)
+            self._tell(state=optuna.trial.TrialState.FAIL)
+        self.finished = True
+
+    def result(self) -> "SearchResult":
+        return summarize(self.study)
+
+    def _start_trial(self) -> bool:
+        live = self.study.get_trials(deepcopy=False, states=_states(*COUNTED, "RUNNING"))
+        if len(live) >= self.n_trials:
+            return False
+        with warnings.catch_warnings():  # heartbeats are recorded by ``_heartbeat`` instead of ``optimize``'s thread
+            warnings.filterwarnings("ignore", "Heartbeat of storage", UserWarning)
+            self.trial = self.study.ask()
+        self.trial.set_user_attr("worker", _worker())
+        self._beat = -math.inf
+        self._cfg = config_from_params(self.base, self.space.suggest(self.trial))
+        self._fold, self._scores = 0, []
+        self._trainer = self.objective.fold_trainer(self._cfg, self.trial, 0)
+        return True
+
+    def _end_fold(self) -> None:
+        self._scores.append(self.objective.fold_score(self._trainer, self.trial, self._fold))
+        self._fold += 1
+        if self._fold < len(self.objective.folds):
+            self._trainer = self.objective.fold_trainer(self._cfg, self.trial, self._fold)
+            return
+        self.trial.set_user_attr("fold_scores", self._scores)
+        self.trial.set_user_attr("std", float(np.std(self._scores)) if len(self._scores) > 1 else None)
+        self._tell(value=float(np.mean(self._scores)))
+
+    def _tell(self, value: float | None = None, state=None) -> None:
+        self.study.tell(self.trial, value, state=state)
+        self.trial, self._trainer = None, None
+
+    def _heartbeat(self) -> None:
+        """Say the trial under way is alive (database storages with heartbeats), as ``optimize`` does."""
+        storage, now = self.study._storage, time.monotonic()
+        if isinstance(storage, optuna.storages.RDBStorage) and storage.get_heartbeat_interval() \
+                and now - self._beat >= HEARTBEAT_S / 2:
+            storage.record_heartbeat(self.trial._trial_id)
+            self._beat = now
+
+
+def _open_search(base_cfg: RunConfig, space: SearchSpace, sampler, pruner, cv, study_name, storage, epochs,
+                 seed: int) -> tuple[RunConfig, list[Dataset], optuna.Study]:
+    """The base config with ``epochs``, the folds that judge a trial, and the study (created, or resumed when
+    its stored settings match)."""
+    base = base_cfg.replace(train=replace(base_cfg.train, epochs=epochs or base_cfg.train.epochs))
+    dataset = make_dataset(base.data)
+    folds = [dataset] if cv is None else cv_splits(dataset, cv, base.data.seed, base.data.standardize)
+    name = study_name or f"{base.data.dataset}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+    study = _create_study(name, open_storage(storage))
+    _check_setup(study, _normalized({**base.to_dict(), "space": space.to_dict(), "cv": cv,
+                                     "task": dataset.task}))
+    study.sampler = _sampler(sampler, space, seed + len(study.trials))  # a resumed search draws anew
+    study.pruner = _pruner(pruner, base.train.epochs * len(folds))
+    return base, folds, study
+
+
+def _worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _process_ended(worker: str | None) -> bool:
+    """Whether ``worker`` ("host:pid") was a process on this machine that no longer runs."""
+    host, _, pid = (worker or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it runs, under another user
+        return False
+    return False
+
+
+def fail_orphans(study: optuna.Study) -> list[int]:
+    """Mark failed the trials a crashed worker left RUNNING, so that they do not count toward ``n_trials``:
+    those of a process on this machine that has ended, and those whose heartbeat stopped ``GRACE_S`` seconds
+    ago (a worker elsewhere). Returns their numbers."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)  # a no-op without heartbeats (in-memory storage)
+    orphans = []
+    for trial in study.get_trials(deepcopy=False, states=_states("RUNNING")):
+        if _process_ended(trial.user_attrs.get("worker")):
+            study._storage.set_trial_user_attr(trial._trial_id, "note", "its worker stopped while running it")
+            study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+            orphans.append(trial.number)
+    return orphans
 
 
 def _create_study(name: str, store) -> optuna.Study:

@@ -279,3 +279,89 @@ def test_cli_rejects_bad_settings_in_one_line(args, needle, capsys):
     assert _exit_code(["search", "--n", "150", "--trials", "1", "--epochs", "1", *args]) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and len(err.splitlines()) == 1, err
+
+
+# --- orphaned trials and searches in slices ----------------------------------------------------------------
+
+def _dead_worker() -> str:
+    """host:pid of a process on this machine that has ended."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return f"{socket.gethostname()}:{child.pid}"
+
+
+def test_a_trial_left_running_by_a_crashed_worker_does_not_count(tmp_path):
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    args = dict(study_name="o", storage=storage, epochs=2, sampler="random")
+    space = SearchSpace(**ONLY_LR, learning_rate=(0.01, 0.1))
+    run_search(make_cfg(**DATA), space, n_trials=2, **args)
+    study = optuna.load_study(study_name="o", storage=storage)
+    orphan = study.ask()  # its worker died mid-trial: the database still says RUNNING
+    orphan.set_user_attr("worker", _dead_worker())
+    result = run_search(make_cfg(**DATA), space, n_trials=3, **args)
+    assert result.n_trials == 3 and result.n_complete == 3
+    assert [t["state"] for t in result.trials] == ["COMPLETE", "COMPLETE", "FAIL", "COMPLETE"]
+    assert result.trials[2]["note"] == "its worker stopped while running it"
+
+
+def test_a_killed_search_process_leaves_a_running_trial_that_a_resumed_search_replaces(tmp_path):
+    import signal
+    import time
+
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    space = {"learning_rate": [0.01, 0.1], **{k: None for k in ONLY_LR}}
+    worker = subprocess.Popen(  # a trial of 100,000 epochs: still training when it is killed
+        [sys.executable, "-m", "nncore", "search", "--dataset", "circles", "--n", "150", "--engine", "numpy",
+         "--epochs", "100000", "--trials", "2", "--study", "k", "--storage", storage, "--sampler", "random",
+         "--space", json.dumps(space)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                study = optuna.load_study(study_name="k", storage=storage)
+                if study.get_trials(states=(TrialState.RUNNING,)):
+                    break
+            except KeyError:
+                pass
+            time.sleep(0.2)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    assert [t.state for t in study.get_trials()] == [TrialState.RUNNING]
+    cfg = make_cfg(**DATA, epochs=100000)
+    resumed = search.SteppedSearch(cfg, SearchSpace.from_dict(space), n_trials=2, study_name="k",
+                                   storage=storage, sampler="random")
+    assert resumed.study.trials[0].state == TrialState.FAIL  # the killed worker's trial is set aside
+    resumed.stop()
+
+
+def test_a_search_in_slices_finds_what_one_call_finds(tmp_path):
+    space = SearchSpace(**ONLY_LR, learning_rate=(0.01, 0.3))
+    cfg = make_cfg(**DATA)
+    whole = run_search(cfg, space, n_trials=3, storage="memory", epochs=4, sampler="random", cv=3)
+    sliced = search.SteppedSearch(cfg, space, n_trials=3, storage="memory", epochs=4, sampler="random", cv=3)
+    calls = 0
+    while sliced.advance(0.002):  # a couple of steps per call: trials and folds span many calls
+        calls += 1
+    got = sliced.result()
+    assert calls > 3 and got.n_trials == 3 and not sliced.advance(1.0)
+    assert [t["value"] for t in got.trials] == [t["value"] for t in whole.trials]
+    assert [t["params"] for t in got.trials] == [t["params"] for t in whole.trials]
+    assert got.best_std == whole.best_std
+
+
+def test_stopping_a_search_in_slices_fails_its_trial_and_a_resumed_one_completes_the_count(tmp_path):
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    space = SearchSpace(**ONLY_LR, learning_rate=(0.01, 0.1))
+    args = dict(study_name="p", storage=storage, epochs=50, sampler="random")
+    first = search.SteppedSearch(make_cfg(**DATA), space, n_trials=2, **args)
+    first.advance(0.01)
+    assert first.trial is not None
+    first.stop("its tab was closed")
+    assert not first.advance(1.0)
+    again = search.SteppedSearch(make_cfg(**DATA), space, n_trials=2, **args)
+    while again.advance(0.5):
+        pass
+    result = again.result()
+    assert [t["state"] for t in result.trials] == ["FAIL", "COMPLETE", "COMPLETE"] and result.n_trials == 2
+    assert result.trials[0]["note"] == "its tab was closed"
