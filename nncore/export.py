@@ -1,6 +1,11 @@
 """Export a trained network: an ONNX model, or a standalone PyTorch script.
 
 Both take raw (unscaled) features: the input scaling fitted on the training split is part of the export.
+For a table with categorical (text) columns, both take the raw columns: the ONNX model has the inputs
+``numbers`` (float32, the numeric columns) and ``categories`` (string, the categorical columns), in the
+order its metadata ``numeric_columns`` / ``categorical_columns`` lists, and one-hot encodes the categories
+in the graph (ai.onnx.ml OneHotEncoder; a category not seen in training gives all zeros); the script's
+``encode`` does the same for rows of raw cells.
 Both give class probabilities (n, K) for classification (K = 2 for binary: [P(class 0), P(class 1)]) and
 values (n,) for regression, computed in eval mode (batch norm uses its running statistics, no dropout).
 Parameters are engine-independent (see ``engines.base``), so a NumPy-engine model exports the same way.
@@ -43,6 +48,7 @@ class ModelInfo:
     image_shape: tuple[int, int] | None = None  # (rows, cols) when each row of features is an image (CNN)
     y_mean: float = 0.0                      # regression: prediction = output * y_std + y_mean
     y_std: float = 1.0
+    encoding: dict | None = None             # a table's raw columns and categories (datasets.columns)
 
 
 def model_info(source) -> ModelInfo:
@@ -66,7 +72,7 @@ def model_info(source) -> ModelInfo:
         raise ConfigError(f"y_std must be > 0 and y_mean finite, got {y_std} and {y_mean}", "y_std")
     return ModelInfo(n_features, int(get("n_outputs")), task, tuple(get("class_names")),
                      tuple(get("feature_names")), mean, std, tuple(int(v) for v in shape) if shape else None,
-                     y_mean, y_std)
+                     y_mean, y_std, get("encoding") or None)
 
 
 def _dense_sizes(cfg: RunConfig, info: ModelInfo, params: list[dict]) -> list[int]:
@@ -169,14 +175,53 @@ def export_onnx(cfg: RunConfig, params: list[dict], info, path_or_buffer=None) -
     finally:
         quiet.setLevel(level)
     model = program.model_proto
-    onnx.helper.set_model_props(model, {
-        "task": info.task, "class_names": json.dumps(list(info.class_names)),
-        "feature_names": json.dumps(list(info.feature_names)), "config": json.dumps(cfg.to_dict()),
-        "input": "raw features; the training split's scaling is part of the graph"})
+    props = {"task": info.task, "class_names": json.dumps(list(info.class_names)),
+             "feature_names": json.dumps(list(info.feature_names)), "config": json.dumps(cfg.to_dict()),
+             "input": "raw features; the training split's scaling is part of the graph"}
+    if info.encoding and info.encoding["categories"]:
+        props.update(_encode_in_graph(model, info.encoding))
+    onnx.helper.set_model_props(model, props)
     model.doc_string = f"{network_text(cfg, info)} exported from the neural-network playground"
     data = model.SerializeToString()
     _write(path_or_buffer, data)
     return data
+
+
+def _encode_in_graph(model, encoding: dict) -> dict:
+    """Replace the model's ``features`` input by the raw columns: ``numbers`` (float32, batch x numeric
+    columns) and ``categories`` (string, batch x categorical columns), one-hot encoded in the graph.
+    Returns the metadata naming both inputs' columns."""
+    from onnx import TensorProto, helper, numpy_helper
+    graph, cats = model.graph, encoding["categories"]
+    numeric = [c for c in encoding["columns"] if c not in cats]
+    categorical = [c for c in encoding["columns"] if c in cats]
+    old = next(i for i in graph.input if i.name == "features")
+    graph.input.remove(old)
+    if numeric:
+        graph.input.append(helper.make_tensor_value_info("numbers", TensorProto.FLOAT, ["batch", len(numeric)]))
+    graph.input.append(helper.make_tensor_value_info("categories", TensorProto.STRING, ["batch", len(categorical)]))
+    nodes, pieces = [], []
+    for k, c in enumerate(encoding["columns"]):
+        index, out = f"encode/{k}/index", f"encode/{k}/out"
+        if c in cats:
+            graph.initializer.append(numpy_helper.from_array(np.array(categorical.index(c), np.int64), index))
+            nodes.append(helper.make_node("Gather", ["categories", index], [f"encode/{k}/text"], axis=1))
+            nodes.append(helper.make_node("OneHotEncoder", [f"encode/{k}/text"], [out], domain="ai.onnx.ml",
+                                          cats_strings=list(cats[c]), zeros=1))
+        else:
+            graph.initializer.append(numpy_helper.from_array(np.array([numeric.index(c)], np.int64), index))
+            nodes.append(helper.make_node("Gather", ["numbers", index], [out], axis=1))
+        pieces.append(out)
+    nodes.append(helper.make_node("Concat", pieces, ["features"], axis=1))
+    for node in reversed(nodes):
+        graph.node.insert(0, node)
+    if not any(o.domain == "ai.onnx.ml" for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("ai.onnx.ml", 3))
+    return {"numeric_columns": json.dumps(numeric), "categorical_columns": json.dumps(categorical),
+            "encoding": json.dumps(encoding),
+            "input": "raw columns: numbers (float32, numeric_columns) and categories (string, categorical_columns, "
+                     "as in training without surrounding spaces; unseen: all zeros); one-hot encoding and the "
+                     "training split's scaling are part of the graph"}
 
 
 def _write(path_or_buffer, data: bytes) -> None:
@@ -199,13 +244,15 @@ _SCRIPT = """#!/usr/bin/env python3
 \"\"\"{title}
 
 Exported from the neural-network playground. Needs numpy and torch.
-    python model.py features.csv   # one row per sample: {features}; a header row is optional
+    python model.py table.csv   # one row per sample: {features}; {header}
 prints one CSV row per sample: {columns}.
-From Python: ``predict(X)`` with X (n, {d}) raw features returns {returns}.
+From Python: ``predict(X)`` with X (n, {d}) raw features returns {returns};
+``encode(rows)`` turns rows of raw cells (in COLUMNS order) into such an X.
 \"\"\"
 
 import base64
 import csv
+import re
 import sys
 
 import numpy as np
@@ -213,7 +260,9 @@ import torch
 from torch import nn
 
 TASK = {task!r}
-FEATURES = {feature_names!r}
+FEATURES = {feature_names!r}  # the network's inputs: a categorical column gives one "column=value" per category
+COLUMNS = {raw_columns!r}  # the table columns the model reads, in this order
+CATEGORIES = {categories!r}  # categorical column -> its categories (one 0/1 input each)
 CLASSES = {class_names!r}
 IMAGE_SHAPE = {image_shape!r}  # (rows, cols) for a CNN: each row of features is one image, row-major
 CHANNELS = {channels!r}  # CNN: output channels of the 3x3 convolutions (each followed by 2x2 max pooling)
@@ -272,6 +321,29 @@ def load_model():
 MODEL = load_model()
 
 
+def _number(cell):
+    \"\"\"A number; thousands separators ("1,037") allowed.\"\"\"
+    if re.fullmatch(r"[+-]?\\d{{1,3}}(,\\d{{3}})+(\\.\\d*)?", cell):
+        cell = cell.replace(",", "")
+    return float(cell)
+
+
+def encode(rows):
+    \"\"\"Rows of raw cells (one list per sample, in COLUMNS order) -> (n, {d}) features: numbers as they are,
+    each categorical cell as one 0/1 value per category in CATEGORIES (all 0 for one not seen in training).\"\"\"
+    out = []
+    for row in rows:
+        values = []
+        for name, cell in zip(COLUMNS, row):
+            cell = str(cell).strip()
+            if name in CATEGORIES:
+                values += [1.0 if cell == c else 0.0 for c in CATEGORIES[name]]
+            else:
+                values.append(_number(cell))
+        out.append(values)
+    return np.array(out, dtype=np.float64).reshape(-1, {d})
+
+
 @torch.no_grad()
 def predict(X):
     \"\"\"X: (n, {d}) raw features. Returns {returns}.\"\"\"
@@ -286,17 +358,22 @@ def predict(X):
 
 
 def read_csv(path):
-    \"\"\"Rows of numbers; a header row naming the features selects and orders those columns.\"\"\"
+    \"\"\"The features of a table's rows; a header row naming COLUMNS selects and orders those columns.\"\"\"
     with open(path, newline="") as f:
         rows = [row for row in csv.reader(f) if row]
-    columns = list(range({d}))
-    try:
-        [float(v) for v in rows[0]]
-    except ValueError:
-        header = [h.strip() for h in rows.pop(0)]
-        if all(name in header for name in FEATURES):
-            columns = [header.index(name) for name in FEATURES]
-    return np.array([[float(row[c]) for c in columns] for row in rows], dtype=np.float64)
+    columns = list(range(len(COLUMNS)))
+    header = [h.strip() for h in rows[0]]
+    if all(name in header for name in COLUMNS):
+        rows.pop(0)
+        columns = [header.index(name) for name in COLUMNS]
+    elif CATEGORIES:
+        sys.exit("the first row must name the columns: " + ", ".join(COLUMNS))
+    else:
+        try:
+            [float(v) for v in rows[0]]
+        except ValueError:
+            rows.pop(0)
+    return encode([[row[c] for c in columns] for row in rows])
 
 
 def main(argv):
@@ -340,14 +417,17 @@ def export_python(cfg: RunConfig, params: list[dict], info) -> str:
             a = np.asarray(layer[key], dtype=np_dtype)
             weights[name] = (list(a.shape), base64.b64encode(a.tobytes()).decode("ascii"))
     classification = info.task != "regression"
+    encoding = info.encoding or {"columns": list(info.feature_names), "categories": {}}
     weights_text = "{\n" + "".join(f"    {name!r}: ({shape!r}, {text!r}),\n" for name, (shape, text) in
                                   weights.items()) + "}"
     return _SCRIPT.format(
         title=_plain(f"{cfg.data.dataset}: {network_text(cfg, info)} ({m.activation}"
                      f"{', batch norm' if m.batch_norm else ''}), {info.task}"),
-        features=_plain(_short(info.feature_names)),
+        features=_plain(_short(encoding["columns"])),
         columns="the predicted class, then one probability per class" if classification else "the prediction",
         returns=f"class probabilities (n, {max(info.n_outputs, 2)})" if classification else "predicted values (n,)",
+        header="a header row naming the columns is " + ("needed" if encoding["categories"] else "optional"),
+        raw_columns=list(encoding["columns"]), categories=encoding["categories"],
         d=info.n_features, task=info.task, feature_names=list(info.feature_names),
         class_names=list(info.class_names), image_shape=list(info.image_shape) if n_convs else None,
         channels=list(m.channels) if n_convs else [], sizes=sizes, batch_norm=m.batch_norm, dtype=m.dtype,

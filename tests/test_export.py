@@ -183,3 +183,42 @@ def test_exports_of_a_table_regression_predict_in_the_targets_units(tmp_path):
     path = tmp_path / "model.py"
     path.write_bytes(export.export_from_trainer(trainer, "python"))
     np.testing.assert_allclose(_load_script(path).predict(_raw_test(trainer)), want, rtol=1e-6)
+
+
+def test_exports_of_a_table_with_a_categorical_column_take_the_raw_columns(tmp_path):
+    """ONNX: inputs ``numbers`` and ``categories`` one-hot encoded in the graph; the script: ``encode`` of raw
+    cells, and the command line on the raw table. Both give the app's probabilities, an unseen category too."""
+    from nncore.datasets.columns import encode
+    from nncore.datasets.tabular import read_csv_table, table_to_dataset
+    rng = np.random.default_rng(0)
+    lines = ["id,price,shop,y"] + [f'r{i},"{int(rng.integers(500, 3000)):,}",{("north", "south", "east")[i % 3]},'
+                                   f'{"yes" if i % 3 == 0 else "no"}' for i in range(90)]
+    df = read_csv_table(("\n".join(lines) + "\n").encode())
+    cfg = make_cfg(dataset="csv", hidden=(6,), epochs=3)
+    trainer = Trainer(cfg, table_to_dataset(df, "y", None, cfg.data))
+    trainer.run(steps=20)
+    ds = trainer.dataset
+    raw = df[["price", "shop"]].copy()
+    raw.loc[0, "shop"] = "west"  # not seen in training: no category
+    want = metrics.probabilities(trainer.engine.forward(ds.scale(encode(raw, ds.encoding))), ds.task)
+    assert want[0].tolist() != want[3].tolist()  # row 0 ("west") differs from a "north" row
+    data = export.export_from_trainer(trainer, "onnx")
+    session = ort.InferenceSession(data)
+    assert [(i.name, i.type) for i in session.get_inputs()] == [("numbers", "tensor(float)"),
+                                                               ("categories", "tensor(string)")]
+    props = {p.key: p.value for p in onnx.load_from_string(data).metadata_props}
+    assert json.loads(props["numeric_columns"]) == ["price"] and json.loads(props["categorical_columns"]) == ["shop"]
+    got = session.run(None, {"numbers": raw[["price"]].to_numpy(np.float32),
+                             "categories": raw[["shop"]].to_numpy(dtype=object).astype(str)})[0]
+    np.testing.assert_allclose(got, want, rtol=0, atol=TOL)
+    path = tmp_path / "model.py"
+    path.write_bytes(export.export_from_trainer(trainer, "python"))
+    module = _load_script(path)
+    np.testing.assert_allclose(module.predict(module.encode(raw.to_numpy().tolist())), want, rtol=0, atol=TOL)
+    table = tmp_path / "rows.csv"
+    table.write_text("shop,id,price\n" + "".join(f'{s},x,"{p:,.0f}"\n' for p, s in raw.itertuples(index=False)))
+    proc = subprocess.run([sys.executable, str(path), str(table)], capture_output=True, text=True, timeout=180,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    probs = np.array([[float(v) for v in row[1:]] for row in list(csv.reader(io.StringIO(proc.stdout)))[1:]])
+    np.testing.assert_allclose(probs, want, rtol=0, atol=TOL)
