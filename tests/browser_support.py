@@ -273,3 +273,27 @@ class CpuMeter:
         ours = sum(by_root.values())
         return {"cores": self.cores, "seconds": seconds, "total": total, "ours": ours,
                 "others": max(total - ours, 0.0), "by_root": by_root}
+
+
+# ------------------------------------------------------------------------------------------ screenshots
+
+def save_screenshots(page, top_path: Path, full_path: Path | None = None, max_height: int = 6000) -> dict:
+    """What a VIEWPORT-sized window shows, saved to ``top_path`` (the README's picture), and, when
+    ``full_path`` is given, the whole page (the main area scrolls inside the app, not the window, so the
+    viewport is grown to the content's height, at most ``max_height``). Writes nothing else. Returns
+    {"top": top_path, "full": full_path, "full_height": pixels or None}."""
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")  # no slider focus ring
+    page.evaluate("""() => { for (const sel of ["[data-testid='stSidebarContent']", "[data-testid='stMain']"]) {
+                               const el = document.querySelector(sel); if (el) el.scrollTop = 0; } }""")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(top_path))
+    full_height = None
+    if full_path is not None:
+        height = page.evaluate("""() => Math.max(...["[data-testid='stMain']", "[data-testid='stSidebarContent']"]
+                                   .map(s => document.querySelector(s)).filter(Boolean).map(e => e.scrollHeight))""")
+        full_height = int(min(max(height, VIEWPORT["height"]), max_height))
+        page.set_viewport_size({"width": VIEWPORT["width"], "height": full_height})
+        page.wait_for_timeout(800)
+        wait_app_idle(page, timeout_ms=15_000)
+        page.screenshot(path=str(full_path), full_page=True)
+    return {"top": top_path, "full": full_path, "full_height": full_height}

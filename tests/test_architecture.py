@@ -26,3 +26,54 @@ def test_nncore_never_imports_streamlit():
 def test_pages_read_like_descriptions():
     for page in (REPO / "pages").glob("*.py"):
         assert len(page.read_text().splitlines()) <= 150, f"{page.name} is too long: move logic to ui/ or nncore/"
+
+
+def test_the_browser_tests_write_only_into_a_temporary_folder(tmp_path):
+    """Running the suite must leave the checkout as it was: the browser tests' logs and screenshots go to
+    pytest's temporary folder; the README's picture is made on purpose by benchmarks/screenshot.py."""
+    import ast
+
+    import tests.test_browser as e2e
+    from tests.browser_support import REPO_ROOT, save_screenshots
+
+    # no module-level path into the repository (the app's folder itself, where the server runs, aside)
+    inside = [name for name, value in vars(e2e).items() if isinstance(value, Path) and value != REPO_ROOT
+              and value.resolve().is_relative_to(REPO_ROOT)]
+    assert inside == []
+    # no path built from the repository's root, and no file written past the fixture's paths
+    tree = ast.parse(Path(e2e.__file__).read_text())
+    built = [ast.unparse(n) for n in ast.walk(tree)
+             if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Div) and "REPO" in ast.unparse(n.left)]
+    assert built == []
+    writers = {"copyfile", "copy", "copy2", "copytree", "move", "write_text", "write_bytes", "open", "mkdir"}
+    calls = [ast.unparse(n) for n in ast.walk(tree) if isinstance(n, ast.Call)
+             and (getattr(n.func, "attr", None) or getattr(n.func, "id", None)) in writers]
+    assert calls == []
+    # the fixture's paths all lie in the temporary folder pytest hands it
+    factory = type("Factory", (), {"mktemp": lambda self, name: tmp_path / name})()
+    (tmp_path / "e2e").mkdir()
+    outputs = e2e.outputs.__wrapped__(factory)
+    assert outputs and all(p.parent == tmp_path / "e2e" for p in outputs.values())
+
+    # the screenshot helper writes the paths it is given and nothing else
+    class Page:
+        written: list[str] = []
+
+        def evaluate(self, script):
+            return 1200
+
+        def wait_for_timeout(self, ms):
+            pass
+
+        def wait_for_selector(self, selector, timeout=None):
+            pass
+
+        def set_viewport_size(self, size):
+            pass
+
+        def screenshot(self, path, full_page=False):
+            self.written.append(path)
+
+    shots = save_screenshots(Page(), tmp_path / "top.png", tmp_path / "full.png")
+    assert Page.written == [str(tmp_path / "top.png"), str(tmp_path / "full.png")]
+    assert shots["full_height"] == 1200

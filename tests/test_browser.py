@@ -7,8 +7,10 @@ cores, measured during the test); a learning-rate change in the sidebar shows up
 resetting the run; no exception box appears; after Pause the counter stands still and the status says
 "paused"; the decision-boundary chart is drawn, with its data points, and changed as the network learned.
 
-Prints the measured frame rate, training speed and CPU use, and saves screenshots: artifacts/playground.png
-(the whole page) and artifacts/playground-top.png (a 1400x1000 window), copied to docs/screenshot.png.
+Prints the time to the first picture on the fresh server, the measured frame rate, training speed and CPU
+use, and saves screenshots of the whole page and of a 1400x1000 window to a temporary folder (printed). The
+tests write nothing into the repository; the README's picture is made on purpose by
+``python benchmarks/screenshot.py``.
 
 Skips when Chromium or Playwright is missing, except under ``CI=true`` where that fails.
 """
@@ -17,20 +19,15 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
+from pathlib import Path
 
 import pytest
 
 from ui import frame
 
 from .browser_support import (REPO_ROOT, VIEWPORT, CpuMeter, StreamlitServer, launch_chromium, require_browser,
-                              wait_app_idle)
-
-ARTIFACTS = REPO_ROOT / "artifacts"
-SCREENSHOT = ARTIFACTS / "playground.png"          # the whole page
-TOP_SCREENSHOT = ARTIFACTS / "playground-top.png"  # what a 1400x1000 window shows; copied for the README
-README_SCREENSHOT = REPO_ROOT / "docs" / "screenshot.png"
+                              save_screenshots, wait_app_idle)
 
 LOAD_TIMEOUT_S = 120       # opening the page until the first script run has drawn the status line
 WARMUP_FRAMES = 3          # frames after Play before the measurement starts
@@ -104,10 +101,21 @@ BOUNDARY_JS = r"""
 """ % json.dumps([frame.LIVE_BOUNDARY.x, frame.LIVE_BOUNDARY.y, frame.LIVE_BOUNDARY.w, frame.LIVE_BOUNDARY.h])
 
 
+def output_paths(folder: Path) -> dict[str, Path]:
+    """Every file this module writes, inside ``folder`` (a temporary one)."""
+    return {"server_log": folder / "streamlit-e2e.log", "deeplink_log": folder / "streamlit-deeplink.log",
+            "screenshot": folder / "playground.png",              # the whole page
+            "top_screenshot": folder / "playground-top.png"}      # what a 1400x1000 window shows
+
+
 @pytest.fixture(scope="module")
-def streamlit_server():
-    ARTIFACTS.mkdir(exist_ok=True)
-    server = StreamlitServer("app.py", cwd=REPO_ROOT, log_path=ARTIFACTS / "streamlit-e2e.log")
+def outputs(tmp_path_factory) -> dict[str, Path]:
+    return output_paths(tmp_path_factory.mktemp("e2e"))
+
+
+@pytest.fixture(scope="module")
+def streamlit_server(outputs):
+    server = StreamlitServer("app.py", cwd=REPO_ROOT, log_path=outputs["server_log"])
     server.start(timeout=60)
     try:
         yield server
@@ -145,6 +153,7 @@ def test_playground_trains_live_and_pauses(request):
 
     t_start = time.monotonic()
     server: StreamlitServer = request.getfixturevalue("streamlit_server")
+    outputs = request.getfixturevalue("outputs")
     context = request.getfixturevalue("browser_context")
     page = context.new_page()
     page_errors: list[str] = []
@@ -164,8 +173,9 @@ def test_playground_trains_live_and_pauses(request):
         # --- load: the app mounts, finishes its first script run and shows a fresh run at step 0
         # The default settings, except a run long enough to outlast the measurement on a fast machine (set
         # through the page's shareable link, as a workshop would hand it out).
+        t_open = time.monotonic()
         page.goto(f"{server.url}/?pg.epochs={LONG_RUN_EPOCHS}", timeout=30_000)
-        try:  # the session's first run imports torch and builds the dataset: slow on a busy machine
+        try:  # the server's first run imports the app's modules and builds the dataset: slow on a busy machine
             page.wait_for_function(f"() => ({STATUS_TEXT_JS})() || document.querySelector(\"{EXCEPTION}\")",
                                    timeout=LOAD_TIMEOUT_S * 1000)
         except PlaywrightTimeout:
@@ -181,6 +191,8 @@ def test_playground_trains_live_and_pauses(request):
         except PlaywrightTimeout:
             pass  # reported by the assertion below
         boundary_before = page.evaluate(BOUNDARY_JS)
+        print(f"\n[e2e] first script run finished and its picture drawn {time.monotonic() - t_open:.2f} s after "
+              "opening the page on a fresh server")
         assert boundary_before and boundary_before["shaded"] > 0.2 and boundary_before["points"] > 100, why(
             f"decision boundary (shading and points) missing before Play: {_brief(boundary_before)}")
         t_loaded = time.monotonic()
@@ -315,27 +327,12 @@ def test_playground_trains_live_and_pauses(request):
             "the decision boundary looks the same as before training")
         assert not page_errors, why("JavaScript errors on the page")
 
-        # --- screenshots: the top of the page at 1400x1000 for the README, then the whole page (the main area
-        # scrolls inside the app, not the window, so the viewport is grown to the content's height)
-        page.evaluate("() => document.activeElement && document.activeElement.blur()")  # hide the slider's focus ring
-        page.evaluate("""() => { for (const sel of ["[data-testid='stSidebarContent']", "[data-testid='stMain']"]) {
-                                   const el = document.querySelector(sel); if (el) el.scrollTop = 0; } }""")
-        page.wait_for_timeout(300)
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(TOP_SCREENSHOT))
-        height = page.evaluate("""() => Math.max(...["[data-testid='stMain']", "[data-testid='stSidebarContent']"]
-                                   .map(s => document.querySelector(s)).filter(Boolean).map(e => e.scrollHeight))""")
-        full_height = int(min(max(height, VIEWPORT["height"]), 6000))
-        page.set_viewport_size({"width": VIEWPORT["width"], "height": full_height})
-        page.wait_for_timeout(800)
-        wait_app_idle(page, timeout_ms=15_000)
-        page.screenshot(path=str(SCREENSHOT), full_page=True)
-        for shot in (TOP_SCREENSHOT, SCREENSHOT):
+        # --- screenshots (temporary folder): the top of the page at 1400x1000, then the whole page
+        shots = save_screenshots(page, outputs["top_screenshot"], outputs["screenshot"])
+        for shot in (shots["top"], shots["full"]):
             assert shot.stat().st_size > 20_000, why(f"screenshot {shot} suspiciously small")
-        README_SCREENSHOT.parent.mkdir(exist_ok=True)
-        shutil.copyfile(TOP_SCREENSHOT, README_SCREENSHOT)
-        print(f"[e2e] screenshots: {SCREENSHOT} ({VIEWPORT['width']}x{full_height}, whole page), {TOP_SCREENSHOT} "
-              f"-> {README_SCREENSHOT} ({VIEWPORT['width']}x{VIEWPORT['height']}); timings: load "
+        print(f"[e2e] screenshots: {shots['full']} ({VIEWPORT['width']}x{shots['full_height']}, whole page), "
+              f"{shots['top']} ({VIEWPORT['width']}x{VIEWPORT['height']}); timings: load "
               f"{t_loaded - t_start:.1f} s, total {time.monotonic() - t_start:.1f} s")
     except BaseException:
         print(f"\n--- streamlit server log ({server.log_path}) ---\n{server.log_tail()}")
@@ -345,12 +342,12 @@ def test_playground_trains_live_and_pauses(request):
     assert "Traceback" not in server.log_tail(200_000), f"server logged a traceback:\n{server.log_tail()}"
 
 
-def test_a_link_straight_to_a_page_on_a_fresh_server_runs_through_the_app(browser_context):
+def test_a_link_straight_to_a_page_on_a_fresh_server_runs_through_the_app(browser_context, outputs):
     """The first request of a new server, a shared link to the Images page with a setting in it: Streamlit
     would run the page file alone (legacy pages-folder mode: file names as navigation, no app.py). The page
     must come up as the app's Images page, with the app's navigation and the link's setting."""
     require_browser()
-    with StreamlitServer("app.py", cwd=REPO_ROOT, log_path=ARTIFACTS / "streamlit-deeplink.log") as server:
+    with StreamlitServer("app.py", cwd=REPO_ROOT, log_path=outputs["deeplink_log"]) as server:
         page = browser_context.new_page()
         try:
             page.goto(f"{server.url}/images?img.limit=500")
