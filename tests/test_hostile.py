@@ -72,3 +72,77 @@ def test_a_float64_checkpoint_keeps_large_weights(small_trainer):
     W[0, 0] = 1e300
     loaded = load_checkpoint(_tampered(save_checkpoint(trainer), "layers.0.W", W))
     assert loaded.params[0]["W"][0, 0] == 1e300
+
+
+# --- B4: a checkpoint saved by the CLI always loads in the app ---------------------------------------------
+
+def _app():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app import APP
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def _uploader(at, key: str):
+    return next(u for u in at.get("file_uploader") if key in u.proto.id)
+
+
+def _button(at, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def _playground(at):
+    return at.session_state["nnplay"]["run.playground"]
+
+
+CLI_RUNS = {  # the CLI's flags -> what the Playground's widgets cannot show exactly, as the message names it
+    "spirals n 3000": (["--dataset", "spirals", "--n", "3000"], ["points 3000 -> 2000 (most this page offers)"]),
+    "spirals 7 arms": (["--dataset", "spirals", "--classes", "7", "--n", "300"], []),
+    "blobs noise 0.8": (["--dataset", "blobs", "--noise", "0.8", "--n", "300", "--batch-size", "48", "--lr", "0.002"],
+                        ["noise 0.8 -> 0.5 (most this page offers)", "learning rate 0.002 -> 0.003 (nearest choice)",
+                         "batch size 48 -> 64 (nearest choice)"]),
+}
+
+
+@pytest.mark.parametrize("run", list(CLI_RUNS))
+def test_a_checkpoint_saved_by_the_cli_loads_in_the_app_and_names_the_fitted_settings(run, tmp_path, capsys):
+    from nncore.checkpoint import read_checkpoint_file
+    from nncore.cli import main
+    flags, notes = CLI_RUNS[run]
+    path = tmp_path / "x.safetensors"
+    assert main(["train", *flags, "--epochs", "1", "--hidden", "8", "--save", str(path)]) == 0
+    saved = read_checkpoint_file(path)
+    at = _app()
+    at.run()
+    _uploader(at, "pg.model.upload").upload("x.safetensors", path.read_bytes()).run()
+    _button(at, "Use these weights and settings").click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.sidebar.subheader] == ["Data", "Network", "Training", "Regularization"]
+    [loaded] = [i.value for i in at.info if i.value.startswith("Loaded the checkpoint")]
+    for note in notes:
+        assert note in loaded, (note, loaded)
+    assert ("Settings fitted to this page's controls" in loaded) == bool(notes)
+    at.run()  # the next rerun keeps the loaded run: the sidebar shows the settings it trains with
+    assert not at.exception, at.exception
+    trainer = _playground(at).trainer
+    assert not any("the run was reset" in i.value for i in at.info)
+    np.testing.assert_array_equal(trainer.engine.get_params()[0]["W"], saved.params[0]["W"])
+    assert at.sidebar.slider(key="pg.n_points").value == trainer.cfg.data.n_points
+    if "--classes" in flags:
+        assert at.sidebar.slider(key="pg.classes").value == trainer.cfg.data.classes == 7
+    assert at.sidebar.select_slider(key="pg.batch_size").value == trainer.cfg.train.batch_size
+    _button(at, "Step").click().run()
+    assert not at.exception and _playground(at).trainer.step == 1
+
+
+def test_a_checkpoint_the_page_cannot_hold_is_refused_with_a_message_and_the_run_kept(tmp_path):
+    trainer = Trainer(make_cfg(dataset="xor", n_points=100, hidden=(100,), epochs=1))  # wider than 64 units
+    at = _app()
+    at.run()
+    _button(at, "Step").click().run()
+    _uploader(at, "pg.model.upload").upload("wide.safetensors", save_checkpoint(trainer)).run()
+    assert not at.exception, at.exception
+    assert any("cannot be loaded on this page" in e.value and "between 1 and 64, got 100" in e.value
+               for e in at.error), [e.value for e in at.error]
+    assert not [b for b in at.button if b.label == "Use these weights and settings"]
+    assert _playground(at).trainer.step == 1

@@ -10,7 +10,7 @@ import altair as alt
 import numpy as np
 import streamlit as st
 
-from nncore.datasets import SPECS
+from nncore.datasets import dataset_task
 from nncore.training import Snapshot
 
 from . import charts, state
@@ -61,7 +61,7 @@ def overlay_chart(snapshots: dict[str, Snapshot], metric: str, title: str, log_y
 
 def score_title(snapshots, split: str = "Validation") -> str:
     """ "Validation accuracy", or R² when every run is a regression (mixed: say both)."""
-    regression = [getattr(SPECS.get(s.config.data.dataset), "task", "") == "regression" for s in snapshots]
+    regression = [dataset_task(s.config.data.dataset) == "regression" for s in snapshots]
     if all(regression):
         return f"{split} R²"
     return f"{split} accuracy" + (" (R² for regression)" if any(regression) else "")

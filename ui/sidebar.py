@@ -12,14 +12,29 @@ from dataclasses import dataclass, fields, replace
 import streamlit as st
 
 from nncore import registry
-from nncore.config import DEVICES, ENGINES, IMAGE_DEFAULTS, MODEL_KINDS, RunConfig, parse_hidden
-from nncore.datasets import DATASETS, SPECS
+from nncore.config import DEVICES, ENGINES, IMAGE_DEFAULTS, MODEL_KINDS, RunConfig, defaults_for, parse_hidden
+from nncore.datasets import DATASETS, REAL_TABLES, SPECS
 from nncore.errors import ConfigError
+
+from .safe import plain
 
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
 PENALTIES = [0.0, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1]
 BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
 CLIP_NORMS = [0.0, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0]
+BETA2S = [0.9, 0.99, 0.995, 0.999, 0.9999]
+CHOICES = {"learning_rate": LEARNING_RATES, "weight_decay": PENALTIES, "l1": PENALTIES, "l2": PENALTIES,
+           "batch_size": BATCH_SIZES, "beta2": BETA2S, "clip_norm": CLIP_NORMS}  # the select sliders' options
+# (min, max, step) of every numeric widget, by widget name: the widgets are drawn with these, and settings that
+# arrive from a checkpoint or a link are checked and fitted against them (a value outside stops the sidebar).
+BOUNDS = {
+    "classes": (2, 10, 1), "n_points": (20, 2000, 10), "noise": (0.0, 0.5, 0.01), "seed": (0, 2**31 - 1, 1),
+    "val_pct": (5, 40, 5), "test_pct": (5, 40, 5), "limit": (0, 60_000, 500),
+    "momentum": (0.0, 0.99, 0.01), "beta1": (0.0, 0.99, 0.01), "step_size": (1, 10_000, 1),
+    "gamma_step": (0.5, 0.999, 0.001), "gamma_exponential": (0.5, 0.999, 0.001), "epochs": (1, 100_000, 10),
+    "dropout": (0.0, 0.8, 0.05), "early_stopping": (0, 10_000, 5), "min_delta": (0.0, 1.0, 1e-4),
+    "augment_shift": (0, 4, 1), "augment_rotate": (0.0, 20.0, 1.0),
+}
 OPTIMIZER_KNOBS = {  # which optimizer settings apply to which optimizer
     "momentum": ("momentum",), "nesterov": ("momentum",), "adam": ("beta1", "beta2"),
     "adamw": ("beta1", "beta2", "weight_decay"),
@@ -38,7 +53,7 @@ class SidebarSpec:
     images: bool = False         # image pages add model kind, preprocessing and augmentation
 
 
-PLAYGROUND = SidebarSpec("pg", RunConfig(), (*SPECS, "csv"), max_layers=6, max_width=64)
+PLAYGROUND = SidebarSpec("pg", RunConfig(), (*SPECS, *REAL_TABLES, "csv"), max_layers=6, max_width=64)
 IMAGES = SidebarSpec("img", IMAGE_DEFAULTS, ("digits", "fashion_mnist"), max_layers=4, max_width=1024, images=True)
 
 
@@ -75,6 +90,11 @@ class _Builder:
         return {"key": f"{self.spec.prefix}.{name}", "persist_state": "session", "bind": "query-params",
                 "disabled": self.locked}
 
+    def num(self, widget, label: str, name: str, value, **extra):
+        """A slider or number input (``widget``) with the bounds and step of ``BOUNDS[name]``."""
+        lo, hi, step = BOUNDS[name]
+        return widget(label, lo, hi, value, step=step, **self.kw(name), **extra)
+
     def group(self, title: str, draw):
         """Draw one sidebar group. A group named in the URL's ``hide`` list (a classroom link, e.g.
         ``?hide=training,regularization``) is folded away and locked to the link's settings."""
@@ -95,9 +115,11 @@ class _Builder:
     def data(self) -> dict:
         spec, d = self.spec, self.d
         names = {k: DATASETS[k] for k in spec.datasets}
-        values = {"dataset": self.select("Dataset", names, d.dataset, "dataset", help=_listing(names))}
+        values = {"dataset": self.select("Dataset", names, d.dataset, "dataset", help=_listing(names),
+                                         on_change=_dataset_changed, args=(spec,))}
+        st.session_state[f"{spec.prefix}.dataset_shown"] = values["dataset"]
         if spec.images:
-            limit = st.number_input("Training images (0 = all)", 0, 60_000, d.limit, step=500, **self.kw("limit"),
+            limit = self.num(st.number_input, "Training images (0 = all)", "limit", d.limit,
                                     help="fewer images train faster; validation and test shrink alike")
             values["limit"] = int(limit)
             values["standardize"] = st.toggle("Standardize pixels", d.standardize, **self.kw("standardize"),
@@ -109,21 +131,27 @@ class _Builder:
                                               help="zero mean, unit variance, with statistics of the training "
                                                    "split; a regression target too (its loss is then on the "
                                                    "standardized target; R² and predictions are in its units)")
+        elif values["dataset"] in REAL_TABLES:  # a fixed table: points, noise and classes do not apply
+            table = REAL_TABLES[values["dataset"]]
+            kind = "regression" if table.task == "regression" else f"{table.classes} classes"
+            st.caption(f"{table.rows} rows, {kind}; drawn in the plane of its first two principal components")
+            values["standardize"] = st.toggle("Standardize inputs", d.standardize, **self.kw("standardize"),
+                                              help="zero mean, unit variance, with statistics of the training split")
         else:
             if SPECS[values["dataset"]].takes_classes:
-                values["classes"] = st.slider("Classes (arms / clusters)", 2, 5, d.classes, **self.kw("classes"))
-            values["n_points"] = st.slider("Points", 20, 2000, d.n_points, step=10, **self.kw("n_points"))
-            values["noise"] = st.slider("Noise", 0.0, 0.5, d.noise, step=0.01, **self.kw("noise"),
+                values["classes"] = self.num(st.slider, "Classes (arms / clusters)", "classes", d.classes)
+            values["n_points"] = self.num(st.slider, "Points", "n_points", d.n_points)
+            values["noise"] = self.num(st.slider, "Noise", "noise", d.noise,
                                         help="standard deviation of the jitter added to the points")
             values["standardize"] = st.toggle("Standardize inputs", d.standardize, **self.kw("standardize"),
                                               help="zero mean, unit variance, with statistics of the training split")
-        values["seed"] = int(st.number_input("Seed", 0, 2**31 - 1, d.seed, **self.kw("seed"),
+        values["seed"] = int(self.num(st.number_input, "Seed", "seed", d.seed,
                                              help="same seed, same data, same initial weights, same run"))
         val, test = st.columns(2)
-        values["val_fraction"] = val.slider("Validation %", 5, 40, int(d.val_fraction * 100), step=5,
-                                            **self.kw("val_pct")) / 100
-        values["test_fraction"] = test.slider("Test %", 5, 40, int(d.test_fraction * 100), step=5,
-                                              **self.kw("test_pct")) / 100
+        values["val_fraction"] = self.num(val.slider, "Validation %", "val_pct",
+                                            int(round(d.val_fraction * 100))) / 100
+        values["test_fraction"] = self.num(test.slider, "Test %", "test_pct",
+                                              int(round(d.test_fraction * 100))) / 100
         return values
 
     def network(self) -> dict:
@@ -158,11 +186,11 @@ class _Builder:
         }
         knobs = OPTIMIZER_KNOBS.get(values["optimizer"], ())
         if "momentum" in knobs:
-            values["momentum"] = st.slider("Momentum", 0.0, 0.99, t.momentum, step=0.01, **self.kw("momentum"))
+            values["momentum"] = self.num(st.slider, "Momentum", "momentum", t.momentum)
         if "beta1" in knobs:
             b1, b2 = st.columns(2)
-            values["beta1"] = b1.slider("β1", 0.0, 0.99, t.beta1, step=0.01, **self.kw("beta1"))
-            values["beta2"] = b2.select_slider("β2", [0.9, 0.99, 0.995, 0.999, 0.9999], t.beta2, **self.kw("beta2"))
+            values["beta1"] = self.num(b1.slider, "β1", "beta1", t.beta1)
+            values["beta2"] = b2.select_slider("β2", BETA2S, t.beta2, **self.kw("beta2"))
         if "weight_decay" in knobs:
             values["weight_decay"] = st.select_slider("Weight decay (AdamW)", PENALTIES, t.weight_decay,
                                                       format_func=_fmt_rate, **self.kw("weight_decay"))
@@ -170,13 +198,12 @@ class _Builder:
         values["schedule"] = self.select("LR schedule", registry.SCHEDULES, t.schedule, "schedule",
                                          help=_listing(registry.SCHEDULES))
         if values["schedule"] == "step":
-            values["step_size"] = int(st.number_input("Step every (epochs)", 1, 10_000, t.step_size,
-                                                      **self.kw("step_size")))
+            values["step_size"] = int(self.num(st.number_input, "Step every (epochs)", "step_size",
+                                                      t.step_size))
         if values["schedule"] in ("step", "exponential"):
             default = 0.5 if values["schedule"] == "step" else 0.99
-            values["gamma"] = st.slider("Decay factor γ", 0.5, 0.999, default, step=0.001,
-                                        **self.kw(f"gamma_{values['schedule']}"))
-        values["epochs"] = int(st.number_input("Epochs", 1, 100_000, t.epochs, step=10, **self.kw("epochs"),
+            values["gamma"] = self.num(st.slider, "Decay factor γ", f"gamma_{values['schedule']}", default)
+        values["epochs"] = int(self.num(st.number_input, "Epochs", "epochs", t.epochs,
                                                help="the run stops after this many passes over the training data"))
         return values
 
@@ -185,27 +212,26 @@ class _Builder:
         l1, l2 = st.columns(2)
         train = {"l1": l1.select_slider("L1", PENALTIES, t.l1, format_func=_fmt_rate, **self.kw("l1")),
                  "l2": l2.select_slider("L2", PENALTIES, t.l2, format_func=_fmt_rate, **self.kw("l2"))}
-        model = {"dropout": st.slider("Dropout", 0.0, 0.8, m.dropout, step=0.05, **self.kw("dropout"),
+        model = {"dropout": self.num(st.slider, "Dropout", "dropout", m.dropout,
                                       help="share of hidden units dropped at each training step"),
                  "batch_norm": st.toggle("Batch norm", m.batch_norm, **self.kw("batch_norm"))}
         train["clip_norm"] = st.select_slider("Gradient clipping (max norm)", CLIP_NORMS, t.clip_norm,
                                               format_func=_fmt_rate, **self.kw("clip_norm"))
-        train["early_stopping"] = int(st.number_input(
-            "Early stopping patience (epochs, 0 = off)", 0, 10_000, t.early_stopping, step=5,
-            **self.kw("early_stopping")))
+        train["early_stopping"] = int(self.num(
+            st.number_input, "Early stopping patience (epochs, 0 = off)", "early_stopping", t.early_stopping))
         if train["early_stopping"]:
             train["restore_best"] = st.toggle("Restore best weights", t.restore_best, **self.kw("restore_best"))
-            train["min_delta"] = float(st.number_input(
-                "Minimum improvement (val loss)", 0.0, 1.0, float(t.min_delta), step=1e-4, format="%g",
-                **self.kw("min_delta"), help="a validation-loss drop smaller than this does not count as progress"))
+            train["min_delta"] = float(self.num(
+                st.number_input, "Minimum improvement (val loss)", "min_delta", float(t.min_delta), format="%g",
+                help="a validation-loss drop smaller than this does not count as progress"))
         if self.spec.images:
             st.caption("Augmentation (training images only)")
             train["augment_flip"] = st.toggle("Random left-right flips", t.augment_flip, **self.kw("augment_flip"),
                                               help="suits clothing; digits are not symmetric")
-            train["augment_shift"] = st.slider("Random shifts (pixels)", 0, 4, t.augment_shift,
-                                               **self.kw("augment_shift"))
-            train["augment_rotate"] = st.slider("Random rotations (degrees)", 0.0, 20.0, t.augment_rotate, step=1.0,
-                                                **self.kw("augment_rotate"))
+            train["augment_shift"] = self.num(st.slider, "Random shifts (pixels)", "augment_shift",
+                                               t.augment_shift)
+            train["augment_rotate"] = self.num(st.slider, "Random rotations (degrees)", "augment_rotate",
+                                                t.augment_rotate)
         return model, train
 
 
@@ -218,14 +244,28 @@ def training_sidebar(spec: SidebarSpec) -> tuple[RunConfig | None, str]:
         model_reg, train_reg = b.group("Regularization", b.regularization)
     if data["dataset"] == "csv" and not data.get("table"):
         return None, "Upload a CSV table in the Data group to train on your own data."
+    base = defaults_for(data["dataset"])  # settings without a widget here take the dataset's defaults
     try:
-        cfg = RunConfig(replace(spec.defaults.data, **data), replace(spec.defaults.model, **model, **model_reg),
-                        replace(spec.defaults.train, **train, **train_reg))
+        cfg = RunConfig(replace(base.data, **data), replace(base.model, **model, **model_reg),
+                        replace(base.train, **train, **train_reg))
     except ConfigError as e:
         b.errors.append(str(e))
     if b.errors:
         return None, f"{b.errors[0]} — fix it; until then the run keeps its last valid settings."
     return cfg, ""
+
+
+def _dataset_changed(spec: SidebarSpec) -> None:
+    """A new dataset brings its own defaults (tables: the table preset; see ``config.defaults_for``): every
+    widget whose default differs between the old and the new dataset takes the new default; the others keep
+    what the user set."""
+    p = spec.prefix
+    old = st.session_state.get(f"{p}.dataset_shown", spec.defaults.data.dataset)
+    new = st.session_state[f"{p}.dataset"]
+    if old == new or old not in DATASETS:
+        return
+    before, after = widget_values(spec, defaults_for(old)), widget_values(spec, defaults_for(new))
+    st.session_state.update({k: v for k, v in after.items() if before.get(k) != v and k != f"{p}.dataset"})
 
 
 def changed_fields(old, new) -> list[str]:
@@ -244,31 +284,135 @@ def _nearest(options: list[float], value: float) -> float:
     return min(positive, key=lambda o: abs(math.log(o) - math.log(value)))
 
 
-def widget_values(spec: SidebarSpec, cfg: RunConfig) -> dict:
-    """Widget state (key -> value) that makes ``spec``'s sidebar show ``cfg`` (values snapped to the options
-    the widgets offer)."""
+def _fit(name: str, value):
+    """``value`` made acceptable to widget ``name``: the nearest option of a select slider, or clamped into a
+    slider's or number input's bounds."""
+    if name in CHOICES:
+        return _nearest(CHOICES[name], value)
+    if name in BOUNDS:
+        lo, hi, _ = BOUNDS[name]
+        value = min(max(value, lo), hi)
+        return int(value) if isinstance(lo, int) else float(value)
+    return value
+
+
+def _raw_widget_values(cfg: RunConfig) -> dict:
+    """Widget name -> the value that shows ``cfg`` exactly (possibly outside what the widget accepts)."""
     d, m, t = cfg.data, cfg.model, cfg.train
-    p = spec.prefix
-    values = {
+    return {
         "dataset": d.dataset, "classes": d.classes, "n_points": d.n_points, "noise": d.noise, "seed": d.seed,
         "val_pct": int(round(d.val_fraction * 100)), "test_pct": int(round(d.test_fraction * 100)),
         "standardize": d.standardize, "limit": d.limit,
         "kind": m.kind, "hidden": ",".join(map(str, m.hidden)), "activation": m.activation, "init": m.init,
         "dropout": m.dropout, "batch_norm": m.batch_norm,
-        "engine": t.engine, "device": t.device, "optimizer": t.optimizer,
-        "learning_rate": _nearest(LEARNING_RATES, t.learning_rate),
-        "momentum": t.momentum, "beta1": t.beta1, "beta2": t.beta2,
-        "weight_decay": _nearest(PENALTIES, t.weight_decay), "batch_size": _nearest(BATCH_SIZES, t.batch_size),
-        "schedule": t.schedule, "step_size": t.step_size, f"gamma_{t.schedule}": t.gamma, "epochs": t.epochs,
-        "l1": _nearest(PENALTIES, t.l1), "l2": _nearest(PENALTIES, t.l2),
-        "clip_norm": _nearest(CLIP_NORMS, t.clip_norm), "early_stopping": t.early_stopping,
+        "engine": t.engine, "device": t.device, "optimizer": t.optimizer, "learning_rate": t.learning_rate,
+        "momentum": t.momentum, "beta1": t.beta1, "beta2": t.beta2, "weight_decay": t.weight_decay,
+        "batch_size": t.batch_size, "schedule": t.schedule, "step_size": t.step_size, f"gamma_{t.schedule}": t.gamma,
+        "epochs": t.epochs, "l1": t.l1, "l2": t.l2, "clip_norm": t.clip_norm, "early_stopping": t.early_stopping,
         "restore_best": t.restore_best, "min_delta": t.min_delta, "augment_flip": t.augment_flip,
-        "augment_shift": t.augment_shift,
-        "augment_rotate": t.augment_rotate,
+        "augment_shift": t.augment_shift, "augment_rotate": t.augment_rotate,
     }
-    return {f"{p}.{k}": v for k, v in values.items()}
+
+
+def widget_values(spec: SidebarSpec, cfg: RunConfig) -> dict:
+    """Widget state (key -> value) that makes ``spec``'s sidebar show ``cfg``, each value fitted to what its
+    widget accepts (``fit_config`` says which settings that changes)."""
+    return {f"{spec.prefix}.{k}": _fit(k, v) for k, v in _raw_widget_values(cfg).items()}
 
 
 def load_config(spec: SidebarSpec, cfg: RunConfig) -> None:
     """Make ``spec``'s sidebar show ``cfg`` on its next run (e.g. before switching to that page)."""
     st.session_state.update(widget_values(spec, cfg))
+
+
+_WIDGET_FIELDS = {  # config field -> the widget that sets it, where the names differ
+    "val_fraction": "val_pct", "test_fraction": "test_pct"}
+_LABELS = {"n_points": "points", "val_fraction": "validation share", "test_fraction": "test share",
+           "gamma": "decay factor γ", "beta1": "β1", "beta2": "β2", "l1": "L1", "l2": "L2", "min_delta":
+           "minimum improvement", "early_stopping": "early stopping patience"}
+_CSV_FIELDS = {"table", "label", "features", "task", "missing"}
+
+
+def _shown_fields(spec: SidebarSpec, cfg: RunConfig | None) -> set[str]:
+    """Config fields that ``spec``'s sidebar sets from a widget while it shows ``cfg`` (the same conditions as
+    the builder's); every other field takes the page's default. ``cfg`` None: the fields any setting shows."""
+    every = cfg is None
+    d, t = (cfg.data, cfg.train) if cfg is not None else (None, None)
+    knobs = {k for ks in OPTIMIZER_KNOBS.values() for k in ks} if every else OPTIMIZER_KNOBS.get(t.optimizer, ())
+    shown = {"dataset", "seed", "val_fraction", "test_fraction", "standardize", "hidden", "activation", "init",
+             "dropout", "batch_norm", "engine", "device", "optimizer", "learning_rate", "batch_size", "schedule",
+             "epochs", "l1", "l2", "clip_norm", "early_stopping", *knobs}
+    if spec.images:
+        shown |= {"limit", "kind", "augment_flip", "augment_shift", "augment_rotate"}
+    elif every or d.dataset == "csv":
+        shown |= _CSV_FIELDS | ({"n_points", "noise", "classes"} if every else set())
+    elif d.dataset in SPECS:  # (a bundled real table has none of these)
+        shown |= {"n_points", "noise", *(("classes",) if SPECS[d.dataset].takes_classes else ())}
+    if every or t.schedule == "step":
+        shown.add("step_size")
+    if every or t.schedule in ("step", "exponential"):
+        shown.add("gamma")
+    if every or t.early_stopping:
+        shown |= {"restore_best", "min_delta"}
+    return shown
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value)) or "none"
+    return plain(value) if value != "" else "none"
+
+
+def fit_config(spec: SidebarSpec, cfg: RunConfig) -> tuple[RunConfig, list[str]]:
+    """The config ``spec``'s sidebar shows for ``cfg`` (e.g. a checkpoint's, saved by the CLI with settings the
+    widgets do not offer), and one note per setting that differs: "batch size 48 -> 64 (nearest choice)".
+
+    The network's shape is never changed (the weights must fit it): a dataset, model kind, convolutions or
+    hidden layers this page does not offer raise ConfigError, as does a fitted config that is not valid."""
+    if cfg.data.dataset not in spec.datasets:
+        raise ConfigError(f"its dataset {cfg.data.dataset} is not offered on this page (datasets here: "
+                          f"{', '.join(spec.datasets)}): load it on the page that offers it", "dataset")
+    model, defaults = cfg.model, spec.defaults.model
+    if model.kind != defaults.kind and not spec.images:
+        raise ConfigError(f"it holds a {model.kind.upper()}; this page trains {defaults.kind.upper()}s: load it on the "
+                          "Images page", "kind")
+    if model.kind == "cnn" and model.channels != defaults.channels:
+        raise ConfigError(f"its convolutions have {_text(model.channels)} channels; this page builds "
+                          f"{_text(defaults.channels)}, which cannot hold its weights", "channels")
+    check_hidden(model.hidden, spec.max_layers, spec.max_width)
+    raw, shown = _raw_widget_values(cfg), _shown_fields(spec, cfg)
+    on_page = _shown_fields(spec, None)
+    parts, notes = {}, []
+    for section in ("data", "model", "train"):
+        old, default = getattr(cfg, section), getattr(spec.defaults, section)
+        new = {}
+        for f in fields(old):
+            value = getattr(old, f.name)
+            if f.name not in shown:
+                fitted = getattr(default, f.name)
+                reason = "not shown with these settings" if f.name in on_page else "not set on this page"
+            else:
+                name = f"gamma_{cfg.train.schedule}" if f.name == "gamma" else _WIDGET_FIELDS.get(f.name, f.name)
+                if name not in raw or name not in {**CHOICES, **BOUNDS}:
+                    new[f.name] = value
+                    continue
+                widget_value = _fit(name, raw[name])
+                fitted = widget_value / 100 if name in ("val_pct", "test_pct") else widget_value
+                lo, hi = (BOUNDS[name][0], BOUNDS[name][1]) if name in BOUNDS else (None, None)
+                reason = ("most this page offers" if hi is not None and raw[name] > hi else
+                          "least this page offers" if lo is not None and raw[name] < lo else "nearest choice")
+            new[f.name] = fitted
+            if fitted != value:
+                notes.append(f"{_LABELS.get(f.name, f.name.replace('_', ' '))} {_text(value)} -> {_text(fitted)} "
+                             f"({reason})")
+        parts[section] = new
+    try:
+        fitted = RunConfig(replace(spec.defaults.data, **parts["data"]), replace(defaults, **parts["model"]),
+                           replace(spec.defaults.train, **parts["train"]))
+    except ConfigError as e:
+        raise ConfigError(f"its settings fitted to this page's controls are not valid: {e}", e.param) from None
+    return fitted, notes
