@@ -133,3 +133,28 @@ def test_cli_json_lists_the_features_used_and_the_columns_left_out(tmp_path, cap
     assert result["features"] == ["shop=east", "shop=north", "shop=south", "price", "noise"]
     assert result["features_left_out"] == {"customer": "a different value in every row (an ID)"}
 
+
+
+def test_the_app_shows_the_inputs_and_the_columns_left_out_as_plain_text():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app import _file_uploader, button
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+    at.run()
+    at.sidebar.selectbox(key="pg.dataset").set_value("csv").run()
+    table = shop_table(n=120).replace(b"customer,", b"[who](https://evil.example),", 1)
+    _file_uploader(at, "pg.csv_file").upload("shop.csv", table).run()
+    assert not at.exception, at.exception
+    texts = [t.value for t in at.sidebar.text]
+    assert "Inputs: shop=east, shop=north, shop=south, price, noise" in texts
+    assert "Left out: [who](https://evil.example) (a different value in every row (an ID))" in texts
+    at.sidebar.multiselect(key=next(m.key for m in at.sidebar.multiselect)).set_value(["shop", "price"]).run()
+    texts = [t.value for t in at.sidebar.text]
+    assert "Inputs: shop=east, shop=north, shop=south, price" in texts
+    assert "Left out: noise (not chosen); [who](https://evil.example) (a different value in every row (an ID))" in texts
+    button(at, "Step").click().run()
+    assert not at.exception, at.exception
+    trainer = at.session_state["nnplay"]["run.playground"].trainer
+    assert trainer.dataset.feature_names == ("shop=east", "shop=north", "shop=south", "price")
