@@ -3,8 +3,8 @@ feature columns, see ``columns``).
 
 Files come from strangers, so every problem with a file ends in one ``ConfigError`` whose message names the
 problem and the fix. Reading (``read_csv_table``) accepts UTF-8 (with or without a byte-order mark), UTF-16
-(with a byte-order mark, or ASCII text without one), and falls back to Windows-1252 then Latin-1 for legacy exports; the delimiter
-(comma, semicolon, tab or bar) is detected from the first lines; ``?`` counts as a missing value like an
+(with a byte-order mark, or ASCII text without one), and falls back to Windows-1252 then Latin-1 for legacy
+exports; the delimiter (comma, semicolon, tab or bar) is detected from the first lines; ``?`` counts as a missing value like an
 empty cell or ``NA``; the rows and the fields of every line are counted before pandas parses, so a file
 beyond the limits costs little to refuse. ``table_to_dataset`` picks the label and features (text columns
 one-hot encoded, unusable ones left out with their reason), handles missing values, decides
