@@ -146,3 +146,38 @@ def test_a_checkpoint_the_page_cannot_hold_is_refused_with_a_message_and_the_run
                for e in at.error), [e.value for e in at.error]
     assert not [b for b in at.button if b.label == "Use these weights and settings"]
     assert _playground(at).trainer.step == 1
+
+
+# --- B4/B10: link values the widgets cannot take ------------------------------------------------------------
+
+def _unescaped(markdown: str) -> str:
+    """What a Markdown body with backslash escapes displays."""
+    import re
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def test_a_link_with_values_the_widgets_cannot_take_draws_the_sidebar_and_says_once_what_was_ignored():
+    at = _app()
+    at.query_params.update({"pg.n_points": "999999", "pg.seed": "1e400", "pg.learning_rate": "nan",
+                            "pg.batch_size": "48", "pg.bogus": "1", "pg.step_size": "1e400", "pg.dataset": "moons"})
+    at.run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.sidebar.subheader] == ["Data", "Network", "Training", "Regularization"]
+    [warning] = [_unescaped(w.value) for w in at.sidebar.warning]
+    for note in ("ignored pg.n_points=999999: must be a whole number from 20 to 2000",
+                 "ignored pg.seed=1e400: must be a whole number from 0 to 2147483647",
+                 "ignored pg.learning_rate=nan: must be one of 1e-05, 3e-05, ",
+                 "ignored pg.batch_size=48: must be one of 1, 2, 4, 8, 16, 32, 64, ",
+                 "ignored pg.bogus=1: not a setting on this page",
+                 "ignored pg.step_size=1e400: must be a whole number from 1 to 10000"):
+        assert note in warning, (note, warning)
+    assert "pg.dataset" not in warning and at.sidebar.selectbox(key="pg.dataset").value == "moons"
+    assert at.sidebar.slider(key="pg.n_points").value == 600 and at.sidebar.number_input(key="pg.seed").value == 0
+    assert not {"pg.n_points", "pg.seed", "pg.bogus"} & set(at.query_params)
+    at.run()
+    assert not at.sidebar.warning  # said once
+    at.sidebar.selectbox(key="pg.schedule").set_value("step").run()  # the widget of a refused value appears
+    assert not at.exception, at.exception
+    assert at.sidebar.number_input(key="pg.step_size").value == 50
+    _button(at, "Step").click().run()
+    assert _playground(at).trainer.cfg.data.dataset == "moons" and _playground(at).trainer.step == 1

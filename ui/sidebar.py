@@ -7,6 +7,7 @@ Option lists come from the nncore registries, so a new optimizer or dataset show
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 
 import streamlit as st
@@ -17,6 +18,7 @@ from nncore.datasets import DATASETS, REAL_TABLES, SPECS
 from nncore.errors import ConfigError
 
 from .safe import plain
+from .state import space
 
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
 PENALTIES = [0.0, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1]
@@ -83,11 +85,13 @@ class _Builder:
         self.errors: list[str] = []
         self.locked = False
         self.hidden = {g.strip().lower() for g in st.query_params.get("hide", "").split(",") if g.strip()}
+        self.unbound = space().setdefault("link_unbound", set())  # widget keys whose link value was refused
 
     def kw(self, name: str) -> dict:
         """A namespaced key whose value survives page switches and lives in the page's URL, so a link
         reproduces the settings (and, with the seed, the run). Locked groups show their values disabled."""
-        return {"key": f"{self.spec.prefix}.{name}", "persist_state": "session", "bind": "query-params",
+        key = f"{self.spec.prefix}.{name}"
+        return {"key": key, "persist_state": "session", "bind": None if key in self.unbound else "query-params",
                 "disabled": self.locked}
 
     def num(self, widget, label: str, name: str, value, **extra):
@@ -239,6 +243,9 @@ def training_sidebar(spec: SidebarSpec) -> tuple[RunConfig | None, str]:
     """Draw the page's sidebar; return (config, "") or (None, message) when a value is invalid."""
     b = _Builder(spec)
     with st.sidebar:
+        ignored = check_link(spec, b.unbound)
+        if ignored:
+            st.warning(f"{'; '.join(ignored)} (each keeps its current value).")
         data, model = b.group("Data", b.data), b.group("Network", b.network)
         train = b.group("Training", b.training)
         model_reg, train_reg = b.group("Regularization", b.regularization)
@@ -251,7 +258,7 @@ def training_sidebar(spec: SidebarSpec) -> tuple[RunConfig | None, str]:
     except ConfigError as e:
         b.errors.append(str(e))
     if b.errors:
-        return None, f"{b.errors[0]} — fix it; until then the run keeps its last valid settings."
+        return None, f"{plain(b.errors[0])} — fix it; until then the run keeps its last valid settings."
     return cfg, ""
 
 
@@ -275,7 +282,6 @@ def changed_fields(old, new) -> list[str]:
 
 def _nearest(options: list[float], value: float) -> float:
     """The option closest to ``value`` on a log scale (0 matches 0): select sliders take listed values only."""
-    import math
     if value in options:
         return value
     positive = [o for o in options if o > 0]
@@ -386,9 +392,10 @@ def fit_config(spec: SidebarSpec, cfg: RunConfig) -> tuple[RunConfig, list[str]]
     check_hidden(model.hidden, spec.max_layers, spec.max_width)
     raw, shown = _raw_widget_values(cfg), _shown_fields(spec, cfg)
     on_page = _shown_fields(spec, None)
+    base = defaults_for(cfg.data.dataset)  # what the sidebar takes for settings without a widget
     parts, notes = {}, []
     for section in ("data", "model", "train"):
-        old, default = getattr(cfg, section), getattr(spec.defaults, section)
+        old, default = getattr(cfg, section), getattr(base, section)
         new = {}
         for f in fields(old):
             value = getattr(old, f.name)
@@ -411,8 +418,65 @@ def fit_config(spec: SidebarSpec, cfg: RunConfig) -> tuple[RunConfig, list[str]]
                              f"({reason})")
         parts[section] = new
     try:
-        fitted = RunConfig(replace(spec.defaults.data, **parts["data"]), replace(defaults, **parts["model"]),
-                           replace(spec.defaults.train, **parts["train"]))
+        fitted = RunConfig(replace(base.data, **parts["data"]), replace(base.model, **parts["model"]),
+                           replace(base.train, **parts["train"]))
     except ConfigError as e:
         raise ConfigError(f"its settings fitted to this page's controls are not valid: {e}", e.param) from None
     return fitted, notes
+
+
+# --- links: values in the URL that the widgets would not take -----------------------------------------------
+
+_TOGGLES = {"standardize", "batch_norm", "restore_best", "augment_flip"}
+_CHOICE_TEXT = {"batch_size": str, "beta2": str}  # how a select slider's option reads in a link (else _fmt_rate)
+
+
+def _selects(spec: SidebarSpec) -> dict:
+    return {"dataset": spec.datasets, "kind": MODEL_KINDS, "activation": registry.ACTIVATIONS,
+            "init": registry.INITIALIZERS, "engine": ENGINES, "device": DEVICES, "optimizer": registry.OPTIMIZERS,
+            "schedule": registry.SCHEDULES}
+
+
+def _link_problem(spec: SidebarSpec, name: str, text: str) -> str | None:
+    """Why widget ``name`` of ``spec``'s sidebar would not take the link value ``text`` (None: it would)."""
+    fields_here = _shown_fields(spec, None) - _CSV_FIELDS - {"gamma"}
+    widgets = {_WIDGET_FIELDS.get(f, f) for f in fields_here} | {"gamma_step", "gamma_exponential"}
+    if name not in widgets:
+        return "not a setting on this page"
+    if name in BOUNDS:
+        lo, hi, _ = BOUNDS[name]
+        whole = isinstance(lo, int)
+        rule = f"must be a {'whole ' if whole else ''}number from {_text(lo)} to {_text(hi)}"
+        try:
+            value = float(text)
+        except ValueError:
+            return rule
+        ok = math.isfinite(value) and lo <= value <= hi and (not whole or value == int(value))
+        return None if ok else rule
+    if name in CHOICES:
+        texts = [_CHOICE_TEXT.get(name, _fmt_rate)(o) for o in CHOICES[name]]
+        return None if text in texts else f"must be one of {', '.join(texts)}"
+    if name in _TOGGLES:
+        return None if text.lower() in ("true", "false") else "must be true or false"
+    options = _selects(spec).get(name)
+    if options is not None and text not in options:
+        return f"must be one of {', '.join(options)}"
+    return None
+
+
+def check_link(spec: SidebarSpec, unbound: set) -> list[str]:
+    """Notes on this page's link values that its widgets would not take, e.g. "ignored pg.n_points=999999: must
+    be a whole number from 20 to 2000". Streamlit drops such values without a word, and some (``seed=1e400``)
+    raise inside the widget; each is taken out of the URL and its widget key added to ``unbound``, so the
+    widget does not read the link again this session (it would whenever the widget reappears)."""
+    notes = []
+    for key in list(st.query_params):
+        if not key.startswith(f"{spec.prefix}."):
+            continue
+        text = (st.query_params.get_all(key) or [""])[-1]
+        why = _link_problem(spec, key[len(spec.prefix) + 1:], text)
+        if why:
+            notes.append(f"ignored {plain(key)}={plain(text)}: {why}")
+            del st.query_params[key]
+            unbound.add(key)
+    return notes
