@@ -343,22 +343,27 @@ def check_compatible(checkpoint: Checkpoint, cfg: RunConfig, dataset) -> None:
                           "checkpoint")
 
 
-def trainer_from_checkpoint(checkpoint: Checkpoint, dataset=None):
+def trainer_from_checkpoint(checkpoint: Checkpoint, dataset=None, limits=None, download: bool = True):
     """A Trainer for ``checkpoint``'s config, starting from its weights, to evaluate or train on.
 
-    ``dataset`` None regenerates the data from the config (toy and image sets); uploaded tables must be
-    passed in. The inputs are rescaled with the checkpoint's mean/std, so the network sees them exactly as
+    ``dataset`` None regenerates the data from the config (toy and image sets; ``download`` False refuses to
+    fetch image files that are not on disk); uploaded tables must be passed in. ``limits`` (a server's
+    ``Limits``): the config is checked against them before any data is generated. The inputs are rescaled
+    with the checkpoint's mean/std, so the network sees them exactly as
     in training. The optimizer state and the metric histories are not saved: the Trainer starts at step 0
     with a fresh optimizer, and its schedule starts again from the beginning."""
     from .datasets import make_dataset
     from .training import Trainer
 
     cfg, info = checkpoint.config, checkpoint.dataset
+    if limits is not None:
+        from .limits import check_run
+        check_run(cfg, limits, dataset)
     if dataset is None:
         if info["name"] != cfg.data.dataset:
             raise ConfigError(f"this checkpoint was trained on {info['name']!r} (uploaded data): load the same "
                               "table to use it", "checkpoint")
-        dataset = make_dataset(cfg.data)
+        dataset = make_dataset(cfg.data, download=download)
     check_compatible(checkpoint, cfg, dataset)
     if not (np.array_equal(dataset.mean, info["mean"]) and np.array_equal(dataset.std, info["std"])):
         def rescale(X):

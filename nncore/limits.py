@@ -86,13 +86,15 @@ def check_run(cfg, limits: Limits, dataset=None) -> None:
     """Raise ConfigError if run config ``cfg`` goes beyond ``limits``.
 
     ``dataset`` is the Dataset the run trains on, when the caller has it (it must be passed for uploaded
-    tables). Hidden layers of networks for image sets may be up to ``max_image_width`` wide; the
+    tables); without it, everything the config alone decides is checked, so a run can be refused before its
+    data is generated. Hidden layers of networks for image sets may be up to ``max_image_width`` wide; the
     ``n_points`` limit applies to generated toy data only."""
+    from .datasets import SPECS
     from .datasets.images import IMAGE_SHAPES
 
     name = cfg.data.dataset if dataset is None else dataset.name
     image = name in IMAGE_SHAPES
-    toy = name == cfg.data.dataset and not image
+    toy = name == cfg.data.dataset and name in SPECS  # generated from n_points (not a table, not images)
     if toy and cfg.data.n_points > limits.max_points:
         raise _over("n_points", limits.max_points, ENV_NAMES["max_points"], cfg.data.n_points)
     hidden = cfg.model.hidden

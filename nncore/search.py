@@ -443,9 +443,12 @@ class SteppedSearch:
                 self.finished = True
                 break
             self._heartbeat()
+            trial, trainer = self.trial, self._trainer
             try:
-                self._trainer.run(seconds=max(deadline - time.perf_counter(), 0.0))
-                if not self._trainer.running:
+                trainer.run(seconds=max(deadline - time.perf_counter(), 0.0))
+                if self.trial is not trial:  # stopped meanwhile (its page closed)
+                    break
+                if not trainer.running:
                     self._end_fold()
             except optuna.TrialPruned:
                 self._tell(state=optuna.trial.TrialState.PRUNED)
@@ -460,6 +463,13 @@ class SteppedSearch:
 
     def result(self) -> "SearchResult":
         return summarize(self.study)
+
+    def run_more(self, trials: int) -> None:
+        """Ask for ``trials`` finished trials beyond those the study holds now (a resumed study goes on)."""
+        _range("trials", trials, 1, 1_000_000, integer=True)
+        done = len(self.study.get_trials(deepcopy=False, states=_states(*COUNTED)))
+        self.n_trials = self.objective.target = done + trials
+        self.finished = False
 
     def _start_trial(self) -> bool:
         live = self.study.get_trials(deepcopy=False, states=_states(*COUNTED, "RUNNING"))
@@ -605,6 +615,16 @@ def load_study(study_name: str, storage=None) -> optuna.Study:
         return optuna.load_study(study_name=study_name, storage=open_storage(storage))
     except KeyError:
         raise ConfigError(f"study must name a stored study, got {study_name!r}", "study") from None
+
+
+def stored_search(study_name: str, storage=None) -> tuple[RunConfig, SearchSpace, int | None]:
+    """The base config (with its epochs per trial), search space and k-fold setting a stored study was run
+    with: resuming it with these goes on where it stopped."""
+    setup = load_study(study_name, storage).user_attrs.get("setup")
+    if not setup:
+        raise ConfigError(f"study {study_name!r} holds no search settings (it was not made by this program): "
+                          "choose another study", "study")
+    return RunConfig.from_dict(setup), SearchSpace.from_dict(setup["space"]), setup.get("cv")
 
 
 def load_result(study_name: str, storage=None) -> SearchResult:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from nncore.lessons import LESSONS, run_variants
+from nncore.lessons import LESSONS
 from ui import lesson_panels, state
 
 state.require_entry()
@@ -17,14 +17,10 @@ st.caption("Variants: " + "; ".join(lesson.configs) + f" — {lesson.epochs} epo
 
 done = state.space().setdefault("lessons", {})
 if st.button("Run the lesson", type="primary", key="lessons.run"):
-    bar = st.progress(0.0, text="starting…")
-    results = {}
-    for i, (name, cfg) in enumerate(lesson.configs.items()):
-        bar.progress(i / len(lesson.configs), text=f"training {name}…")
-        results.update(run_variants({name: cfg}, lesson.dataset_transform))
-    bar.progress(1.0, text="done")
-    passed, observation = lesson.check(results)
-    done[lesson_id] = (passed, observation, results)
+    results = lesson_panels.run_lesson(lesson)
+    if results is not None:
+        passed, observation = lesson.check(results)
+        done[lesson_id] = (passed, observation, results)
 
 if lesson_id in done:
     passed, observation, results = done[lesson_id]

@@ -249,3 +249,115 @@ def test_the_process_wide_slots_are_one_object_sized_by_the_environment(monkeypa
     monkeypatch.setenv("NNPLAY_MAX_TRAININGS", "3")
     first = training_slots()
     assert first is training_slots() and first.capacity == 3
+
+
+# --- the one training gate: every path that trains ----------------------------------------------------------
+
+from pathlib import Path  # noqa: E402
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def _checkpoint(**settings) -> bytes:
+    from nncore.checkpoint import save_checkpoint
+    from nncore.training import Trainer
+    return save_checkpoint(Trainer(make_cfg(n_points=100, engine="numpy", **settings), grid_resolution=2))
+
+
+def _with_config(data: bytes, section: str, **changes) -> bytes:
+    """The same checkpoint file with settings of its config rewritten (what a hand-edited file can ask for)."""
+    import json
+    import struct
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + length])
+    cfg = json.loads(header["__metadata__"]["config"])
+    cfg[section].update(changes)
+    header["__metadata__"]["config"] = json.dumps(cfg)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + data[8 + length:]
+
+
+def _uploader(at: AppTest, key: str):
+    return next(u for u in at.get("file_uploader") if key in u.proto.id)
+
+
+@pytest.mark.parametrize("make, needle", [
+    (lambda: _with_config(_checkpoint(), "train", epochs=1_000_000), "NNPLAY_MAX_EPOCHS"),
+    (lambda: _with_config(_checkpoint(), "data", n_points=1_000_000), "NNPLAY_MAX_POINTS"),
+    (lambda: _checkpoint(hidden=(32, 32)), "NNPLAY_MAX_WIDTH"),
+])
+def test_a_checkpoint_beyond_the_limits_is_refused_by_name_on_upload(make, needle, monkeypatch):
+    monkeypatch.setenv("NNPLAY_MAX_POINTS", "1000")  # limits below what the page's controls offer
+    monkeypatch.setenv("NNPLAY_MAX_WIDTH", "16")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    _uploader(at, "pg.model.upload").upload("big.safetensors", make()).run()
+    assert not at.exception, at.exception
+    shown = [e.value.replace("\\", "") for e in at.error]  # as written, before Markdown escapes
+    assert any(needle in text and text.startswith("This checkpoint cannot be trained here") for text in shown), shown
+    assert not any(b.label == "Use these weights and settings" for b in at.button)
+
+
+def test_a_checkpoint_is_checked_before_its_data_is_generated(monkeypatch):
+    from nncore import datasets
+    from nncore.checkpoint import load_checkpoint, trainer_from_checkpoint
+
+    ckpt = load_checkpoint(_with_config(_checkpoint(), "data", n_points=1_000_000))
+    monkeypatch.setattr(datasets, "make_dataset", lambda *a, **k: pytest.fail("the data was generated"))
+    with pytest.raises(ConfigError, match="n_points must be <= 5000 on this server"):
+        trainer_from_checkpoint(ckpt, limits=Limits())
+
+
+def test_a_fashion_mnist_checkpoint_never_starts_a_download(tmp_path, monkeypatch):
+    from nncore.checkpoint import load_checkpoint, save_checkpoint, trainer_from_checkpoint
+    from nncore.datasets import images
+    from nncore.training import Trainer
+    from tests.test_image_data import _write_big_fashion
+
+    have = tmp_path / "have"
+    have.mkdir()
+    _write_big_fashion(have, 200, 50)
+    monkeypatch.setenv("NNCORE_DATA_DIR", str(have))
+    data = save_checkpoint(Trainer(make_cfg(dataset="fashion_mnist", hidden=(8,), limit=100, engine="numpy")))
+    monkeypatch.setenv("NNCORE_DATA_DIR", str(tmp_path / "empty"))  # a server without the files
+    monkeypatch.setattr(images, "fetch", lambda *a, **k: pytest.fail("a download started"))
+    with pytest.raises(ConfigError, match="FashionMNIST is not in"):
+        trainer_from_checkpoint(load_checkpoint(data), download=False)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/images.py").run()
+    _uploader(at, "img.model.upload").upload("fashion.safetensors", data).run()
+    next(b for b in at.button if b.label == "Use these weights and settings").click().run()
+    assert not at.exception, at.exception
+    shown = [i.value.replace("\\", "") for i in at.info]
+    assert any("Could not load the checkpoint" in t and "has not downloaded yet" in t for t in shown), shown
+    assert not (tmp_path / "empty").exists() or not any((tmp_path / "empty").iterdir())
+
+
+def test_epochs_raised_mid_run_beyond_the_limit_are_refused(monkeypatch):
+    monkeypatch.setenv("NNPLAY_MAX_EPOCHS", "5000")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    run = at.session_state["nnplay"]["run.playground"]
+    before = run.trainer.cfg.train.epochs
+    at.sidebar.number_input(key="pg.epochs").set_value(20_000).run()
+    assert not at.exception, at.exception
+    shown = [e.value.replace("\\", "") for e in at.sidebar.error]
+    assert "epochs must be <= 5000 on this server (NNPLAY_MAX_EPOCHS), got 20000" in shown, shown
+    assert run.trainer.cfg.train.epochs == before and run.trainer.step == 0  # the run goes on as it was
+
+
+def test_a_lesson_is_refused_beyond_the_limits_and_stops_at_the_time_limit(monkeypatch):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/lessons.py").run()
+    monkeypatch.setenv("NNPLAY_MAX_EPOCHS", "1")
+    next(b for b in at.button if b.label == "Run the lesson").click().run()
+    assert any("NNPLAY_MAX_EPOCHS" in e.value.replace("\\", "") for e in at.error), [e.value for e in at.error]
+    monkeypatch.delenv("NNPLAY_MAX_EPOCHS")
+    monkeypatch.setenv("NNPLAY_MAX_RUN_SECONDS", "0.001")
+    next(b for b in at.button if b.label == "Run the lesson").click().run()
+    assert not at.exception, at.exception
+    assert any("NNPLAY_MAX_RUN_SECONDS" in e.value.replace("\\", "") for e in at.error), [e.value for e in at.error]
+    assert "lessons" not in at.session_state["nnplay"] or not at.session_state["nnplay"]["lessons"]

@@ -3,14 +3,19 @@ the Playground."""
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+
 import altair as alt
 import numpy as np
 import streamlit as st
 
 from nncore.diagnostics import Finding, diagnose
 from nncore.errors import ConfigError
+from nncore.lessons import RunResult, final_metrics, make_lesson_dataset
+from nncore.training import Trainer
 
-from . import panels
+from . import gate, panels
 from .sidebar import PLAYGROUND, check_hidden, load_config
 
 ICONS = {"info": "ℹ️", "warning": "⚠️", "problem": "🛑"}
@@ -69,3 +74,56 @@ def variant(name: str, result, transform, key: str) -> None:
     if st.button("Open in Playground", key=f"{key}.open", disabled=bool(reason), help=reason or None):
         load_config(PLAYGROUND, trainer.cfg)
         st.switch_page("pages/playground.py")
+
+
+LESSON_SLICE_SECONDS = 0.25  # training between progress updates while a lesson runs
+
+
+def run_lesson(lesson) -> dict[str, RunResult] | None:
+    """Train the lesson's variants through the server's gate: their settings within its limits, one training
+    slot, and NNPLAY_MAX_RUN_SECONDS for all variants together. Returns the results, or None with the reason
+    shown (the settings, a full server, or the time limit)."""
+    try:
+        for cfg in lesson.configs.values():
+            gate.check(cfg)
+    except ConfigError as e:
+        st.error(f"This lesson cannot run on this server: {e}")
+        return None
+    session = LessonRun()
+    if not gate.may_train(session, "lesson"):
+        st.caption("Press Run the lesson again in a moment.")
+        return None
+    bar = st.progress(0.0, text="starting…")
+    results = {}
+    try:
+        for i, (name, cfg) in enumerate(lesson.configs.items()):
+            trainer = Trainer(cfg, dataset=make_lesson_dataset(cfg, lesson.dataset_transform))
+            gate.check(cfg, trainer.dataset)
+            snap = trainer.snapshot()
+            while trainer.running:
+                if not gate.may_train(session, "lesson", "it stopped before its variants finished"):
+                    st.error(session.notice)
+                    return None
+                bar.progress((i + min(trainer.epoch / cfg.train.epochs, 1.0)) / len(lesson.configs),
+                             text=f"training {name}…")
+                started = time.perf_counter()
+                left = gate.limits().max_run_seconds - session.trained_seconds
+                snap = trainer.run(seconds=min(LESSON_SLICE_SECONDS, left))
+                session.trained_seconds += time.perf_counter() - started
+            results[name] = RunResult(trainer, snap, final_metrics(trainer))
+    except ConfigError as e:
+        st.error(f"This lesson cannot run on this server: {e}")
+        return None
+    finally:
+        gate.release()
+    bar.progress(1.0, text="done")
+    return results
+
+
+@dataclass
+class LessonRun:
+    """A lesson's training as the gate sees it (time used so far, and the reason it stopped)."""
+
+    playing: bool = True
+    trained_seconds: float = 0.0
+    notice: str = ""

@@ -16,11 +16,12 @@ import streamlit as st
 
 from nncore.config import RunConfig
 from nncore.errors import ConfigError
-from nncore.limits import check_run, load_limits, training_slots
+from nncore.limits import training_slots
 from nncore.training import Snapshot, Trainer
 
-from . import state
+from . import gate, state
 from .sidebar import changed_fields
+from .safe import server_text
 from .state import RunSession
 
 # Speed: optimizer steps per frame, or "max" = as many as fit in a time slice.
@@ -58,17 +59,19 @@ def sync(session: RunSession, cfg: RunConfig | None, make_trainer: Callable[[Run
         _start(session, cfg, make_trainer, f"{', '.join(changed)} changed: the run was reset (new data or network).")
     elif cfg.train != trainer.cfg.train:
         try:
+            gate.check(cfg, trainer.dataset)  # e.g. Epochs raised mid-run beyond NNPLAY_MAX_EPOCHS
             trainer.update_train(cfg.train)
         except ConfigError as e:
-            st.sidebar.error(str(e))
+            st.sidebar.error(server_text(e))
 
 
 def _start(session: RunSession, cfg: RunConfig, make_trainer, notice: str) -> None:
     try:
+        gate.check(cfg)  # this server's limits (NNPLAY_* variables), before any data is generated
         trainer = make_trainer(cfg)
-        check_run(cfg, load_limits(), trainer.dataset)  # this server's limits (NNPLAY_* variables)
+        gate.check(cfg, trainer.dataset)
     except ConfigError as e:  # e.g. a model the chosen engine cannot train, or a dataset that cannot load
-        st.error(f"{e}")
+        st.error(server_text(e))
         return
     state.archive_run(session.page, session.trainer)  # the replaced run stays comparable
     session.trainer = trainer
@@ -127,7 +130,7 @@ def run_fragment(session: RunSession, speed: str, draw: Callable[[Snapshot, Trai
             st.warning("Fix the settings in the sidebar to start.")
             return
         full_run, session.full_run = session.full_run, False
-        if session.playing and trainer.running and may_train(session):
+        if session.playing and trainer.running and gate.may_train(session):
             steps = SPEEDS[speed]
             _, train_slice = pace(training_slots().busy)
             if full_run:  # the page was redrawn for a click: answer it quickly, the next tick trains in full
@@ -161,21 +164,3 @@ def run_fragment(session: RunSession, speed: str, draw: Callable[[Snapshot, Trai
     slow_seconds = SLOW_FRAME_SECONDS * session.frame_seconds / FRAME_SECONDS if session.playing else None
     st.fragment(slow_frame, run_every=slow_seconds)()
 
-
-def may_train(session, what: str = "run", restart: str = "save it, or press Reset to start a new one") -> bool:
-    """This server's fairness rules, checked each frame for a run (or a race: any session object with
-    ``playing``, ``notice`` and ``trained_seconds``): it may use NNPLAY_MAX_RUN_SECONDS of training, and at
-    most NNPLAY_MAX_TRAININGS sessions train at once (the others wait in line, told so)."""
-    limits = load_limits()
-    if session.trained_seconds >= limits.max_run_seconds:
-        session.playing = False
-        session.notice = (f"This {what} used the {limits.max_run_seconds:g} s of training this server allows a "
-                          f"run (NNPLAY_MAX_RUN_SECONDS): {restart}.")
-        return False
-    slots = training_slots()
-    if slots.acquire(state.session_id()):
-        return True
-    place = slots.queue_position(state.session_id())
-    st.warning(f"The server is busy: {slots.busy} trainings are running. You are number {place} in line; "
-               f"your {what} starts by itself as soon as one finishes or pauses.", icon="⏳")
-    return False

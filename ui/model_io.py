@@ -10,6 +10,7 @@ from nncore.checkpoint import check_compatible, load_checkpoint, save_checkpoint
 from nncore.errors import ConfigError
 from nncore.export import FILES, export_from_trainer
 
+from . import gate, state
 from .sidebar import SidebarSpec, load_config
 from .state import RunSession
 
@@ -48,6 +49,11 @@ def _load(session: RunSession, spec: SidebarSpec, data: bytes, key: str) -> None
         return
     st.caption(f"{checkpoint.config.data.dataset}, step {checkpoint.step}, epoch {checkpoint.epoch}; "
                f"test accuracy {checkpoint.metrics.get('test_acc', '–')}")
+    try:  # this server's limits (NNPLAY_* variables) hold for a loaded file too, before any data is built
+        gate.check(checkpoint.config)
+    except ConfigError as e:
+        st.error(f"This checkpoint cannot be trained here: {e}")
+        return
     current = session.trainer
     problem = ""
     if current is not None:
@@ -65,10 +71,16 @@ def _load(session: RunSession, spec: SidebarSpec, data: bytes, key: str) -> None
 def _use(session: RunSession, spec: SidebarSpec, checkpoint, dataset) -> None:
     """Button callback (it runs before the sidebar is drawn, so the sidebar can show the loaded settings)."""
     try:
-        session.trainer = trainer_from_checkpoint(checkpoint, dataset)
+        gate.check(checkpoint.config, dataset)
+        if dataset is None:
+            gate.check_data_on_disk(checkpoint.config)
+        trainer = trainer_from_checkpoint(checkpoint, dataset, limits=gate.limits(), download=False)
     except ConfigError as e:
         session.notice = f"Could not load the checkpoint: {e}"
         return
+    state.archive_run(session.page, session.trainer)  # the replaced run stays comparable
+    session.trainer = trainer
+    session.trained_seconds = 0.0
     session.playing = False
     session.cache.clear()
     session.notice = "Loaded the checkpoint's weights and settings: press Play to train on, or look at it as is."

@@ -12,12 +12,12 @@ import streamlit as st
 from nncore.config import RunConfig, parse_hidden
 from nncore.datasets import SPECS
 from nncore.errors import ConfigError
-from nncore.limits import check_run, load_limits, training_slots
+from nncore.limits import training_slots
 from nncore.race import Race
 from nncore.registry import ACTIVATIONS, INITIALIZERS, OPTIMIZERS
 from nncore.training import Snapshot
 
-from . import charts, live, panels, state
+from . import charts, gate, panels, state
 from .compare_panels import overlay_chart
 from .sidebar import LEARNING_RATES, PENALTIES, PLAYGROUND, check_hidden
 
@@ -146,9 +146,11 @@ def racer_settings(base: RunConfig, count: int) -> dict[str, RunConfig] | None:
 
 def _build(configs: dict[str, RunConfig], dataset) -> Race:
     """A race within this server's limits (NNPLAY_* variables); raises ConfigError naming the limit."""
+    for cfg in configs.values():
+        gate.check(cfg)  # before the data is generated
     race = Race(configs, dataset=dataset)
     for cfg in configs.values():
-        check_run(cfg, load_limits(), race.dataset)
+        gate.check(cfg, race.dataset)
     return race
 
 
@@ -238,7 +240,7 @@ def race_fragment(session: RaceSession) -> None:
             st.warning("Fix the racers' settings above to start a race.")
             return
         was_playing = session.playing
-        allowed = session.playing and race.running and live.may_train(session, "race",
+        allowed = session.playing and race.running and gate.may_train(session, "race",
                                                                       "press Reset race to start it again")
         if allowed:
             started = time.perf_counter()

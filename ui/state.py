@@ -74,6 +74,12 @@ def _free(hook: dict) -> None:
     for key in [k for k in ns if k.startswith("run.")]:
         ns[key] = RunSession(page=key[len("run."):], notice="The connection was lost, so this run was stopped "
                                                             "and cleared; press Play to start again.")
+    search = ns.get("search")
+    if getattr(search, "search", None) is not None:  # a search stops now: its trial under way is set aside
+        if not search.search.finished:
+            search.search.stop("stopped: its browser tab was closed")
+        search.search, search.playing = None, False
+        search.notice = "The connection was lost, so the search was stopped; pick its study to resume it."
     ns.pop("history", None)
     ns.pop("tables", None)
     gc.collect()
