@@ -5,17 +5,15 @@ Run with ``streamlit run app.py``.
 
 import os
 
-# Keep BLAS pools to one thread in the UI process: idle pool workers made frames several times slower
-# while training (measured). Must happen before NumPy or torch load.
+# Keep BLAS and torch's thread pools to one thread in the UI process: idle pool workers made frames several
+# times slower while training (measured). Must happen before NumPy or torch load; torch reads
+# OMP_NUM_THREADS for its own pool, so it needs no call of its own (and loads only when a page needs it).
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import streamlit as st  # noqa: E402
-import torch  # noqa: E402
 
 from ui import state  # noqa: E402
-
-torch.set_num_threads(1)
 
 st.set_page_config(page_title="Neural-network playground", page_icon="🧠", layout="wide")
 PAGES = [

@@ -77,3 +77,22 @@ def test_the_browser_tests_write_only_into_a_temporary_folder(tmp_path):
     shots = save_screenshots(Page(), tmp_path / "top.png", tmp_path / "full.png")
     assert Page.written == [str(tmp_path / "top.png"), str(tmp_path / "full.png")]
     assert shots["full_height"] == 1200
+
+
+HEAVY = ("torch", "sklearn", "optuna", "onnx", "onnxruntime")
+
+
+def test_the_playground_loads_and_draws_without_torch_or_scikit_learn():
+    """The first visitor of a fresh server waits for whatever the Playground's first run imports; its
+    default (the NumPy engine on a toy set) needs none of torch, scikit-learn, Optuna or ONNX."""
+    code = ("import sys\n"
+            "from streamlit.testing.v1 import AppTest\n"
+            "import ui.frame, ui.raster, ui.charts, ui.histograms\n"
+            "at = AppTest.from_file('app.py', default_timeout=120)\n"
+            "at.run()\n"
+            "assert not at.exception, [e.value for e in at.exception]\n"
+            "assert any('| Step 0 |' in m.value for m in at.markdown), 'no status line: the page did not draw'\n"
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from ..errors import ConfigError
 from ..registry import Registry
@@ -144,6 +143,7 @@ def make_real_table(cfg) -> Dataset:
 def split_dataset(name: str, X: np.ndarray, y: np.ndarray, task: str, cfg,
                   feature_names: tuple[str, ...], class_names: tuple[str, ...] | None = None) -> Dataset:
     """Split ``X, y`` into train/val/test per ``cfg`` fractions and scale with train statistics."""
+    from .splits import train_test_split  # scikit-learn's rows in NumPy alone: no scikit-learn import
     X = np.asarray(X, dtype=np.float64)
     stratify = y if task == "classification" else None
     seed = int(cfg.seed)
