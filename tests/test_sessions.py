@@ -74,3 +74,89 @@ def test_a_run_stops_at_the_servers_training_time_limit(monkeypatch):
     steps = step_count(a)
     a.run()
     assert step_count(a) == steps
+
+
+# --- searches: metered like runs, stopped with their tab, resumable ------------------------------------------
+
+def _search_page(tmp_path, monkeypatch, epochs: int, trials: int = 3) -> AppTest:
+    monkeypatch.setenv("NNCORE_DATA_DIR", str(tmp_path))  # the studies database lives here
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/search.py").run()
+    at.number_input(key="search.trials").set_value(trials).run()
+    at.number_input(key="search.epochs").set_value(epochs).run()
+    return at
+
+
+def _trial_states(tmp_path, name):
+    from nncore.search import load_study
+    return [t.state.name for t in load_study(name, f"sqlite:///{tmp_path / 'studies.db'}").trials]
+
+
+def test_a_search_is_bounded_by_the_servers_training_time(tmp_path, monkeypatch):
+    from ui import search_panels
+    monkeypatch.setenv("NNPLAY_MAX_RUN_SECONDS", "0.6")
+    at = _search_page(tmp_path, monkeypatch, epochs=500)  # trials of 500 epochs: far beyond 0.6 s each
+    assert at.number_input(key="search.minutes").max == 0.01  # the Minutes control stops at the limit
+    button(at, "Start search").click().run()
+    session = at.session_state["nnplay"]["search"]
+    for _ in range(12):
+        if not session.playing:
+            break
+        at.run()
+    assert not at.exception, at.exception
+    assert not session.playing and session.search.finished
+    # one slice may end after the limit by at most a slice
+    assert 0.6 <= session.trained_seconds <= 0.6 + search_panels.SLICE_SECONDS
+    assert "RUNNING" not in _trial_states(tmp_path, session.search.study_name)  # the cut trial is set aside
+    assert any("minutes of training" in i.value for i in at.info)
+
+
+def test_a_search_waits_for_a_training_slot(tmp_path, monkeypatch):
+    from nncore import limits
+    slots = limits.TrainingSlots(1, 30.0)
+    monkeypatch.setattr(limits, "_shared_slots", slots)
+    slots.acquire("someone else")
+    at = _search_page(tmp_path, monkeypatch, epochs=5)
+    button(at, "Start search").click().run()
+    at.run()
+    session = at.session_state["nnplay"]["search"]
+    assert session.trained_seconds == 0 and session.search.result().n_trials == 0
+    assert any("The server is busy" in w.value for w in at.warning)
+    slots.release("someone else")
+    for _ in range(4):
+        at.run()
+    assert session.search.result().n_trials == 3
+
+
+def test_a_closed_tab_stops_its_search_and_the_study_resumes_from_the_page(tmp_path, monkeypatch):
+    at = _search_page(tmp_path, monkeypatch, epochs=500, trials=200)
+    button(at, "Start search").click().run()
+    at.run()
+    ns = at.session_state["nnplay"]
+    session = ns["search"]
+    name = session.search.study_name
+    assert any(t.value == f"Study: {name}" for t in at.text)  # the study's name is shown
+    before = _trial_states(tmp_path, name)
+    assert before[-1] == "RUNNING"  # a trial under way (early stopping may have ended earlier ones)
+    state._free({"space": ns})  # the tab's connection closed
+    after = _trial_states(tmp_path, name)
+    assert after == [*before[:-1], "FAIL"] and not session.playing
+    used = session.trained_seconds
+    at.run()
+    assert session.trained_seconds == used and _trial_states(tmp_path, name) == after
+    assert any("connection was lost" in i.value for i in at.info)
+
+    again = AppTest.from_file(APP, default_timeout=60)  # a new visit picks the stored study
+    again.switch_page("pages/search.py").run()
+    assert name in again.selectbox(key="search.pick").options
+    again.selectbox(key="search.pick").set_value(name).run()
+    again.number_input(key="search.trials").set_value(1).run()
+    shown = [t.value for t in again.text]
+    assert any(t.startswith(f"Resuming {name}: spirals") and "500 epochs per trial" in t for t in shown), shown
+    button(again, "Resume search").click().run()
+    resumed = again.session_state["nnplay"]["search"].search
+    counted = sum(state in ("COMPLETE", "PRUNED") for state in after)  # the failed trial does not count
+    assert resumed.study_name == name and resumed.n_trials == counted + 1
+    again.run()
+    assert len(_trial_states(tmp_path, name)) > len(after)  # the study goes on
+    resumed.stop()
