@@ -1,9 +1,9 @@
-"""The README's picture: the Playground after a few seconds of training on its default settings.
+"""The README's picture: the Playground paused mid-run after a few seconds of training on its defaults.
 
     python benchmarks/screenshot.py [--out docs/screenshot.png] [--seconds 6]
 
 Starts ``streamlit run app.py`` on 127.0.0.1, opens the Playground in Chromium (tests/browser_support.py's
-harness), presses Play, lets it train ``--seconds``, presses Pause and saves what a 1400x1000 window shows to
+harness) with the default settings but a run of LONG_RUN_EPOCHS (so it is still training), presses Play, lets it train ``--seconds``, presses Pause and saves what a 1400x1000 window shows to
 ``--out``. Run it on purpose when the page's look changes; the test suite never writes this file.
 """
 
@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 from tests.browser_support import (REPO_ROOT, StreamlitServer, browser_unavailable, launch_chromium,  # noqa: E402
                                    save_screenshots, wait_app_idle)
 
+LONG_RUN_EPOCHS = 10_000  # the server limit: far more than a few seconds train
 STATUS_JS = """() => {
   const el = [...document.querySelectorAll("[data-testid='stMarkdown']")].find(e => e.textContent.includes("| Step "));
   return el ? el.textContent : "";
@@ -33,7 +34,7 @@ def take(out: Path, seconds: float) -> str:
             StreamlitServer("app.py", cwd=REPO_ROOT, log_path=Path(tmp) / "streamlit.log") as server, \
             launch_chromium() as browser:
         page = browser.new_page()
-        page.goto(server.url, timeout=60_000)
+        page.goto(f"{server.url}/?pg.epochs={LONG_RUN_EPOCHS}", timeout=60_000)
         page.wait_for_function(f"() => ({STATUS_JS})().length > 0", timeout=120_000)
         wait_app_idle(page, timeout_ms=60_000)
         page.get_by_role("button", name="Play", exact=True).click()
