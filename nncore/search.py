@@ -289,9 +289,16 @@ class _Objective:
 
 
 # --- storage ---------------------------------------------------------------------------------------------
+STORAGE_ENV = "NNPLAY_SEARCH_STORAGE"  # a database URL shared by several app processes (one hosted demo)
+
+
 def default_storage_url() -> str:
-    """``sqlite:///<data dir>/studies.db`` in nncore's data folder ($NNCORE_DATA_DIR, else
+    """The database URL in ``$NNPLAY_SEARCH_STORAGE`` when set (several app processes then share their
+    studies), else ``sqlite:///<data dir>/studies.db`` in nncore's data folder ($NNCORE_DATA_DIR, else
     $XDG_CACHE_HOME/nncore or ~/.cache/nncore), created if missing."""
+    shared = os.environ.get(STORAGE_ENV, "").strip()
+    if shared:
+        return shared
     from .datasets.images import default_data_dir
     folder = default_data_dir()
     folder.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,7 @@ ONLY_LR = dict(depth=None, width=None, activation=None, optimizer=None, l2=None,
 @pytest.fixture(autouse=True)
 def quiet_optuna(tmp_path, monkeypatch):
     monkeypatch.setenv("NNCORE_DATA_DIR", str(tmp_path / "data"))  # never touch the user's studies.db
+    monkeypatch.delenv(search.STORAGE_ENV, raising=False)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
@@ -226,11 +227,23 @@ def test_a_worker_stands_down_when_the_last_trial_is_already_under_way_elsewhere
 
 
 def test_default_storage_lives_in_the_data_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv(search.STORAGE_ENV, raising=False)
     monkeypatch.setenv("NNCORE_DATA_DIR", str(tmp_path / "d"))
     assert search.default_storage_url() == f"sqlite:///{tmp_path / 'd' / 'studies.db'}"
     monkeypatch.delenv("NNCORE_DATA_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert search.default_storage_url() == f"sqlite:///{tmp_path / 'cache' / 'nncore' / 'studies.db'}"
+
+
+def test_app_processes_share_studies_through_the_search_storage_variable(tmp_path, monkeypatch):
+    shared = f"sqlite:///{tmp_path / 'shared.db'}"
+    monkeypatch.setenv("NNCORE_DATA_DIR", str(tmp_path / "own"))
+    monkeypatch.setenv(search.STORAGE_ENV, shared)
+    assert search.default_storage_url() == shared
+    run_search(make_cfg(**DATA), SearchSpace(**ONLY_LR, learning_rate=(0.01, 0.1)), n_trials=1,
+               study_name="hosted", epochs=2)  # storage: the default
+    assert [s["name"] for s in search.list_studies(shared)] == ["hosted"]  # another process sees it
+    assert not (tmp_path / "own" / "studies.db").exists()
 
 
 def test_two_workers_share_one_study_and_finish_exactly_the_requested_trials(tmp_path):
