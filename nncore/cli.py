@@ -15,7 +15,7 @@ import time
 
 from . import registry
 from .config import DEVICES, ENGINES, DataConfig, ModelConfig, RunConfig, TrainConfig, defaults_for
-from .datasets import DATASETS
+from .datasets import DATASETS, noise_help
 from .errors import ConfigError
 
 
@@ -42,7 +42,7 @@ def add_network_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dataset", default=d.dataset, help=f"one of: {', '.join(DATASETS)}")
     g.add_argument("--classes", type=int, default=d.classes, help="classes / spiral arms (spirals, blobs)")
     g.add_argument("--n", type=int, default=d.n_points, help="points to generate")
-    g.add_argument("--noise", type=float, default=d.noise)
+    g.add_argument("--noise", type=float, default=d.noise, help=noise_help())
     g.add_argument("--seed", type=int, default=d.seed)
     g.add_argument("--val-fraction", type=float, default=d.val_fraction, help="share held out for validation")
     g.add_argument("--test-fraction", type=float, default=d.test_fraction, help="share held out for the test")

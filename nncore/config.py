@@ -83,7 +83,7 @@ class DataConfig:
 
     dataset: str = "spirals"      # key of nncore.datasets.DATASETS
     n_points: int = 600           # samples generated before the split (toy sets)
-    noise: float = 0.1            # dataset-specific noise level (0 = clean)
+    noise: float = 0.1            # toy sets: jitter std as a fraction of the shape's scale (toy.SCALES; 0 = clean)
     classes: int = 2              # number of classes, for datasets that take it (spirals arms, blobs)
     seed: int = 0                 # seeds data, initialization, shuffling and dropout: same seed, same run
     val_fraction: float = 0.2     # share of samples held out for validation

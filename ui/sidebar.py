@@ -14,7 +14,7 @@ import streamlit as st
 
 from nncore import registry
 from nncore.config import DEVICES, ENGINES, IMAGE_DEFAULTS, MODEL_KINDS, RunConfig, defaults_for, parse_hidden
-from nncore.datasets import DATASETS, REAL_TABLES, SPECS
+from nncore.datasets import DATASETS, REAL_TABLES, SPECS, noise_help
 from nncore.errors import ConfigError
 
 from .safe import plain
@@ -146,7 +146,7 @@ class _Builder:
                 values["classes"] = self.num(st.slider, "Classes (arms / clusters)", "classes", d.classes)
             values["n_points"] = self.num(st.slider, "Points", "n_points", d.n_points)
             values["noise"] = self.num(st.slider, "Noise", "noise", d.noise,
-                                        help="standard deviation of the jitter added to the points")
+                                        help=noise_help(values["dataset"]))
             values["standardize"] = st.toggle("Standardize inputs", d.standardize, **self.kw("standardize"),
                                               help="zero mean, unit variance, with statistics of the training split")
         values["seed"] = int(self.num(st.number_input, "Seed", "seed", d.seed,

@@ -43,6 +43,15 @@ DATASETS = Registry("dataset", {**{name: spec.description for name, spec in SPEC
                                 TABLE: "your own CSV table (upload it; pick the label and feature columns)"})
 
 
+def noise_help(name: str | None = None) -> str:
+    """What ``noise`` does to toy set ``name`` (None: to each of them), for the sidebar and the CLI."""
+    if name is None:
+        return ("std of the Gaussian jitter as a fraction of each set's scale: "
+                + "; ".join(f"{k} {v[0]:.2g} ({v[1]})" for k, v in toy.SCALES.items()))
+    scale, what = toy.SCALES[name]
+    return f"Gaussian jitter of std noise × {scale:.2g}, {what} (0 = clean)"
+
+
 def is_table(name: str) -> bool:
     """Whether ``name`` is tabular data (a bundled real table or an uploaded CSV): it trains with the table
     defaults (``config.defaults_for``) and is drawn in its PCA plane when it has more than 2 features."""
