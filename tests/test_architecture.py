@@ -79,12 +79,13 @@ def test_the_browser_tests_write_only_into_a_temporary_folder(tmp_path):
     assert shots["full_height"] == 1200
 
 
-HEAVY = ("torch", "sklearn", "optuna", "onnx", "onnxruntime")
+HEAVY = ("torch", "sklearn", "optuna", "onnx", "onnxruntime", "pandas")
 
 
 def test_the_playground_loads_and_draws_without_torch_or_scikit_learn():
     """The first visitor of a fresh server waits for whatever the Playground's first run imports; its
-    default (the NumPy engine on a toy set) needs none of torch, scikit-learn, Optuna or ONNX."""
+    default (the NumPy engine on a toy set) needs none of torch, scikit-learn, Optuna, ONNX or pandas (pandas
+    reads uploaded tables only)."""
     code = ("import sys\n"
             "from streamlit.testing.v1 import AppTest\n"
             "import ui.frame, ui.raster, ui.charts, ui.histograms\n"

@@ -13,17 +13,21 @@ The network's inputs are the columns in that order, each categorical one expande
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:  # pandas is imported where a table is read: pages without one never load it
+    import pandas as pd
 
 MAX_CATEGORIES = 50  # a text column with more distinct values is left out (too many inputs for its rows)
 
 
 def kind(series: pd.Series) -> str:
     """"numeric", "boolean" or "text"."""
+    import pandas as pd
     if pd.api.types.is_bool_dtype(series):
         return "boolean"
     return "numeric" if pd.api.types.is_numeric_dtype(series) else "text"
@@ -31,6 +35,7 @@ def kind(series: pd.Series) -> str:
 
 def first_bad(series: pd.Series) -> tuple[int, str] | None:
     """Data row (1-based) and value of the first non-missing entry that is not a number."""
+    import pandas as pd
     bad = np.flatnonzero((series.notna() & pd.to_numeric(series, errors="coerce").isna()).to_numpy())
     return (int(bad[0]) + 1, str(series.iloc[bad[0]])) if len(bad) else None
 
@@ -42,6 +47,7 @@ def category_values(series: pd.Series) -> pd.Series:
 
 def why_not(series: pd.Series) -> str | None:
     """Why a column cannot be a feature, or None when it can (numeric, true/false or categorical)."""
+    import pandas as pd
     values = series.dropna()
     if len(values) == 0:
         return "no values at all"
@@ -108,6 +114,7 @@ def encoded_names(encoding: dict) -> tuple[str, ...]:
 def encode(df: pd.DataFrame, encoding: dict) -> np.ndarray:
     """Raw table rows (columns by name) -> (n, d) float64 network inputs. A category not seen in training
     gives all zeros; a missing numeric value stays NaN."""
+    import pandas as pd
     from sklearn.preprocessing import OneHotEncoder
     cats = encoding["categories"]
     parts = []

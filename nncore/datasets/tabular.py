@@ -19,14 +19,17 @@ import io
 import math
 import re
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..errors import ConfigError
 from . import Dataset
 from .columns import category_values, encode, plan_features
 from .columns import kind as _kind
+
+if TYPE_CHECKING:  # pandas is imported where a table is read: pages without one never load it
+    import pandas as pd
 
 MIN_ROWS = 10                 # usable rows below which a train/validation/test split means nothing
 MAX_AUTO_CLASSES = 10         # an integer label with at most this many values is read as classes
@@ -170,6 +173,7 @@ _PLAIN = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 def _grouped_numbers(df: pd.DataFrame) -> pd.DataFrame:
     """Text columns whose values are all numbers, some written with thousands separators ("1,037"), as
     numbers."""
+    import pandas as pd
     for c in df.columns:
         if pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
             continue
@@ -187,6 +191,8 @@ def read_csv_table(data: bytes, limits=None) -> pd.DataFrame:
     ``limits`` (a ``nncore.limits.Limits``; default ``load_limits()``) bounds bytes, rows and columns; the
     rows and the fields per line are counted before parsing. Numbers with thousands separators ("1,037")
     are read as numbers. ``df.attrs`` records the ``encoding`` and ``delimiter`` that were used."""
+    import pandas as pd
+
     from ..limits import ENV_NAMES, load_limits
     limits = limits if limits is not None else load_limits()
     if not isinstance(data, (bytes, bytearray, memoryview)):
