@@ -23,7 +23,13 @@ from nncore.datasets.tabular import read_csv_table, table_to_dataset
 from nncore.errors import ConfigError
 from nncore.limits import Limits
 from nncore.training import Trainer
-from tests.helpers import make_cfg
+from tests.helpers import assert_within, gamma, make_cfg
+
+
+def _rescaling_bound(values, mean):
+    """Values v rescaled to another scale and back in float64, ((v - mean) / std) * std + mean: four
+    roundings, off by at most gamma_4 (|v - mean| + |v|)."""
+    return gamma(np.float64, 4) * (np.abs(values - mean) + np.abs(values))
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -215,9 +221,12 @@ def test_uploaded_tables_need_their_data_and_are_rescaled_like_in_training():
     assert not np.array_equal(other_split.mean, ds.mean)
     again = trainer_from_checkpoint(ckpt, other_split)
     raw = df[["p", "q", "r"]].to_numpy(float)
-    assert np.allclose(again.engine.forward(again.dataset.scale(raw)), trainer.engine.forward(ds.scale(raw)),
-                       rtol=1e-6, atol=1e-6)
-    assert np.allclose(again.dataset.unscale(again.dataset.X_train), other_split.unscale(other_split.X_train))
+    # the checkpoint's exact mean/std and weights on the same engine: the same arithmetic, the same bits
+    np.testing.assert_array_equal(again.engine.forward(again.dataset.scale(raw)),
+                                  trainer.engine.forward(ds.scale(raw)))
+    theirs = other_split.unscale(other_split.X_train)
+    assert_within(again.dataset.unscale(again.dataset.X_train), theirs, _rescaling_bound(theirs, ds.mean),
+                  "raw training rows")
 
 
 def test_tables_with_other_columns_are_refused():
@@ -440,5 +449,7 @@ def test_a_table_regression_checkpoint_keeps_its_target_scaling_and_predicts_in_
     assert (loaded.dataset.y_mean, loaded.dataset.y_std) == (ds.y_mean, ds.y_std)
     raw = ds.unscale(ds.X_test)
     dollars = lambda t: t.dataset.unscale_targets(t.engine.forward(t.dataset.scale(raw)).reshape(-1))  # noqa: E731
-    np.testing.assert_allclose(dollars(loaded), dollars(trainer), rtol=1e-6)
-    np.testing.assert_allclose(np.sort(loaded.dataset.targets("train")), np.sort(grown.targets("train")), rtol=1e-9)
+    np.testing.assert_array_equal(dollars(loaded), dollars(trainer))  # same scaling, weights, arithmetic: same bits
+    theirs = grown.targets("train")  # sorting moves no value further than the largest gap: the bound's maximum
+    assert_within(np.sort(loaded.dataset.targets("train")), np.sort(theirs),
+                  _rescaling_bound(theirs, ds.y_mean).max(), "training targets in dollars")
