@@ -181,3 +181,47 @@ def test_a_link_with_values_the_widgets_cannot_take_draws_the_sidebar_and_says_o
     assert at.sidebar.number_input(key="pg.step_size").value == 50
     _button(at, "Step").click().run()
     assert _playground(at).trainer.cfg.data.dataset == "moons" and _playground(at).trainer.step == 1
+
+
+# --- B10: a download has an overall deadline ----------------------------------------------------------------
+
+def test_a_download_that_trickles_is_stopped_at_its_deadline_and_leaves_nothing(tmp_path):
+    import http.server
+    import threading
+    import time
+
+    from nncore.datasets.download import download
+
+    size, pause = 2000, 0.02  # the whole file would take 40 s; every byte arrives well within the read timeout
+
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            try:
+                for _ in range(size):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(pause)
+            except OSError:  # the client gave up
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    deadline, read_timeout = 0.5, 5.0
+    try:
+        start = time.monotonic()
+        with pytest.raises(ConfigError, match=r"took longer than 0\.5 s \(\d+ of 2000 bytes received\)"):
+            download(f"http://127.0.0.1:{server.server_address[1]}/f.bin", tmp_path / "f.bin", None,
+                     timeout=read_timeout, deadline=deadline)
+        elapsed = time.monotonic() - start
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert elapsed < read_timeout  # stopped by the deadline: no single read waited long enough to time out
+    assert list(tmp_path.iterdir()) == []  # neither the file nor its temporary part

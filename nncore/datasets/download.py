@@ -2,7 +2,8 @@
 
 The bytes go to a hidden temporary file next to the destination; only when the transfer is complete and the
 MD5 matches is it renamed into place with ``os.replace``. A half-downloaded or corrupt file therefore never
-appears under the final name, and the temporary file is removed on any failure (including Ctrl-C).
+appears under the final name, and the temporary file is removed on any failure (including Ctrl-C). A download
+has an overall deadline besides the per-read timeout, so a server that trickles bytes cannot hold it for ever.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import http.client
 import os
 import socket
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -21,6 +23,7 @@ from ..errors import ConfigError
 
 CHUNK_SIZE = 1 << 16          # bytes read per network call
 DEFAULT_TIMEOUT = 30.0        # seconds to wait on connect and between received chunks
+DEFAULT_DEADLINE = 900.0      # seconds for the whole transfer of one file (26 MB at ~30 kB/s)
 USER_AGENT = "nncore-dataset-downloader"
 
 Progress = Callable[[int, "int | None"], None]
@@ -60,12 +63,14 @@ def _reason(exc: BaseException, timeout: float) -> str:
 
 
 def download(url: str, dest_path, md5: str | None, progress: Progress | None = None,
-             timeout: float = DEFAULT_TIMEOUT, chunk_size: int = CHUNK_SIZE, hint: str | None = None) -> Path:
+             timeout: float = DEFAULT_TIMEOUT, chunk_size: int = CHUNK_SIZE, hint: str | None = None,
+             deadline: float = DEFAULT_DEADLINE) -> Path:
     """Fetch ``url`` to ``dest_path`` and return the path once the file is complete and verified.
 
     ``md5`` is the expected hex digest (``None`` skips the check). ``progress(done_bytes, total_bytes)`` is
     called once with 0 before the first chunk and after every chunk; ``total_bytes`` is the server's
-    Content-Length, or ``None`` when it sent none. ``timeout`` (seconds) bounds the connect and each read.
+    Content-Length, or ``None`` when it sent none. ``timeout`` (seconds) bounds the connect and each read;
+    ``deadline`` (seconds) the whole transfer: a server that sends a few bytes at a time is given up on then.
     ``hint`` replaces the default "what to do" sentence appended to network errors.
 
     Raises ``ConfigError`` on any network, HTTP, size or checksum failure, and when the destination folder
@@ -82,6 +87,8 @@ def download(url: str, dest_path, md5: str | None, progress: Progress | None = N
         raise ConfigError(f"cannot write to {dest.parent}: {exc.strerror or exc}; choose a writable data folder "
                           f"(set NNCORE_DATA_DIR)", "data_dir") from None
     tmp = Path(tmp_name)
+    started = time.monotonic()
+    timeout = min(timeout, deadline)
 
     def fail(reason: str) -> ConfigError:
         return ConfigError(f"could not download {name} from {url}: {reason}. {hint}", "data_dir")
@@ -107,11 +114,15 @@ def download(url: str, dest_path, md5: str | None, progress: Progress | None = N
                     progress(0, total)
                 while True:
                     try:
-                        block = response.read(chunk_size)
+                        block = response.read1(chunk_size)  # what has arrived: a trickle cannot block past the deadline
                     except (http.client.HTTPException, OSError) as exc:
                         raise fail(_reason(exc, timeout)) from None
                     if not block:
                         break
+                    if time.monotonic() - started > deadline:
+                        size = f" of {total}" if total is not None else ""
+                        raise fail(f"the transfer took longer than {deadline:g} s ({done + len(block)}{size} bytes "
+                                   "received)")
                     try:
                         out.write(block)
                     except OSError as exc:
