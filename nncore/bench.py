@@ -3,6 +3,7 @@ these machines are shared and absolute timings drift.
 
 ``python -m nncore bench defaults``: seconds for the app's defaults to reach 95% test accuracy per toy set.
 ``python -m nncore bench mlp``: 784-512-512-10 epoch time on 60k synthetic samples vs the GEMM roofline.
+``python -m nncore bench auto``: both engines' step time for a few MLP shapes beside the engine "auto" picks.
 ``python -m nncore bench toy``: steps/s of each engine on the 2-8-8-2 network (1,000 points, batch 32,
 SGD) against a bare NumPy loop of the same network, the Trainer's end-to-end steps/s (with its per-epoch
 evaluation), and the time of one decision-boundary grid pass.
@@ -194,7 +195,63 @@ def mlp_benchmark(n: int = 60_000, batches: int | None = None, engines: list[str
     return result
 
 
+AUTO_SHAPES = [([2, 8, 8, 2], 32), ([2, 256, 256, 2], 32), ([64, 512, 512, 10], 256), ([784, 512, 512, 10], 256),
+               ([784, 2048, 2048, 10], 256)]
+
+
+def _synthetic_dataset(n_features: int, n_classes: int):
+    """A tiny multiclass Dataset with ``n_features`` inputs: engines are built for its shapes only."""
+    from .datasets import split_dataset
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20 * n_classes, n_features)), np.arange(20 * n_classes) % n_classes
+    ds = split_dataset("synthetic", X, y, "classification", DataConfig(dataset="xor", seed=0),
+                       feature_names=tuple(f"x{i}" for i in range(n_features)))
+    return type(ds)(**{**ds.__dict__, "task": "multiclass", "n_classes": n_classes})
+
+
+def auto_benchmark(seconds: float = 1.0, shapes=None) -> list[dict]:
+    """For each (layer sizes, batch): both engines' measured Adam step time (float32, interleaved rounds,
+    best round), their ratio, the cost model's estimated ratio and the engine "auto" picks."""
+    from .engines import resolve_engine, step_seconds
+    out = []
+    for sizes, batch in shapes or AUTO_SHAPES:
+        ds = _synthetic_dataset(sizes[0], sizes[-1])
+        rng = np.random.default_rng(1)
+        X = rng.normal(size=(4 * batch, sizes[0])).astype(np.float32)
+        y = rng.integers(0, sizes[-1], size=4 * batch)
+        model = ModelConfig(hidden=tuple(sizes[1:-1]))
+        engines = {name: make_engine(RunConfig(DataConfig(), model, TrainConfig(engine=name, batch_size=batch)), ds)
+                   for name in ("numpy", "torch")}
+        best = {name: float("inf") for name in engines}
+        for _ in range(3):  # interleaved rounds: a busy machine slows both alike; the best round counts
+            for name, engine in engines.items():
+                batches = [(X[i:i + batch], y[i:i + batch]) for i in range(0, 4 * batch, batch)]
+                cursor = [0]
+
+                def step(engine=engine, batches=batches, cursor=cursor):
+                    cursor[0] = (cursor[0] + 1) % len(batches)
+                    engine.train_step(*batches[cursor[0]])
+                best[name] = min(best[name], 1.0 / _rate(step, seconds / 6))
+        estimate = {name: step_seconds(name, sizes, batch) for name in engines}
+        out.append({"network": "-".join(map(str, sizes)), "batch_size": batch,
+                    "weights": sum(a * b for a, b in zip(sizes[:-1], sizes[1:])),
+                    "numpy_step_ms": round(best["numpy"] * 1e3, 3), "torch_step_ms": round(best["torch"] * 1e3, 3),
+                    "measured_torch_over_numpy": round(best["torch"] / best["numpy"], 2),
+                    "estimated_torch_over_numpy": round(estimate["torch"] / estimate["numpy"], 2),
+                    "faster": "numpy" if best["numpy"] <= best["torch"] else "torch",
+                    "auto": resolve_engine("auto", model, sizes, batch_size=batch)})
+    return out
+
+
 def main(args) -> int:
+    if args.suite == "auto":
+        result = auto_benchmark(args.seconds)
+        for r in result:
+            print(f"{r['network']:>18} batch {r['batch_size']:4d}: numpy {r['numpy_step_ms']:.3f} ms, torch "
+                  f"{r['torch_step_ms']:.3f} ms per step; torch/numpy measured {r['measured_torch_over_numpy']:.2f}, "
+                  f"estimated {r['estimated_torch_over_numpy']:.2f}; auto picks {r['auto']} "
+                  f"(measured faster: {r['faster']})")
+        print(json.dumps(result))
     if args.suite == "mlp":
         result = mlp_benchmark()
         print(f"GEMM roofline {result['gemm_gflops']} GFLOP/s; epoch = {result['epoch_gflop']} GFLOP "

@@ -219,6 +219,18 @@ def diagnostics_of(trainer, snap) -> list[dict]:
             for f in diagnose(trainer, snapshot=snap)]
 
 
+def per_class_accuracy(trainer, split: str) -> dict[str, float | None]:
+    """Share of each class's ``split`` samples the held weights classify correctly (the rule of
+    ``metrics.accuracy``, so the shares weighted by class size give the split's accuracy)."""
+    import numpy as np
+    ds = trainer.dataset
+    X, y = ds.split(split)
+    z = np.asarray(trainer.engine.forward(X))
+    pred = z.argmax(axis=1) if ds.task == "multiclass" else (z.reshape(-1) > 0).astype(np.int64)
+    return {name: float(np.mean(pred[y == c] == c)) if np.any(y == c) else None
+            for c, name in enumerate(ds.class_names)}
+
+
 def run_result(trainer, snap) -> dict:
     """The JSON result of a run: every metric is that of the weights the run holds (the best epoch's when
     early stopping restored it); ``epochs`` counts the epochs trained."""
@@ -234,10 +246,7 @@ def run_result(trainer, snap) -> dict:
         if regression:
             result[f"{split}_r2"] = score
     if not regression:
-        from .evaluation import evaluate
-        ev = evaluate(trainer, "test")
-        result["test_accuracy_per_class"] = {name: float(v) for name, v in zip(trainer.dataset.class_names,
-                                                                             ev.recall)}
+        result["test_accuracy_per_class"] = per_class_accuracy(trainer, "test")
     result["diagnostics"] = diagnostics_of(trainer, snap)
     return result
 
@@ -328,8 +337,9 @@ def build_parser() -> OneLineParser:
     add_csv_args(p)
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("bench", help="speed benchmarks (ratios against references run in the same process)")
-    p.add_argument("suite", choices=["toy", "defaults", "mlp"],
+    p.add_argument("suite", choices=["toy", "defaults", "mlp", "auto"],
                    help="toy: small-network steps/s and grid evaluation time; "
+                        "auto: numpy/torch step times beside the engine auto picks, for a few MLP shapes; "
                         "defaults: seconds for the default settings to reach 95%% test accuracy; "
                         "mlp: 784-512-512-10 epoch time against the GEMM roofline")
     p.add_argument("--seconds", type=float, default=2.0, help="time per measurement")

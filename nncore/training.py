@@ -137,6 +137,7 @@ class Trainer:
         self.epoch = 0
         self.status = "ready"
         self.message = ""
+        self.train_seconds = 0.0  # time spent training (steps and epoch-end evaluations), not drawing
         self._rng = np.random.default_rng([cfg.data.seed, 1])  # batch order; independent of the data's stream
         self._augment_rng = np.random.default_rng([cfg.data.seed, 2])
         # Inputs converted once to the network's float type (used as they are when the data already has it, e.g.
@@ -205,10 +206,17 @@ class Trainer:
 
     def run(self, steps: int | None = None, seconds: float | None = None) -> Snapshot:
         """Train for ``steps`` updates or ``seconds`` of wall time (whichever ends first), then snapshot."""
+        self.advance(steps, seconds)
+        return self.snapshot()
+
+    def advance(self, steps: int | None = None, seconds: float | None = None) -> None:
+        """``run`` without the snapshot. The time spent here (steps and epoch-end evaluations) adds up in
+        ``train_seconds``."""
         if steps is None and seconds is None:
             raise ValueError("give steps or seconds")
+        start = time.perf_counter()
         self._flush_denormals()
-        deadline = time.perf_counter() + seconds if seconds is not None else math.inf
+        deadline = start + seconds if seconds is not None else math.inf
         limit = self.step + steps if steps is not None else math.inf
         if self.running:
             self.status = "running"
@@ -217,8 +225,9 @@ class Trainer:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             while self.running and self.step < limit and time.perf_counter() < deadline:
                 self._train_one()
-        self._rate_marks.append((time.perf_counter(), self.step))
-        return self.snapshot()
+        end = time.perf_counter()
+        self.train_seconds += end - start
+        self._rate_marks.append((end, self.step))
 
     @property
     def _X_epoch(self) -> np.ndarray:
@@ -297,11 +306,13 @@ class Trainer:
                 self.status = "early_stopped"
                 by = f" by more than {t.min_delta:g}" if t.min_delta > 0 else ""
                 self.message = (f"early stopping: validation loss has not improved{by} for {t.early_stopping} "
-                                f"epochs (best {best_loss:.4f} at epoch {best_epoch})")
-                if t.restore_best and params is not None and best_epoch < self.epoch:
+                                f"epochs; best epoch {best_epoch} of {self.epoch} (val loss {best_loss:.4f})")
+                if t.restore_best and params is not None:
                     self.engine.set_params(params)
                     self._restored_epoch = best_epoch
-                    self.message += f"; best epoch {best_epoch} of {self.epoch}, weights restored"
+                    self.message += ", weights restored"
+                else:
+                    self.message += f", the weights of epoch {self.epoch} kept"
                 self._fire("on_stop")
                 return
         if self.epoch >= t.epochs:

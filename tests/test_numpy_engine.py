@@ -16,7 +16,7 @@ import pytest
 from nncore import registry
 from nncore.config import ENGINES, DataConfig, ModelConfig, RunConfig, TrainConfig
 from nncore.datasets import make_dataset
-from nncore.engines import (AUTO_NUMPY_MAX_WEIGHTS, ENGINE_CLASSES, engine_class, make_engine,
+from nncore.engines import (ENGINE_CLASSES, engine_class, make_engine,
                             resolve_engine)
 from nncore.engines import numpy_functions, numpy_optim
 from nncore.engines.numpy_engine import NumpyEngine
@@ -288,12 +288,9 @@ def test_every_engine_implements_every_registry_key():
 def test_auto_engine_picks_numpy_for_small_and_torch_for_large_networks():
     model = ModelConfig(hidden=(16, 16))
     assert resolve_engine("auto", model, [2, 16, 16, 2]) == "numpy"
-    assert resolve_engine("auto", model, [784, 512, 512, 10]) == "torch"
+    assert resolve_engine("auto", model, [784, 2048, 2048, 10], batch_size=256) == "torch"
     assert resolve_engine("torch", model, [2, 16, 16, 2]) == "torch"
     assert resolve_engine("auto", ModelConfig(hidden=(16, 16), kind="cnn"), [2, 16, 16, 2]) == "torch"
-    side = int(AUTO_NUMPY_MAX_WEIGHTS ** 0.5)
-    assert resolve_engine("auto", model, [side, side]) == "numpy"
-    assert resolve_engine("auto", model, [side + 1, side + 1]) == "torch"
     assert resolve_engine("auto", model, [2, 16, 16, 2], device="cpu") == "numpy"
     assert resolve_engine("auto", model, [2, 16, 16, 2], device="cuda") == "torch"  # only torch uses a GPU
     assert TrainConfig().engine == "auto"  # the app's and the CLI's default: the faster engine

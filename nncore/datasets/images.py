@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from ..errors import ConfigError
 from .download import DEFAULT_TIMEOUT, download as fetch, file_md5
@@ -195,6 +194,7 @@ def load_digits_images() -> tuple[np.ndarray, np.ndarray]:
 
 def _split(idx: np.ndarray, y: np.ndarray, held_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Split ``idx`` (n,) with labels ``y`` (n,) into kept and held-out indices, stratified when possible."""
+    from sklearn.model_selection import train_test_split  # imported on use: loading nncore stays fast
     try:
         kept, held = train_test_split(idx, test_size=held_fraction, random_state=seed, stratify=y)
     except ValueError:   # a class too small to stratify
@@ -206,6 +206,7 @@ def _subsample(idx: np.ndarray, y: np.ndarray, k: int, seed: int) -> np.ndarray:
     """``k`` of the indices ``idx`` (labels ``y``), stratified when possible; all of them if ``k >= len(idx)``."""
     if k >= len(idx):
         return idx
+    from sklearn.model_selection import train_test_split
     try:
         kept, _ = train_test_split(idx, train_size=k, random_state=seed, stratify=y)
     except ValueError:   # fewer samples than classes, or a class too small to stratify

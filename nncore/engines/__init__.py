@@ -6,6 +6,7 @@ Engine modules are imported on first use, so choosing one never pays for importi
 from __future__ import annotations
 
 import importlib
+import os
 
 from ..errors import ConfigError
 from ..init import cnn_dense_inputs, init_cnn_params, init_params
@@ -27,24 +28,53 @@ def network_sizes(model_cfg, n_inputs: int, n_outputs: int) -> list[int]:
     return [n_inputs, *model_cfg.hidden, n_outputs]
 
 
-# "auto" picks NumPy up to this many weights. Measured per training step (Adam, float32, batch 32 and 256,
-# one thread each as in the app): NumPy 2.5-7x faster than torch up to ~17k weights, 1.3-3x at 66k-270k, and
-# within 1.05-1.2x at 670k-1M, where both are bound by the same matrix products; there torch's multithreaded
-# elementwise kernels and fused optimizers are the better bet as cores are added.
-AUTO_NUMPY_MAX_WEIGHTS = 300_000
+# "auto" compares the engines' expected time per training step on the CPU:
+#     layers · dispatch  +  weights · update  +  6 · batch · weights / (GEMM_FLOPS_PER_THREAD · threads)
+# dispatch: fixed cost per layer and step (torch's autograd and kernel launches, NumPy's Python calls); the
+# GUIDE's 2-8-8-2 network steps in 270-300 µs on torch and 50-80 µs on NumPy (3 layers). update: the
+# optimizer's passes over every weight (NumPy's Adam makes about a dozen, torch's fused Adam one, but it is
+# memory-bound either way). The matrix products (forward 2·B·W, backward 4·B·W FLOPs) run at the same BLAS
+# speed in both. A least-squares fit to one-thread Adam step times on the 2-core reference machine, 12 shapes
+# from 2-8-3 to 784-1024-1024-10, gave numpy 14 µs/layer, 2.0 ns/weight, torch 92 µs/layer, 1.8 ns/weight and
+# ~100 GFLOP/s per thread (estimates within 0.7-1.4x of the measured times). So NumPy wins until a layer holds
+# more than (90 - 20) µs / (2.0 - 1.8) ns = 350k weights on average: the digits default 64-512-512-10 (300k weights
+# in 3 layers, measured 1.3-2.6x faster on NumPy) and the FashionMNIST MLP 784-512-512-10 (669k weights in 3
+# layers, 223k per layer; measured 1.2-1.8x faster on NumPy at batch 256) go to NumPy; 784-2048-2048-10
+# (5.8M weights) goes to torch. ``python -m nncore bench auto`` prints the measured ratio beside the choice.
+ENGINE_STEP_COSTS = {  # engine -> (seconds per layer, seconds per weight) of one training step
+    "numpy": (20e-6, 2.0e-9),
+    "torch": (90e-6, 1.8e-9),
+}
+GEMM_FLOPS_PER_THREAD = 100e9
 
 
-def resolve_engine(name: str, model_cfg, sizes: list[int], device: str = "auto") -> str:
-    """The engine key to build: ``name`` itself, or for "auto" the faster engine for a network with layer
-    ``sizes`` (per-step overhead dominates small networks, matrix products large ones). Only the torch
-    engine runs convolutional models, and only it computes on an accelerator: a device asked for by name
-    (cuda, mps) means torch."""
+def _threads() -> int:
+    """Threads the matrix products may use: OMP_NUM_THREADS where set (the app sets 1), else every core."""
+    try:
+        return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
+    except ValueError:
+        return max(1, os.cpu_count() or 1)
+
+
+def step_seconds(engine: str, sizes: list[int], batch_size: int, threads: int | None = None) -> float:
+    """The cost model's estimate of one training step of an MLP with layer ``sizes`` on ``engine``."""
+    per_layer, per_weight = ENGINE_STEP_COSTS[engine]
+    weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    flops = 6.0 * batch_size * weights
+    return ((len(sizes) - 1) * per_layer + weights * per_weight
+            + flops / (GEMM_FLOPS_PER_THREAD * (threads or _threads())))
+
+
+def resolve_engine(name: str, model_cfg, sizes: list[int], device: str = "auto", batch_size: int = 32) -> str:
+    """The engine key to build: ``name`` itself, or for "auto" the engine with the lower estimated step time
+    (``step_seconds``) for a network with layer ``sizes``. Only the torch engine runs convolutional models,
+    and only it computes on an accelerator: a device asked for by name (cuda, mps) means torch."""
     if name != "auto":
         return name
     if model_cfg.kind != "mlp" or device not in ("auto", "cpu"):
         return "torch"
-    weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    return "numpy" if weights <= AUTO_NUMPY_MAX_WEIGHTS else "torch"
+    numpy_s, torch_s = (step_seconds(e, sizes, batch_size) for e in ("numpy", "torch"))
+    return "numpy" if numpy_s <= torch_s else "torch"
 
 
 def make_engine(cfg, dataset, params=None) -> Engine:
@@ -55,7 +85,7 @@ def make_engine(cfg, dataset, params=None) -> Engine:
     sizes = network_sizes(cfg.model, dataset.n_features, dataset.n_outputs)
     if params is None:
         params = init_params(cfg.model, sizes, seed=cfg.data.seed)
-    name = resolve_engine(cfg.train.engine, cfg.model, sizes, cfg.train.device)
+    name = resolve_engine(cfg.train.engine, cfg.model, sizes, cfg.train.device, cfg.train.batch_size)
     return engine_class(name)(cfg.model, cfg.train, sizes, dataset.task, params, cfg.data.seed)
 
 
