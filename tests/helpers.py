@@ -60,16 +60,41 @@ def matmul_bound(dtype, fan_in: int, scale):
     return 2 * gamma(dtype, fan_in + 1) * scale
 
 
-# activation -> (function, Lipschitz constant, ulps of its evaluation)
+# activation -> (f, f', Lipschitz constant of f, of f' (None: a kink at 0, where f' jumps by `jump`), jump,
+# ulps of f's evaluation); f' computed from f(z) (1 - a^2, a(1 - a), ...) stays within DERIVATIVE_ERROR.
+_SQRT2 = math.sqrt(2)
+_erf = np.vectorize(math.erf)
 _ACTIVATIONS = {
-    "relu": (lambda z: np.maximum(z, 0), 1.0, 0),
-    "leaky_relu": (lambda z: np.where(z > 0, z, 0.01 * z), 1.0, 1),
-    "linear": (lambda z: z, 1.0, 0),
-    "tanh": (np.tanh, 1.0, ELEMENTWISE_ULPS),
-    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), 0.25, ELEMENTWISE_ULPS),
-    # gelu's slope peaks at 1.129
-    "gelu": (lambda z: 0.5 * z * (1 + np.vectorize(math.erf)(z / math.sqrt(2))), 1.13, ELEMENTWISE_ULPS),
+    "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0) * 1.0, 1.0, None, 1.0, 0),
+    "leaky_relu": (lambda z: np.where(z > 0, z, 0.01 * z), lambda z: np.where(z > 0, 1.0, 0.01), 1.0, None, 0.99, 1),
+    "linear": (lambda z: z, lambda z: np.ones_like(z), 1.0, 0.0, 0.0, 0),
+    "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2, 1.0, 0.77, 0.0, ELEMENTWISE_ULPS),  # |tanh''| <= 4/(3 sqrt 3)
+    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda z: np.exp(-z) / (1 + np.exp(-z)) ** 2, 0.25, 0.1, 0.0,
+                ELEMENTWISE_ULPS),
+    "gelu": (lambda z: 0.5 * z * (1 + _erf(z / _SQRT2)),  # gelu' <= 1.129, |gelu''| <= 2 phi(0) = 0.798
+             lambda z: 0.5 * (1 + _erf(z / _SQRT2)) + z * np.exp(-z * z / 2) / math.sqrt(2 * math.pi), 1.13, 0.8,
+             0.0, ELEMENTWISE_ULPS),
 }
+DERIVATIVE_ERROR = 2 * ELEMENTWISE_ULPS + 4  # units of u, absolute: f(z)'s error times |df'/df| <= 2, 4 roundings
+
+
+def _forward(params, X, dtype, activation: str, input_error=0.0):
+    """Per layer (h, its error bound, z = W h + b, its error bound), all (n, width), h the exact input."""
+    f, _, lipschitz, _, _, ulps = _ACTIVATIONS[activation]
+    u = unit_roundoff(dtype)
+    h = np.asarray(X, dtype=np.float64)
+    err = np.broadcast_to(input_error, h.shape) + u * np.abs(h)
+    layers = []
+    for i, layer in enumerate(params):
+        assert "gamma" not in layer, "batch norm is not covered by this bound"
+        W, b = np.asarray(layer["W"], dtype=np.float64), np.asarray(layer["b"], dtype=np.float64)
+        z = h @ W.T + b
+        z_err = err @ np.abs(W).T + gamma(dtype, W.shape[1] + 1) * ((np.abs(h) + err) @ np.abs(W).T + np.abs(b))
+        layers.append((h, err, z, z_err))
+        if i < len(params) - 1:
+            h = f(z)
+            err = lipschitz * z_err + ulps * u * (np.abs(h) + np.abs(z))
+    return layers
 
 
 def mlp_forward_bound(params, X, dtype, activation: str, input_error=0.0):
@@ -81,21 +106,59 @@ def mlp_forward_bound(params, X, dtype, activation: str, input_error=0.0):
     the computed outputs' distance from them, per entry. Each layer adds its dot products' rounding
     (gamma_{fan_in+1} |W| |h|) to the incoming error carried through |W|; each activation passes on at most
     its Lipschitz constant times its input's error, plus its own evaluation error (relative to |f(z)| + |z|,
-    which also covers gelu's cancellation in 1 + erf for negative z)."""
-    f, lipschitz, ulps = _ACTIVATIONS[activation]
+    which also covers gelu's cancellation in 1 + erf for negative z). First order in u."""
+    _, _, z, z_err = _forward(params, X, dtype, activation, input_error)[-1]
+    return z, z_err
+
+
+def mlp_gradient_bound(params, X, y, dtype, activation: str) -> dict:
+    """Running error analysis of the data loss's gradients of an MLP (no batch norm, no dropout) for the mean
+    softmax cross-entropy over the batch ``X`` (B, d) with class ids ``y`` (B,), computed in ``dtype``.
+
+    Returns the exact ``loss`` and per layer ``dW`` (out, in), ``db`` (out,), each with its bound
+    (``loss_error``, ``dW_error``, ``db_error``) on one evaluation's distance from it, whatever the order of
+    its sums (first order in u). Softmax: p_i moves by at most p_i (|dz_i| + sum_j p_j |dz_j|) and is
+    evaluated (max, exp, sum, division, or exp of a log-softmax) within u p_i (2 ulps + 2K + 4 max|z|)."""
+    _, df, _, lipschitz_df, jump, _ = _ACTIVATIONS[activation]
     u = unit_roundoff(dtype)
-    h = np.asarray(X, dtype=np.float64)
-    err = np.broadcast_to(input_error, h.shape) + u * np.abs(h)
-    for i, layer in enumerate(params):
-        assert "gamma" not in layer, "batch norm is not covered by this bound"
-        W, b = np.asarray(layer["W"], dtype=np.float64), np.asarray(layer["b"], dtype=np.float64)
-        z = h @ W.T + b
-        carried = err @ np.abs(W).T
-        err = carried + gamma(dtype, W.shape[1] + 1) * ((np.abs(h) + err) @ np.abs(W).T + np.abs(b))
-        if i < len(params) - 1:
-            h = f(z)
-            err = lipschitz * err + ulps * u * (np.abs(h) + np.abs(z))
-    return z, err
+    layers = _forward(params, X, dtype, activation)
+    _, _, z, z_err = layers[-1]
+    B, K = z.shape
+    zs = z - z.max(axis=1, keepdims=True)
+    lse = np.log(np.exp(zs).sum(axis=1, keepdims=True))
+    p = np.exp(zs - lse)
+    onehot = np.eye(K)[np.asarray(y)]
+    p_err = p * (z_err + (p * z_err).sum(axis=1, keepdims=True)) \
+        + u * p * (2 * ELEMENTWISE_ULPS + 2 * K + 4 * np.abs(z).max(axis=1, keepdims=True))
+    picked = zs[np.arange(B), y]
+    per_sample = lse[:, 0] - picked  # log-sum-exp and z_y each move by at most max|dz|
+    terms = np.abs(lse[:, 0]) + np.abs(picked)  # summed over the batch together or apart
+    loss_err = 2 * z_err.max(axis=1) + u * (2 * ELEMENTWISE_ULPS + 2 * K) * (terms + np.abs(z).max(axis=1))
+    out = {"loss": per_sample.mean(), "loss_error": loss_err.mean() + gamma(dtype, B + 1) * terms.mean(),
+           "dW": [], "dW_error": [], "db": [], "db_error": []}
+    # (p - onehot) / B: a subtraction and a division (or p / B, then 1 / B subtracted)
+    delta, delta_err = (p - onehot) / B, (p_err + 2 * u * (np.abs(p - onehot) + onehot)) / B
+    for i in range(len(params) - 1, -1, -1):
+        h, h_err, _, _ = layers[i]
+        out["dW"].insert(0, delta.T @ h)
+        out["dW_error"].insert(0, delta_err.T @ np.abs(h) + np.abs(delta).T @ h_err
+                               + gamma(dtype, B + 1) * (np.abs(delta) + delta_err).T @ (np.abs(h) + h_err))
+        out["db"].insert(0, delta.sum(axis=0))
+        out["db_error"].insert(0, delta_err.sum(axis=0)
+                               + gamma(dtype, B + 1) * (np.abs(delta) + delta_err).sum(axis=0))
+        if i == 0:
+            break
+        W = np.abs(np.asarray(params[i]["W"], dtype=np.float64))
+        _, _, z_prev, z_prev_err = layers[i - 1]
+        g = delta @ np.asarray(params[i]["W"], dtype=np.float64)
+        g_err = delta_err @ W + gamma(dtype, W.shape[0]) * (np.abs(delta) + delta_err) @ W
+        d = df(z_prev)
+        if lipschitz_df is None:  # a kink: f' is exact away from 0, and may jump where z's error reaches 0
+            d_err = np.where(np.abs(z_prev) <= z_prev_err, jump, 0.0)
+        else:
+            d_err = lipschitz_df * z_prev_err + DERIVATIVE_ERROR * u
+        delta, delta_err = g * d, g_err * (np.abs(d) + d_err) + np.abs(g) * d_err + u * np.abs(g * d)
+    return out
 
 
 def assert_within(actual, desired, bound, what: str = "values") -> None:

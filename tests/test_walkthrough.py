@@ -8,7 +8,7 @@ from nncore.errors import ConfigError
 from nncore.training import Trainer
 from nncore.walkthrough import explain_sample, step_both_engines
 
-from .helpers import make_cfg
+from .helpers import ELEMENTWISE_ULPS, assert_within, gamma, make_cfg, mlp_gradient_bound, unit_roundoff
 
 
 @pytest.fixture(scope="module")
@@ -27,25 +27,54 @@ def test_explained_gradients_equal_the_engines_and_follow_the_chain_rule(trained
                          params=params)
     engine.set_train_config(cfg.train.__class__(**{**cfg.train.__dict__, "learning_rate": 1e-9}), 0)
     engine.train_step(ds.X_train[7:8], ds.y_train[7:8])
-    for mine, theirs in zip(layers, engine.grads()):
-        np.testing.assert_allclose(mine["dW"], theirs["W"], atol=1e-10)
-        np.testing.assert_allclose(mine["db"], theirs["b"], atol=1e-10)
-    # Output delta of softmax cross-entropy: p - onehot(y).
+    # two float64 evaluations of the same gradients, each within the running error bound of the exact ones
+    bound = mlp_gradient_bound(params, ds.X_train[7:8], ds.y_train[7:8], np.float64, "tanh")
+    for i, (mine, theirs) in enumerate(zip(layers, engine.grads())):
+        assert_within(mine["dW"], theirs["W"], 2 * bound["dW_error"][i], f"layer {i} weight gradients")
+        assert_within(mine["db"], theirs["b"], 2 * bound["db_error"][i], f"layer {i} bias gradients")
+    u = unit_roundoff(np.float64)
+    # Output delta of softmax cross-entropy: p - onehot(y), here and in the engine from the same z, twice:
+    # z - max(z) (its rounding, u |z - max|, is a relative error of exp), exp, a sum of 3 and a division
+    # (p_i within u p_i (2 ulps + 2 max|z - max| + 4)), then the subtraction of onehot.
     z = layers[-1]["pre"][0]
     p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
-    np.testing.assert_allclose(layers[-1]["delta"][0], p - np.eye(3)[ds.y_train[7]], atol=1e-12)
-    # Hidden delta: (W^T delta) * tanh'(z); weight gradient: delta h^T.
+    want = p - np.eye(3)[ds.y_train[7]]
+    one = u * p * (2 * ELEMENTWISE_ULPS + 2 * np.abs(z - z.max()).max() + 4) + u * np.abs(want)
+    assert_within(layers[-1]["delta"][0], want, 2 * one, "output deltas")
+    # Hidden delta: (W^T delta) * tanh'(z), from the same delta and z: a 3-term dot product, tanh (a few ulp,
+    # its error doubled by 1 - t^2), a square, a subtraction and a product, twice.
     W_out = params[-1]["W"]
-    expected = (W_out.T @ layers[-1]["delta"][0]) * (1 - np.tanh(layers[1]["pre"][0]) ** 2)
-    np.testing.assert_allclose(layers[1]["delta"][0], expected, atol=1e-12)
-    np.testing.assert_allclose(layers[1]["dW"], np.outer(layers[1]["delta"][0], layers[1]["input"][0]), atol=1e-12)
+    back = W_out.T @ layers[-1]["delta"][0]
+    expected = back * (1 - np.tanh(layers[1]["pre"][0]) ** 2)
+    scale = np.abs(W_out.T) @ np.abs(layers[-1]["delta"][0])
+    assert_within(layers[1]["delta"][0], expected, 2 * (gamma(np.float64, 3) * scale + u * (2 * ELEMENTWISE_ULPS + 4)
+                                                       * scale), "hidden deltas")
+    # weight gradient of one sample: delta h^T, each entry one rounded product either way: the same bits
+    np.testing.assert_array_equal(layers[1]["dW"], np.outer(layers[1]["delta"][0], layers[1]["input"][0]))
 
 
 def test_both_engines_take_the_same_step(trained):
-    report = step_both_engines(trained.cfg, trained.dataset, trained.engine.get_params(), np.arange(32))
-    assert report["max_abs_diff"] < 1e-10
+    cfg, ds, params = trained.cfg, trained.dataset, trained.engine.get_params()
+    batch = np.arange(32)
+    report = step_both_engines(cfg, ds, params, batch)
     assert max(r["max_abs_change"] for r in report["layers"]) > 1e-6  # the step really moved the weights
-    assert report["loss"]["torch"] == pytest.approx(report["loss"]["numpy"], rel=1e-12)
+    # Each engine's float64 gradients lie within the running error bound of the exact ones. Adam's first step
+    # moves a weight by U(g) = lr g / (|g| + eps) (m and v are g and g^2 after bias correction): at most 16
+    # roundings of U (moments, bias corrections, square root, eps, division, learning rate), U's slope
+    # lr eps / (|g| + eps)^2 times the gradient's error, and the rounding of w - U.
+    assert (cfg.train.optimizer, cfg.train.l1, cfg.train.l2, cfg.model.batch_norm) == ("adam", 0, 0, False)
+    grads = mlp_gradient_bound(params, ds.X_train[batch], ds.y_train[batch], np.float64, cfg.model.activation)
+    lr, eps, u = cfg.train.learning_rate, 1e-8, unit_roundoff(np.float64)
+    for row in report["layers"]:
+        i = ["hidden 1", "hidden 2", "output"].index(row["layer"])
+        key = {"W": "dW", "b": "db"}[row["param"]]
+        g, g_err = grads[key][i], grads[f"{key}_error"][i]
+        step = lr * np.abs(g) / (np.abs(g) + eps)
+        after = np.abs(params[i][row["param"]]) + step
+        one = gamma(np.float64, 16) * step + lr * eps / (np.abs(g) + eps) ** 2 * g_err + u * after
+        assert row["max_abs_diff"] <= 2 * one.max(), (row, 2 * one.max())
+    assert abs(report["loss"]["torch"] - report["loss"]["numpy"]) <= 2 * grads["loss_error"]
+    assert abs(report["loss"]["numpy"] - grads["loss"]) <= grads["loss_error"]  # and it is this batch's loss
 
 
 def test_the_cnn_is_named_as_unsupported():
