@@ -20,7 +20,7 @@ st.caption("Hyperparameter search with Optuna, one trial at a time. Studies are 
 session = search_panels.search_session()
 try:
     studies = [row["name"] for row in list_studies()]
-except ConfigError as e:
+except (ConfigError, OSError) as e:  # OSError: a data folder that cannot be created
     st.error(server_text(e))
     studies = []
 pick = st.selectbox("Study", [NEW, *studies], key="search.pick",

@@ -225,3 +225,93 @@ def test_a_download_that_trickles_is_stopped_at_its_deadline_and_leaves_nothing(
         server.server_close()
     assert elapsed < read_timeout  # stopped by the deadline: no single read waited long enough to time out
     assert list(tmp_path.iterdir()) == []  # neither the file nor its temporary part
+
+
+# --- B5: visitors' text is never rendered as Markdown ------------------------------------------------------
+
+LINK = "[Log in again to fix](https://evil.example/login)"
+IMAGE = "![t](https://evil.example/t.png)"
+
+
+def _bodies(at) -> list[str]:
+    """Every Markdown body on the page (main area and sidebar): messages, captions, markdown."""
+    kinds = ("markdown", "caption", "error", "warning", "info", "success", "toast")
+    return [str(e.value) for kind in kinds for e in at.get(kind)]
+
+
+def _assert_literal(at, *texts) -> None:
+    """Each text is shown, escaped, and no Markdown link or image syntax survives unescaped anywhere."""
+    import re
+    bodies = _bodies(at)
+    for body in bodies:
+        assert not re.search(r"(?<!\\)\]\(", body), body  # "](" opens a link target unless "]" is escaped
+        assert not re.search(r"(?<![\\/])https?://", body), body  # a bare URL would be linked too
+    for text in texts:
+        assert any(text in _unescaped(body) for body in bodies), (text, bodies)
+
+
+def test_a_link_s_hidden_layers_text_is_shown_literally_in_the_error(tmp_path):
+    at = _app()
+    at.query_params.update({"pg.hidden": f"8 {LINK} {IMAGE}", f"pg.{LINK}": "1"})
+    at.run()
+    assert not at.exception, at.exception
+    assert any("hidden must be comma-separated layer widths" in e.value for e in at.sidebar.error)
+    _assert_literal(at, f"8 {LINK} {IMAGE}", f"ignored pg.{LINK}=1: not a setting on this page")
+
+
+def test_a_checkpoint_s_names_are_shown_literally(tmp_path):
+    from safetensors.numpy import load, save
+    trainer = Trainer(make_cfg(dataset="spirals", n_points=200, epochs=1))
+    data = save_checkpoint(trainer)
+    (length,) = struct.unpack("<Q", data[:8])
+    metadata = json.loads(data[8:8 + length])["__metadata__"]
+    info = json.loads(metadata["dataset"])
+    info["feature_names"] = [LINK, IMAGE]
+    metadata["dataset"] = json.dumps(info)
+    hostile = save(load(data), metadata=metadata)
+    at = _app()
+    at.run()
+    _button(at, "Step").click().run()  # a spirals run with the features x1, x2
+    _uploader(at, "pg.model.upload").upload(f"{LINK}.safetensors", hostile).run()
+    assert not at.exception, at.exception
+    assert any("this checkpoint was trained on the features" in w.value for w in at.warning)
+    _assert_literal(at, f"{LINK}, {IMAGE}")
+
+
+def test_an_uploaded_table_s_names_are_shown_literally():
+    at = _app()
+    at.run()
+    at.sidebar.selectbox(key="pg.dataset").set_value("csv").run()
+    rows = "".join(f"{i * 0.1},{i % 3},{'ab'[i % 2]}\n" for i in range(200))
+    _uploader(at, "pg.csv_file").upload(f"{LINK}.csv", f"{LINK},b,kind\n{rows}".encode()).run()
+    _button(at, "Step").click().run()
+    assert not at.exception, at.exception
+    _assert_literal(at, f"{LINK}.csv")
+
+
+# --- B10: no server paths shown to visitors -----------------------------------------------------------------
+
+def test_pages_name_no_server_folder_even_when_the_data_folder_is_unusable(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("")
+    folder = tmp_path / "file" / "data"  # cannot be created: a file is in the way
+    monkeypatch.setenv("NNCORE_DATA_DIR", str(folder))
+    at = _app()
+    at.run()
+    at.switch_page("pages/search.py").run()
+    assert not at.exception, at.exception
+    assert any("Not a directory" in e.value for e in at.error), [e.value for e in at.error]
+    assert not [b for b in _bodies(at) if str(tmp_path) in _unescaped(b)]
+    at.switch_page("pages/images.py").run()
+    assert not at.exception, at.exception
+    bodies = _bodies(at)
+    assert any("NNCORE_DATA_DIR" in b for b in bodies)  # how to get FashionMNIST is still said
+    assert not [b for b in bodies if str(tmp_path) in _unescaped(b)]
+
+
+def test_server_text_cuts_absolute_paths_and_database_urls_to_their_names():
+    from ui.safe import server_text
+    text = ("could not download t.gz from http://h.example/a/t.gz: timed out; put the file at "
+            "/srv/nn/FashionMNIST/t.gz by hand. storage 'sqlite:////srv/nn/studies.db' cannot be opened")
+    assert _unescaped(server_text(text)) == (
+        "could not download t.gz from http://h.example/a/t.gz: timed out; put the file at t.gz by hand. "
+        "storage 'sqlite:///studies.db' cannot be opened")

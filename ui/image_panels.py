@@ -7,12 +7,13 @@ import streamlit as st
 
 from nncore.config import DataConfig
 from nncore.datasets import Dataset, make_dataset
-from nncore.datasets.images import (FASHION_MNIST_FILES, PIXEL_MAX, default_data_dir, is_fashion_mnist_available,
+from nncore.datasets.images import (FASHION_MNIST_FILES, PIXEL_MAX, is_fashion_mnist_available,
                                     load_fashion_mnist)
 from nncore.errors import ConfigError
 from nncore.evaluation import Evaluation, evaluate
 
 from . import charts
+from .safe import server_text
 from .state import RunSession
 
 
@@ -31,11 +32,10 @@ def fashion_mnist_offer() -> None:
     """When FashionMNIST is not on disk: say how to get it, and offer the download with a progress bar."""
     if is_fashion_mnist_available():
         return
-    folder = default_data_dir()
     with st.expander("FashionMNIST is not downloaded yet — the page uses the offline digits until then"):
         st.markdown(f"FashionMNIST (60,000 + 10,000 clothing images, 28×28, MIT licence, Zalando SE) is about "
                     f"30 MB. Download it here, or put the four files ({', '.join(FASHION_MNIST_FILES)}) in "
-                    f"`{folder}` (set `NNCORE_DATA_DIR` to use another folder) and reload.")
+                    f"the server's data folder (`NNCORE_DATA_DIR`, by default `~/.cache/nncore`) and reload.")
         if st.button("Download FashionMNIST", key="img.download"):
             bar = st.progress(0.0, text="starting…")
 
@@ -45,7 +45,7 @@ def fashion_mnist_offer() -> None:
             try:
                 load_fashion_mnist(progress=progress)
             except ConfigError as e:
-                st.error(str(e))
+                st.error(server_text(e))
             else:
                 st.success("FashionMNIST is ready: pick it as the dataset in the sidebar.")
 

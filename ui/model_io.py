@@ -4,6 +4,8 @@ file can carry weights and settings, never code."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 
 from nncore.checkpoint import check_compatible, load_checkpoint, save_checkpoint, trainer_from_checkpoint
@@ -11,7 +13,8 @@ from nncore.errors import ConfigError
 from nncore.export import FILES, export_from_trainer
 
 from . import gate, state
-from .sidebar import SidebarSpec, load_config
+from .safe import plain, server_text
+from .sidebar import SidebarSpec, fit_config, load_config
 from .state import RunSession
 
 
@@ -45,14 +48,22 @@ def _load(session: RunSession, spec: SidebarSpec, data: bytes, key: str) -> None
     try:
         checkpoint = load_checkpoint(data)
     except ConfigError as e:
-        st.error(f"{e}")
+        st.error(server_text(e))
         return
+    try:  # the sidebar must be able to show its settings; the network's shape is kept, the rest fitted
+        config, fitted = fit_config(spec, checkpoint.config)
+    except ConfigError as e:
+        st.error(f"This checkpoint cannot be loaded on this page: {plain(e)}")
+        return
+    checkpoint = dataclasses.replace(checkpoint, config=config)
+    if fitted:
+        st.info(_fitted_text(fitted))
     st.caption(f"{checkpoint.config.data.dataset}, step {checkpoint.step}, epoch {checkpoint.epoch}; "
                f"test accuracy {checkpoint.metrics.get('test_acc', '–')}")
     try:  # this server's limits (NNPLAY_* variables) hold for a loaded file too, before any data is built
         gate.check(checkpoint.config)
     except ConfigError as e:
-        st.error(f"This checkpoint cannot be trained here: {e}")
+        st.error(f"This checkpoint cannot be trained here: {server_text(e)}")
         return
     current = session.trainer
     problem = ""
@@ -62,13 +73,17 @@ def _load(session: RunSession, spec: SidebarSpec, data: bytes, key: str) -> None
         except ConfigError as e:
             problem = str(e)
     if problem:
-        st.warning(problem)
+        st.warning(plain(problem))
     dataset = current.dataset if current is not None and not problem else None
     st.button("Use these weights and settings", key=f"{key}.use", type="primary",
-              on_click=_use, args=(session, spec, checkpoint, dataset))
+              on_click=_use, args=(session, spec, checkpoint, dataset, fitted))
 
 
-def _use(session: RunSession, spec: SidebarSpec, checkpoint, dataset) -> None:
+def _fitted_text(fitted: list[str]) -> str:
+    return f"Settings fitted to this page's controls: {'; '.join(fitted)}."
+
+
+def _use(session: RunSession, spec: SidebarSpec, checkpoint, dataset, fitted: list[str]) -> None:
     """Button callback (it runs before the sidebar is drawn, so the sidebar can show the loaded settings)."""
     try:
         gate.check(checkpoint.config, dataset)
@@ -76,12 +91,13 @@ def _use(session: RunSession, spec: SidebarSpec, checkpoint, dataset) -> None:
             gate.check_data_on_disk(checkpoint.config)
         trainer = trainer_from_checkpoint(checkpoint, dataset, limits=gate.limits(), download=False)
     except ConfigError as e:
-        session.notice = f"Could not load the checkpoint: {e}"
+        session.notice = f"Could not load the checkpoint: {server_text(e)}"
         return
     state.archive_run(session.page, session.trainer)  # the replaced run stays comparable
     session.trainer = trainer
     session.trained_seconds = 0.0
     session.playing = False
     session.cache.clear()
-    session.notice = "Loaded the checkpoint's weights and settings: press Play to train on, or look at it as is."
+    session.notice = ("Loaded the checkpoint's weights and settings: press Play to train on, or look at it as is."
+                      + (f" {_fitted_text(fitted)}" if fitted else ""))
     load_config(spec, checkpoint.config)

@@ -26,3 +26,15 @@ def plain(text) -> str:
     def marker(m: re.Match) -> str:
         return m.group(1) + (f"\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}")
     return _LINE_START.sub(marker, escaped, count=1)
+
+
+_STORAGE_PATH = re.compile(r"(sqlite:///)/?(?:[^\s'\"/]+/)*([^\s'\"/]+)")       # sqlite:////srv/data/x.db
+_ABSOLUTE_PATH = re.compile(r"(?:^|(?<=[\s'\"(=]))/(?:[^\s'\"/()]+/)*([^\s'\"/()]+)")
+
+
+def server_text(text) -> str:
+    """A message from the core (an exception's text) for a visitor, as ``plain`` Markdown: absolute server
+    paths are cut to their last part (the file or folder name), database URLs to the database's file name;
+    the server's folder layout is no business of a visitor's."""
+    short = _ABSOLUTE_PATH.sub(r"\1", _STORAGE_PATH.sub(r"\1\2", str(text)))
+    return plain(short)

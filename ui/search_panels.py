@@ -16,6 +16,7 @@ from nncore.limits import training_slots
 from nncore.search import SearchSpace, SteppedSearch, config_from_params
 
 from . import gate, live, state
+from .safe import server_text
 
 FRAME_SECONDS = 0.5   # the search's progress refreshes this often while it runs
 SLICE_SECONDS = 0.3   # training per refresh (shorter when the server is busy, as for every run)
@@ -59,7 +60,7 @@ def start(session: SearchSession, base: RunConfig, space: SearchSpace, *, trials
         search = SteppedSearch(base, space, n_trials=1, study_name=study, **settings)
         search.run_more(trials)
     except ConfigError as e:
-        session.error = f"The search cannot start: {e}"
+        session.error = f"The search cannot start: {server_text(e)}"
         return
     session.search, session.playing = search, True
     session.trained_seconds, session.seconds = 0.0, minutes * 60
