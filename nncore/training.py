@@ -306,7 +306,7 @@ class Trainer:
                 self.status = "early_stopped"
                 by = f" by more than {t.min_delta:g}" if t.min_delta > 0 else ""
                 self.message = (f"early stopping: validation loss has not improved{by} for {t.early_stopping} "
-                                f"epochs; best epoch {best_epoch} of {self.epoch} (val loss {best_loss:.4f})")
+                                f"epochs (best val loss {best_loss:.4f}); best epoch {best_epoch} of {self.epoch}")
                 if t.restore_best and params is not None:
                     self.engine.set_params(params)
                     self._restored_epoch = best_epoch

@@ -122,6 +122,41 @@ def test_early_stopping_restores_the_best_epoch():
     assert "restored" in snap.message
 
 
+def test_snapshot_final_is_the_held_weights_metrics():
+    """After early stopping restored the best epoch, final() gives that epoch's metrics, which the held
+    weights reproduce; last() stays the stop epoch's (the curves show what happened)."""
+    trainer, snap = train(dataset="moons", n_points=100, noise=0.4, hidden=(64, 64), learning_rate=0.03,
+                          epochs=400, early_stopping=10, restore_best=True)
+    assert snap.best_epoch is not None and snap.best_epoch < snap.epoch
+    ds = trainer.dataset
+    for split in ("train", "val", "test"):
+        X, y = ds.split(split)
+        out = trainer.engine.forward(X)
+        assert snap.final(f"{split}_loss") == metrics.data_loss(out, y, ds.task)  # same weights, same bits
+        assert snap.final(f"{split}_acc") == metrics.accuracy(out, y, ds.task)
+    assert snap.final("val_loss") < snap.last("val_loss")
+    assert snap.weights_epoch == snap.best_epoch and snap.kept_note == (
+        f"best epoch {snap.best_epoch} of {snap.epoch}, weights restored")
+    _, kept = train(dataset="moons", n_points=100, noise=0.4, hidden=(64, 64), learning_rate=0.03,
+                    epochs=400, early_stopping=10, restore_best=False)
+    assert kept.best_epoch is None and kept.final("test_loss") == kept.last("test_loss") and kept.kept_note == ""
+
+
+@pytest.mark.parametrize("min_delta, stops_at", [(1e-4, 1 + 5), (0.0, None)])
+def test_min_delta_counts_only_real_improvements(min_delta, stops_at, monkeypatch):
+    """A validation loss creeping down by 3e-7 per epoch is no progress once min_delta is above that."""
+    cfg = make_cfg(dataset="moons", epochs=30)
+    cfg = cfg.replace(train=TrainConfig(**{**cfg.train.__dict__, "early_stopping": 5, "min_delta": min_delta}))
+    trainer = Trainer(cfg)
+    real = trainer._evaluate
+    monkeypatch.setattr(trainer, "_evaluate", lambda: {**real(), "val_loss": 0.5 - 3e-7 * trainer.epoch})
+    snap = trainer.run(steps=10**6)
+    if stops_at is None:
+        assert snap.status == "done" and snap.epoch == 30
+    else:
+        assert snap.status == "early_stopped" and snap.epoch == stops_at and snap.best_epoch == 1
+
+
 def test_learning_rate_changes_mid_run_without_reset():
     cfg = make_cfg(dataset="moons", learning_rate=0.01, epochs=100)
     trainer = Trainer(cfg)
