@@ -1,14 +1,19 @@
 """The From scratch views: the laid-open backward pass agrees with the engines, and both engines agree."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
+from nncore.datasets import make_dataset
 from nncore.engines import make_engine
 from nncore.errors import ConfigError
+from nncore.registry import ACTIVATIONS
 from nncore.training import Trainer
 from nncore.walkthrough import explain_sample, step_both_engines
 
-from .helpers import ELEMENTWISE_ULPS, assert_within, gamma, make_cfg, mlp_gradient_bound, unit_roundoff
+from .helpers import (ELEMENTWISE_ULPS, assert_within, gamma, make_cfg, mlp_forward_bound, mlp_gradient_bound,
+                      unit_roundoff)
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +80,37 @@ def test_both_engines_take_the_same_step(trained):
         assert row["max_abs_diff"] <= 2 * one.max(), (row, 2 * one.max())
     assert abs(report["loss"]["torch"] - report["loss"]["numpy"]) <= 2 * grads["loss_error"]
     assert abs(report["loss"]["numpy"] - grads["loss"]) <= grads["loss_error"]  # and it is this batch's loss
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_the_error_bounds_hold_in_float32_and_one_weight_off_by_1e_3_breaks_them(activation):
+    """The bounds the tests compare with (tests/helpers.py) hold where rounding shows: both engines' float32
+    outputs, gradients and loss against the exact ones; and a network with one weight off by 1e-3 lies
+    outside them, so a comparison within them tells a wrong network apart."""
+    cfg = make_cfg(dataset="blobs", classes=3, n_points=90, hidden=(16, 8), activation=activation,
+                   init="xavier_normal", learning_rate=1e-9)
+    ds = make_dataset(cfg.data)
+    X, y = ds.X_train[:32], ds.y_train[:32]
+    params = make_engine(cfg, ds).get_params()
+    off = [dict(layer) for layer in params]
+    off[0]["W"] = off[0]["W"].copy()
+    off[0]["W"][0, 0] += 1e-3
+    z, z_err = mlp_forward_bound(params, X, np.float32, activation)
+    exact = mlp_gradient_bound(params, X, y, np.float32, activation)
+    for name in ("numpy", "torch"):
+        engine = make_engine(replace(cfg, train=replace(cfg.train, engine=name)), ds, params=params)
+        assert_within(engine.forward(X), z, z_err, f"{name} outputs")
+        loss = engine.train_step(X, y)
+        for i, grads in enumerate(engine.grads()):
+            assert_within(grads["W"], exact["dW"][i], exact["dW_error"][i], f"{name} layer {i} weight gradients")
+            assert_within(grads["b"], exact["db"][i], exact["db_error"][i], f"{name} layer {i} bias gradients")
+        assert abs(loss - exact["loss"]) <= exact["loss_error"]
+        wrong = make_engine(replace(cfg, train=replace(cfg.train, engine=name)), ds, params=off)
+        with pytest.raises(AssertionError, match="beyond the derived bound"):
+            assert_within(wrong.forward(X), z, z_err)
+        wrong.train_step(X, y)
+        with pytest.raises(AssertionError, match="beyond the derived bound"):
+            assert_within(wrong.grads()[0]["W"], exact["dW"][0], exact["dW_error"][0])
 
 
 def test_the_cnn_is_named_as_unsupported():
