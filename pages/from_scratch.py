@@ -8,6 +8,7 @@ from nncore.errors import ConfigError
 from nncore.gradcheck import gradcheck
 from nncore.walkthrough import explain_sample, step_both_engines
 from ui import scratch_panels, state
+from ui.safe import plain
 
 state.require_entry()
 
@@ -27,7 +28,7 @@ st.markdown(f"Network **{' → '.join(map(str, trainer.engine.sizes))}**, activa
 index = int(st.number_input("Training sample #", 0, len(ds.y_train) - 1, 0, key="scratch.sample"))
 x, label = ds.unscale(ds.X_train[index:index + 1])[0], ds.y_train[index]
 target = ds.class_names[int(label)] if ds.task != "regression" else f"{label:.3f}"
-st.markdown(f"Input x = ({', '.join(f'{v:.3f}' for v in x)}), target **{target}**")
+st.markdown(f"Input x = ({', '.join(f'{v:.3f}' for v in x)}), target **{plain(target)}**")
 try:
     layers = explain_sample(cfg, ds, params, index)
 except ConfigError as e:

@@ -282,11 +282,18 @@ def test_an_uploaded_table_s_names_are_shown_literally():
     at = _app()
     at.run()
     at.sidebar.selectbox(key="pg.dataset").set_value("csv").run()
-    rows = "".join(f"{i * 0.1},{i % 3},{'ab'[i % 2]}\n" for i in range(200))
+    rows = "".join(f"{i * 0.1},{i % 3},{(LINK, IMAGE)[i % 2]}\n" for i in range(200))  # the labels too
     _uploader(at, "pg.csv_file").upload(f"{LINK}.csv", f"{LINK},b,kind\n{rows}".encode()).run()
     _button(at, "Step").click().run()
     assert not at.exception, at.exception
     _assert_literal(at, f"{LINK}.csv")
+    at.switch_page("pages/from_scratch.py").run()  # the sample's target class
+    assert not at.exception, at.exception
+    _assert_literal(at)
+    assert any(LINK in _unescaped(b) or IMAGE in _unescaped(b) for b in _bodies(at) if "target" in b)
+    at.switch_page("pages/compare.py").run()  # the race's data line names the table
+    assert not at.exception, at.exception
+    _assert_literal(at, f"Data: **{LINK}.csv**")
 
 
 # --- B10: no server paths shown to visitors -----------------------------------------------------------------

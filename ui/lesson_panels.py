@@ -16,6 +16,7 @@ from nncore.lessons import RunResult, final_metrics, make_lesson_dataset
 from nncore.training import Trainer
 
 from . import gate, panels
+from .safe import server_text
 from .sidebar import PLAYGROUND, check_hidden, load_config
 
 ICONS = {"info": "ℹ️", "warning": "⚠️", "problem": "🛑"}
@@ -87,7 +88,7 @@ def run_lesson(lesson) -> dict[str, RunResult] | None:
         for cfg in lesson.configs.values():
             gate.check(cfg)
     except ConfigError as e:
-        st.error(f"This lesson cannot run on this server: {e}")
+        st.error(f"This lesson cannot run on this server: {server_text(e)}")
         return None
     session = LessonRun()
     if not gate.may_train(session, "lesson"):
@@ -112,7 +113,7 @@ def run_lesson(lesson) -> dict[str, RunResult] | None:
                 session.trained_seconds += time.perf_counter() - started
             results[name] = RunResult(trainer, snap, final_metrics(trainer))
     except ConfigError as e:
-        st.error(f"This lesson cannot run on this server: {e}")
+        st.error(f"This lesson cannot run on this server: {server_text(e)}")
         return None
     finally:
         gate.release()

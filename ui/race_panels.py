@@ -19,6 +19,7 @@ from nncore.training import Snapshot
 
 from . import charts, gate, panels, state
 from .compare_panels import overlay_chart
+from .safe import plain, server_text
 from .sidebar import LEARNING_RATES, PENALTIES, PLAYGROUND, check_hidden
 
 RACER_NAMES = ("A", "B", "C", "D")
@@ -61,7 +62,7 @@ def data_summary(cfg: RunConfig) -> str:
     """The racers' shared data and batches, in one line."""
     d = cfg.data
     what = (f"**{d.dataset}** ({d.n_points} points, noise {d.noise}" if d.dataset in SPECS
-            else f"**{d.table or d.dataset}** (")
+            else f"**{plain(d.table.split('#')[0] or d.dataset)}** (")
     return (f"Data: {what}, seed {d.seed}); batch size {cfg.train.batch_size}, {cfg.train.epochs} epochs, "
             f"engine {cfg.train.engine}.")
 
@@ -139,7 +140,7 @@ def racer_settings(base: RunConfig, count: int) -> dict[str, RunConfig] | None:
             try:
                 configs[name] = racer_knobs(name, racer_default(base, index))
             except ConfigError as e:
-                st.error(f"{e}")
+                st.error(server_text(e))
                 ok = False
     return configs if ok else None
 
@@ -166,7 +167,7 @@ def sync_race(session: RaceSession, configs: dict[str, RunConfig] | None, datase
     try:
         session.race = _build(configs, dataset)
     except ConfigError as e:
-        st.error(f"{e}")
+        st.error(server_text(e))
         return
     session.trained_seconds = 0.0
     if race is not None and race.step > 0:  # say why a race under way went back to step 0
