@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nncore.config import DataConfig
-from nncore.datasets import DATASETS, SPECS, make_dataset
+from nncore.datasets import DATASETS, SPECS, make_dataset, noise_help, toy
 
 TOY = list(SPECS)
 
@@ -83,3 +83,43 @@ def test_noise_moves_points():
 
 def test_registry_lists_every_generator():
     assert set(SPECS) <= set(DATASETS)
+
+
+@pytest.mark.parametrize("name", list(toy.SCALES))
+def test_noise_is_gaussian_jitter_of_std_noise_times_the_shapes_scale(name):
+    """Same seed at noise 0 and noise s: the clean shape is shared, and the displacement is Gaussian jitter with
+    std s × SCALES[name] (ripple: on the target). The bound is five standard errors of the sample std."""
+    s, n = 0.3, 4000
+    spec = SPECS[name]
+    X0, y0 = spec.generate(n, 0.0, 2, np.random.default_rng(7))
+    Xs, ys = spec.generate(n, s, 2, np.random.default_rng(7))
+    np.testing.assert_array_equal(y0 if spec.task == "classification" else X0,
+                                  ys if spec.task == "classification" else Xs)
+    shift = (Xs - X0) if spec.task == "classification" else (ys - y0)
+    scale = toy.SCALES[name][0]
+    count = shift.size
+    assert abs(shift.std() / scale - s) <= 5 * s / np.sqrt(2 * count), shift.std() / scale
+    assert abs(shift.mean()) <= 5 * s * scale / np.sqrt(count)
+
+
+def test_noise_help_states_each_scale():
+    for name, (scale, what) in toy.SCALES.items():
+        assert f"{scale:.2g}" in noise_help(name) and what in noise_help(name)
+        assert f"{name} {scale:.2g} ({what})" in noise_help()
+
+
+@pytest.mark.parametrize("name", ["circles", "moons"])
+def test_circles_and_moons_draw_the_points_scikit_learn_draws_for_a_seed(name):
+    """Drawn here (no sklearn.datasets import at start-up), point for point scikit-learn's for the same seed."""
+    from sklearn.datasets import make_circles, make_moons
+    rng = np.random.default_rng(3)
+    seed = int(np.random.default_rng(3).integers(0, 2**31 - 1))
+    X, y = SPECS[name].generate(301, 0.2, 2, rng)
+    if name == "circles":
+        ref, ref_y = make_circles(301, noise=0.2, factor=0.5, random_state=seed)
+        ref = ref * 1.2
+    else:
+        ref, ref_y = make_moons(301, noise=0.2, random_state=seed)
+        ref = (ref - [0.5, 0.25]) * 0.9
+    np.testing.assert_array_equal(y, ref_y)
+    np.testing.assert_allclose(X, ref, rtol=0, atol=8 * np.finfo(np.float64).eps)
