@@ -126,3 +126,14 @@ def test_a_race_can_reuse_a_dataset_built_elsewhere():
     race = Race(configs, dataset=dataset)
     assert race.dataset is dataset
     assert all(t.dataset is dataset for t in race.trainers.values())
+
+
+def test_the_race_data_line_names_each_kind_of_dataset_with_balanced_brackets():
+    from nncore.config import defaults_for
+    from ui.race_panels import data_summary
+    toy = data_summary(make_cfg(**DATA))
+    assert toy.startswith("Data: **spirals** (200 points, noise 0.1, seed 3); batch size 32")
+    table = data_summary(defaults_for("wine"))
+    assert table.startswith("Data: **wine** (seed 0); batch size")
+    for line in (toy, table):
+        assert line.count("(") == line.count(")") and "(," not in line

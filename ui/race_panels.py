@@ -61,9 +61,9 @@ def race_session() -> RaceSession:
 def data_summary(cfg: RunConfig) -> str:
     """The racers' shared data and batches, in one line."""
     d = cfg.data
-    what = (f"**{d.dataset}** ({d.n_points} points, noise {d.noise}" if d.dataset in SPECS
-            else f"**{plain(d.table.split('#')[0] or d.dataset)}** (")
-    return (f"Data: {what}, seed {d.seed}); batch size {cfg.train.batch_size}, {cfg.train.epochs} epochs, "
+    what = (f"**{d.dataset}** ({d.n_points} points, noise {d.noise}, seed {d.seed})" if d.dataset in SPECS
+            else f"**{plain(d.table.split('#')[0] or d.dataset)}** (seed {d.seed})")
+    return (f"Data: {what}; batch size {cfg.train.batch_size}, {cfg.train.epochs} epochs, "
             f"engine {cfg.train.engine}.")
 
 
