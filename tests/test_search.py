@@ -211,19 +211,24 @@ def test_resume_continues_the_count_and_refuses_other_settings(tmp_path):
         run_search(cfg, space, n_trials=5, study_name="r", storage=storage, epochs=3)
 
 
-def test_a_worker_stands_down_when_the_last_trial_is_already_under_way_elsewhere(tmp_path):
+def _two_trial_study(tmp_path, name):
+    """A stored study with two finished trials, the space it searched and the arguments that resume it."""
     storage = f"sqlite:///{tmp_path / 's.db'}"
-    args = dict(study_name="w", storage=storage, epochs=2, sampler="random")
+    args = dict(study_name=name, storage=storage, epochs=2, sampler="random")
     space = SearchSpace(**ONLY_LR, learning_rate=(0.01, 0.1))
     run_search(make_cfg(**DATA), space, n_trials=2, **args)
-    study = optuna.load_study(study_name="w", storage=storage)
+    return optuna.load_study(study_name=name, storage=storage), space, args
+
+
+def test_a_worker_stands_down_when_the_last_trial_is_already_under_way_elsewhere(tmp_path):
+    study, space, args = _two_trial_study(tmp_path, "w")
     elsewhere = study.ask()  # another worker's trial, still training
     result = run_search(make_cfg(**DATA), space, n_trials=3, **args)
     assert [t["state"] for t in result.trials] == ["COMPLETE", "COMPLETE", "RUNNING", "FAIL"]
     assert result.trials[3]["note"] == "not run: the study already had its 3 trials"
     assert result.trials[3]["params"] == {}  # stood down before drawing a configuration
     study.tell(elsewhere, 0.5)
-    assert search.load_result("w", storage).n_trials == 3
+    assert search.load_result("w", args["storage"]).n_trials == 3
 
 
 def test_default_storage_lives_in_the_data_folder(tmp_path, monkeypatch):
@@ -304,11 +309,7 @@ def _dead_worker() -> str:
 
 
 def test_a_trial_left_running_by_a_crashed_worker_does_not_count(tmp_path):
-    storage = f"sqlite:///{tmp_path / 's.db'}"
-    args = dict(study_name="o", storage=storage, epochs=2, sampler="random")
-    space = SearchSpace(**ONLY_LR, learning_rate=(0.01, 0.1))
-    run_search(make_cfg(**DATA), space, n_trials=2, **args)
-    study = optuna.load_study(study_name="o", storage=storage)
+    study, space, args = _two_trial_study(tmp_path, "o")
     orphan = study.ask()  # its worker died mid-trial: the database still says RUNNING
     orphan.set_user_attr("worker", _dead_worker())
     result = run_search(make_cfg(**DATA), space, n_trials=3, **args)
