@@ -138,6 +138,7 @@ class Trainer:
         self.status = "ready"
         self.message = ""
         self.train_seconds = 0.0  # time spent training (steps and epoch-end evaluations), not drawing
+        self.edits = 0            # weights set by hand (``set_weight``) so far
         self._rng = np.random.default_rng([cfg.data.seed, 1])  # batch order; independent of the data's stream
         self._augment_rng = np.random.default_rng([cfg.data.seed, 2])
         # Inputs converted once to the network's float type (used as they are when the data already has it, e.g.
@@ -198,6 +199,29 @@ class Trainer:
         self.cfg = cfg
         if self.status == "done" and self.epoch < train.epochs:
             self.status, self.message = "running", ""  # more epochs allowed now: carry on
+
+    def set_weight(self, layer: int, source: int, target: int, value: float) -> float:
+        """Set one weight by hand: the weight from unit ``source`` of layer ``layer`` (0 = the inputs) to unit
+        ``target`` of the next layer, in the running engine. The run goes on from the edited weights; they are
+        its last finite state, and the moment kept for time travel at this step holds them too. Returns the
+        weight as the network's float type stores it."""
+        params = self.engine.get_params()
+        if not 0 <= layer < len(params):
+            raise ValueError(f"layer {layer} does not exist: the network has {len(params)} weight layers")
+        W = params[layer]["W"]  # (fan_out, fan_in)
+        if W.ndim != 2 or not (0 <= target < W.shape[0] and 0 <= source < W.shape[1]):
+            raise ValueError(f"no weight from unit {source} to unit {target} in layer {layer} (shape "
+                             f"{W.shape[1]} -> {W.shape[0]})")
+        if not math.isfinite(value):
+            raise ValueError(f"a weight must be a finite number, got {value}")
+        W[target, source] = value
+        self.engine.set_params(params)  # refuses values the float type cannot hold, changing nothing
+        self._safe_params = self.engine.get_params()
+        if self._kept and self._kept[-1].step == self.step:
+            last = self._kept[-1]
+            self._kept[-1] = Kept(last.epoch, last.step, self._safe_params, last.rng_state, last.order)
+        self.edits += 1
+        return float(self._safe_params[layer]["W"][target, source])
 
     def load_params(self, params: list[dict]) -> None:
         """Start from these weights (e.g. a checkpoint's); they also become the run's last finite state."""
@@ -361,11 +385,15 @@ class Trainer:
                 return k
         raise ValueError(f"epoch {epoch} is not kept; kept: {self.kept_epochs()}")
 
+    def engine_at(self, epoch: int):
+        """An engine holding the weights of the end of a kept ``epoch`` (for looking at that moment)."""
+        return make_engine(self.cfg, self.dataset, params=self._kept_at(epoch).params)
+
     def snapshot_at(self, epoch: int) -> Snapshot:
         """The run as it was at the end of a kept ``epoch``: curves, histograms and boundary of that moment."""
         kept = self._kept_at(epoch)
         live = self.snapshot()
-        viewer = make_engine(self.cfg, self.dataset, params=kept.params)
+        viewer = self.engine_at(epoch)
         engine, self.engine = self.engine, viewer
         try:
             grid = self.grid()

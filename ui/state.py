@@ -49,6 +49,8 @@ class RunSession:
     frame_seconds: float | None = None  # the frame timer's period while playing (None: no timer)
     full_run: bool = False            # the next frame is drawn inside a whole-page run, not on the timer
     cache: dict = field(default_factory=dict)  # derived views of the current run (e.g. evaluations per epoch)
+    view: dict = field(default_factory=dict)   # the live view's choices (e.g. which hidden layer it shows)
+    app_rerun: bool = False           # an event changed the page's settings: the whole page runs again
 
 
 def space() -> dict:

@@ -1,0 +1,59 @@
+"""Streamlit glue of the live view: build a frame when the run has moved, mount the component under its fixed
+key, and hand the events it sends to the page's handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from . import live_view
+from .payload import PANELS, FrameBuilder
+
+EVENTS = ("edit", "network", "inputs", "draw", "hidden_layer")
+
+
+def event_value(key: str, name: str):
+    """The value an event of the component under ``key`` carries, read inside its callback."""
+    state = st.session_state.get(key)
+    try:
+        return state[name]
+    except (KeyError, TypeError):
+        return getattr(state, name, None)
+
+
+def _next_frame_id() -> int:
+    from ..state import space
+    ns = space()
+    ns["live_frames"] = ns.get("live_frames", 0) + 1
+    return ns["live_frames"]
+
+
+def show(key: str, snap, engine, dataset, store: dict, *, panels=PANELS, editable: bool = False,
+         playing: bool = False, hidden_layer: int = 1, version: int = 0, max_layers: int = 6, max_width: int = 64,
+         handlers: dict[str, Callable[[dict], None]] | None = None, height="content") -> int:
+    """Draw ``snap`` (with ``engine``'s weights for the neurons and links) in the live view under ``key``.
+    A frame is built only when something it shows changed (``version`` counts hand edits of the weights), so a
+    page rerun that moved nothing sends the same frame again. ``handlers``: event name -> fn(value), called
+    from the event's callback. Returns the frame's size in bytes."""
+    cache = store.setdefault(f"live_view.{key}", {})
+    panels = tuple(panels)
+    builder = cache.get("builder")
+    if builder is None or builder.dataset is not dataset or builder.panels != panels or builder.editable != editable:
+        builder = cache["builder"] = FrameBuilder(dataset, panels, editable, max_layers, max_width)
+        cache.pop("sig", None)
+    sig = (snap.step, snap.epoch, snap.status, id(engine), version, hidden_layer, playing, snap.config)
+    if cache.get("sig") != sig:
+        cache["frame"] = builder.build(snap, engine, _next_frame_id(), playing=playing, hidden_layer=hidden_layer)
+        cache["sig"] = sig
+    callbacks = {}
+    for name, fn in (handlers or {}).items():
+        callbacks[f"on_{name}_change"] = (lambda fn=fn, name=name: _dispatch(key, name, fn))
+    live_view(cache["frame"], key=key, height=height, **callbacks)
+    return len(cache["frame"])
+
+
+def _dispatch(key: str, name: str, fn) -> None:
+    value = event_value(key, name)
+    if isinstance(value, dict):
+        fn(value)
