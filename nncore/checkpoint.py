@@ -25,6 +25,7 @@ import numpy as np
 from .config import RunConfig
 from .engines import network_sizes
 from .errors import ConfigError
+from .features import input_width, is_default, labels
 
 FORMAT = "nn-playground-checkpoint"
 FORMAT_VERSION = "1"
@@ -64,7 +65,7 @@ def _network_text(cfg: RunConfig, info: dict) -> str:
     if getattr(model, "kind", "mlp") == "cnn":
         rows, cols = info.get("image_shape") or ("?", "?")
         return " → ".join([f"{rows}×{cols}", *(f"conv {c}" for c in model.channels), *map(str, dense)])
-    return " → ".join(map(str, [info["n_features"], *dense]))
+    return " → ".join(map(str, [input_width(model.inputs, info["n_features"]), *dense]))
 
 
 def _clean(value):
@@ -209,7 +210,7 @@ def _clean_metrics(raw: dict) -> dict:
 
 def _declared_weights(cfg: RunConfig, info: dict) -> int:
     """Weights in the dense layers the config declares, computed without allocating them."""
-    first = info["n_features"]
+    first = input_width(cfg.model.inputs, info["n_features"])
     if getattr(cfg.model, "kind", "mlp") == "cnn" and info["image_shape"]:
         from .init import cnn_dense_inputs
         first = cnn_dense_inputs(cfg.model, tuple(info["image_shape"]))
@@ -330,6 +331,10 @@ def check_compatible(checkpoint: Checkpoint, cfg: RunConfig, dataset) -> None:
             a, b = ({True: "on", False: "off"}.get(v, v) for v in (a, b))
             raise ConfigError(f"this checkpoint's network uses {what} {a}; the current network uses {what} {b}: "
                               f"{fix}", "checkpoint")
+    if tuple(ck.inputs) != tuple(cfg.model.inputs):
+        a, b = (", ".join(labels(m.inputs)) for m in (ck, cfg.model))
+        raise ConfigError(f"this checkpoint's network reads the inputs {a}; the current network reads {b}: {fix}",
+                          "checkpoint")
     if info["task"] != dataset.task:
         raise ConfigError(f"this checkpoint solves a {info['task']} task ({info['name']}); the current data "
                           f"({dataset.name}) is {dataset.task}: load matching data", "checkpoint")
@@ -391,7 +396,9 @@ def describe(checkpoint: Checkpoint) -> str:
     lines = [f"playground checkpoint (format {checkpoint.format_version})",
              f"data:     {info['name']} ({info['task']}, {info['n_features']} features → "
              f"{info['n_outputs']} output{'s' if info['n_outputs'] > 1 else ''}){classes}",
-             f"network:  {checkpoint.network_text}, {model.activation}, batch norm "
+             f"network:  {checkpoint.network_text}"
+             + (f" (inputs {', '.join(labels(model.inputs))})" if not is_default(model.inputs) else "")
+             + f", {model.activation}, batch norm "
              f"{'on' if model.batch_norm else 'off'}, dropout {model.dropout:g}, {model.dtype}",
              f"progress: epoch {checkpoint.epoch}, step {checkpoint.step}, status {m.get('status', '?')}"
              + (f"; best epoch {m['best_epoch']} of {checkpoint.epoch}, weights restored (metrics are its)"

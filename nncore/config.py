@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from .errors import ConfigError
+from .features import DEFAULT_INPUTS, check_keys, is_default, parse_inputs
 from .registry import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, SCHEDULES, Registry
 
 MODEL_KINDS = Registry("model", {
@@ -141,9 +142,13 @@ class ModelConfig:
     dtype: str = "float32"              # float32 (fast) or float64 (exact comparisons)
     kind: str = "mlp"                   # "mlp", or "cnn" for images: conv-pool-conv-pool, then the hidden layers
     channels: tuple[int, ...] = (16, 32)  # cnn: output channels of the two 3×3 convolutions
+    inputs: tuple[str, ...] = DEFAULT_INPUTS  # keys of features.FEATURES the network reads, in order; the default
+    #                                           is the data's features as they are (any data), others need 2-D data
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", parse_hidden(self.hidden))
+        object.__setattr__(self, "inputs", parse_inputs(self.inputs))
+        check_keys(self.inputs)
         object.__setattr__(self, "channels", parse_hidden(self.channels))
         _choice("kind", self.kind, MODEL_KINDS)
         if len(self.channels) != 2:
@@ -159,6 +164,8 @@ class ModelConfig:
         _range("dropout", self.dropout, 0, 1, hi_open=True)
         _boolean("batch_norm", self.batch_norm)
         _choice("dtype", self.dtype, ("float32", "float64"))
+        if self.kind == "cnn" and not is_default(self.inputs):
+            _fail("inputs", "x1,x2 for model cnn (input features are for MLPs on 2-D data)", ",".join(self.inputs))
 
 
 @dataclass(frozen=True)
@@ -226,11 +233,18 @@ class RunConfig:
     def __post_init__(self):
         if self.model.batch_norm and self.train.batch_size < 2:
             _fail("batch_size", ">= 2 with batch norm (it normalizes over the batch)", self.train.batch_size)
+        from .datasets import IMAGE_SHAPES, REAL_TABLES
+        if not is_default(self.model.inputs) and self.data.dataset in (*IMAGE_SHAPES, *REAL_TABLES):
+            kind = "an image set" if self.data.dataset in IMAGE_SHAPES else "a table"
+            raise ConfigError(f"inputs {','.join(self.model.inputs)} need data with exactly 2 features (x1, x2); "
+                              f"{self.data.dataset} is {kind} with more: use inputs x1,x2 (the data's features as "
+                              "they are)", "inputs")
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["model"]["hidden"] = list(self.model.hidden)
         d["model"]["channels"] = list(self.model.channels)
+        d["model"]["inputs"] = list(self.model.inputs)
         d["data"]["features"] = list(self.data.features)
         return d
 

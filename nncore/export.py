@@ -1,6 +1,7 @@
 """Export a trained network: an ONNX model, or a standalone PyTorch script.
 
-Both take raw (unscaled) features: the input scaling fitted on the training split is part of the export.
+Both take raw (unscaled) features: the input scaling fitted on the training split is part of the export, and
+so are input features (``ModelConfig.inputs``, e.g. x1², x2²), computed from the scaled x1, x2 as in training.
 For a table with categorical (text) columns, both take the raw columns: the ONNX model has the inputs
 ``numbers`` (float32, the numeric columns) and ``categories`` (string, the categorical columns), in the
 order its metadata ``numeric_columns`` / ``categorical_columns`` lists, and one-hot encodes the categories
@@ -24,6 +25,8 @@ import numpy as np
 
 from .config import RunConfig
 from .errors import ConfigError
+from .features import active, check_inputs, input_width
+from .features import code as feature_code
 from .registry import Registry
 
 # Format key -> description; FILES gives each its download name and MIME type.
@@ -84,7 +87,8 @@ def _dense_sizes(cfg: RunConfig, info: ModelInfo, params: list[dict]) -> list[in
         first = cnn_dense_inputs(cfg.model, info.image_shape)
         expected = init_cnn_params(cfg.model, info.image_shape, info.n_outputs, seed=0)
     else:
-        first = info.n_features
+        check_inputs(cfg.model.inputs, info.n_features)
+        first = input_width(cfg.model.inputs, info.n_features)
         expected = init_params(cfg.model, [first, *cfg.model.hidden, info.n_outputs], seed=0)
     want = [{k: np.shape(v) for k, v in layer.items()} for layer in expected]
     got = [{k: np.shape(layer.get(k)) for k in w} for layer, w in zip(params, want)]
@@ -101,7 +105,8 @@ def network_text(cfg: RunConfig, info) -> str:
         rows, cols = info.image_shape
         convs = " → ".join(f"conv {c}" for c in cfg.model.channels)
         return f"CNN {rows}×{cols} → {convs} → " + " → ".join(map(str, [*cfg.model.hidden, info.n_outputs]))
-    return "MLP " + " → ".join(map(str, [info.n_features, *cfg.model.hidden, info.n_outputs]))
+    first = input_width(cfg.model.inputs, info.n_features)
+    return "MLP " + " → ".join(map(str, [first, *cfg.model.hidden, info.n_outputs]))
 
 
 # --- ONNX -------------------------------------------------------------------------------------------------
@@ -119,7 +124,7 @@ def torch_module(cfg: RunConfig, params: list[dict], info):
         net = CNN(info.image_shape, m.channels, sizes, m.activation, m.batch_norm, m.dropout, torch.Generator())
         mlp, convs = net.head, list(net.convs)
     else:
-        net = mlp = MLP(sizes, m.activation, m.batch_norm, m.dropout, torch.Generator())
+        net = mlp = MLP(sizes, m.activation, m.batch_norm, m.dropout, torch.Generator(), inputs=active(m.inputs))
         convs = []
     with torch.no_grad():
         for i, (module, layer) in enumerate(zip([*convs, *mlp.linears], params)):
@@ -177,7 +182,8 @@ def export_onnx(cfg: RunConfig, params: list[dict], info, path_or_buffer=None) -
     model = program.model_proto
     props = {"task": info.task, "class_names": json.dumps(list(info.class_names)),
              "feature_names": json.dumps(list(info.feature_names)), "config": json.dumps(cfg.to_dict()),
-             "input": "raw features; the training split's scaling is part of the graph"}
+             "input": "raw features; the training split's scaling is part of the graph"
+                      + (f", then the input features {', '.join(cfg.model.inputs)}" if active(cfg.model.inputs) else "")}
     if info.encoding and info.encoding["categories"]:
         props.update(_encode_in_graph(model, info.encoding))
     onnx.helper.set_model_props(model, props)
@@ -271,6 +277,7 @@ BATCH_NORM = {batch_norm!r}
 DTYPE = torch.{dtype}
 MEAN = np.array({mean!r})  # the training split's input scaling, applied to raw features first
 STD = np.array({std!r})
+INPUTS = {inputs!r}  # the network's input features, computed from the scaled x1, x2 (None: the scaled features)
 Y_MEAN, Y_STD = {y_mean!r}, {y_std!r}  # regression: the network predicts (target - Y_MEAN) / Y_STD
 # Parameter name -> (shape, little-endian {dtype} values in base64).
 WEIGHTS = {weights}
@@ -304,6 +311,14 @@ class Net(nn.Module):
                 x = self.norms[i](x)
             x = self.act(x)
         return self.linears[-1](x)
+
+
+def input_features(x):
+    \"\"\"The network's inputs from scaled features x (n, {d}): INPUTS in order, or x itself.\"\"\"
+    if INPUTS is None:
+        return x
+    x1, x2, sin = x[:, 0], x[:, 1], np.sin
+    return np.stack({input_code}, axis=1)
 
 
 def _array(shape, text):
@@ -347,7 +362,7 @@ def encode(rows):
 @torch.no_grad()
 def predict(X):
     \"\"\"X: (n, {d}) raw features. Returns {returns}.\"\"\"
-    x = (np.asarray(X, dtype=np.float64).reshape(-1, {d}) - MEAN) / STD
+    x = input_features((np.asarray(X, dtype=np.float64).reshape(-1, {d}) - MEAN) / STD)
     z = MODEL(torch.from_numpy(x).to(DTYPE)).double()
     if TASK == "multiclass":
         return torch.softmax(z, dim=1).numpy()
@@ -432,6 +447,8 @@ def export_python(cfg: RunConfig, params: list[dict], info) -> str:
         class_names=list(info.class_names), image_shape=list(info.image_shape) if n_convs else None,
         channels=list(m.channels) if n_convs else [], sizes=sizes, batch_norm=m.batch_norm, dtype=m.dtype,
         mean=list(info.mean), std=list(info.std), y_mean=info.y_mean, y_std=info.y_std, weights=weights_text,
+        inputs=list(m.inputs) if active(m.inputs) else None,
+        input_code=feature_code(m.inputs) if active(m.inputs) else "[x1, x2]",
         activation=_ACTIVATION_CODE[m.activation], np_dtype=np_dtype)
 
 

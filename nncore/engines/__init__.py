@@ -9,6 +9,7 @@ import importlib
 import os
 
 from ..errors import ConfigError
+from ..features import DEFAULT_INPUTS, check_inputs, input_width
 from ..init import cnn_dense_inputs, init_cnn_params, init_params
 from .base import Engine
 
@@ -25,7 +26,12 @@ def engine_class(name: str) -> type[Engine]:
 
 
 def network_sizes(model_cfg, n_inputs: int, n_outputs: int) -> list[int]:
-    return [n_inputs, *model_cfg.hidden, n_outputs]
+    """[first layer's fan-in, hidden widths..., outputs] for data with ``n_inputs`` features: the fan-in is one
+    per input feature (``model_cfg.inputs``), or the data's features for the default inputs. Non-default
+    inputs on data without exactly 2 features are a ConfigError."""
+    inputs = getattr(model_cfg, "inputs", DEFAULT_INPUTS)
+    check_inputs(inputs, n_inputs)
+    return [input_width(inputs, n_inputs), *model_cfg.hidden, n_outputs]
 
 
 # "auto" compares the engines' expected time per training step on the CPU:
@@ -82,6 +88,7 @@ def make_engine(cfg, dataset, params=None) -> Engine:
     the seeded init."""
     if cfg.model.kind == "cnn":
         return _make_cnn_engine(cfg, dataset, params)
+    check_inputs(cfg.model.inputs, dataset.n_features, dataset.name)
     sizes = network_sizes(cfg.model, dataset.n_features, dataset.n_outputs)
     if params is None:
         params = init_params(cfg.model, sizes, seed=cfg.data.seed)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import features
 from .base import Engine, check_params
 from .numpy_functions import ACTIVATIONS, LOSSES
 from .numpy_optim import OPTIMIZERS, SCHEDULES, scheduled_lr
@@ -33,6 +34,7 @@ class NumpyEngine(Engine):
         self.dropout = model.dropout
         self.act = ACTIVATIONS[model.activation]
         self.loss_fn = LOSSES[self.loss_name]
+        self.input_map = features.active(getattr(model, "inputs", features.DEFAULT_INPUTS))
         size = FlatLayout.size(self.sizes, self.batch_norm)
         self.flat = np.zeros(size, dtype=self.dtype)
         self.grad = np.zeros(size, dtype=self.dtype)
@@ -46,6 +48,12 @@ class NumpyEngine(Engine):
         self.set_train_config(train, epoch=0)
 
     # --- forward and backward ---------------------------------------------------------------------------
+    def _inputs(self, X) -> np.ndarray:
+        """The network's input for data X (B, d): X in the network's float type, through the input feature
+        map when the config names one (``features``); every public entry point takes the data's X."""
+        X = np.asarray(X).astype(self.dtype, copy=False)
+        return X if self.input_map is None else features.apply(self.input_map, X)
+
     def _target(self, y: np.ndarray) -> np.ndarray:
         if self.task == "multiclass":
             return y if y.dtype == np.int64 else y.astype(np.int64)
@@ -166,7 +174,7 @@ class NumpyEngine(Engine):
 
     # --- training -------------------------------------------------------------------------------------
     def train_step(self, X, y):
-        out, caches, h = self._forward_train(X.astype(self.dtype, copy=False), update_stats=True)
+        out, caches, h = self._forward_train(self._inputs(X), update_stats=True)
         loss, dz = self.loss_fn(out, self._target(y))
         self._backward(dz, caches, h, self.g)
         t = self.train_cfg
@@ -185,7 +193,7 @@ class NumpyEngine(Engine):
         anything (no optimizer step, batch-norm running statistics and ``grads()`` untouched). ``train`` picks batch
         statistics and dropout (True) or running statistics (False). Gradients are float64 copies in the
         ``get_params`` layout: ``W``, ``b`` and, where present, ``gamma``, ``beta``."""
-        X = np.asarray(X).astype(self.dtype, copy=False)
+        X = self._inputs(X)
         out, caches, h = self._forward_train(X, update_stats=False) if train else self._forward_eval(X)
         loss, dz = self.loss_fn(out, self._target(np.asarray(y)))
         g = FlatLayout(np.zeros_like(self.grad), self.sizes, self.batch_norm)
@@ -198,7 +206,7 @@ class NumpyEngine(Engine):
         statistics): per layer, input side first, ``input`` h (B, fan_in), ``pre`` z = W·h + b (after batch
         norm where used) (B, n), ``post`` the activation (B, n; the output layer's equals ``pre``), ``delta``
         dL/dz (B, n), and the data loss's gradients ``dW`` (n, fan_in) and ``db`` (n,). Nothing is updated."""
-        X = np.asarray(X).astype(self.dtype, copy=False)
+        X = self._inputs(X)
         out, caches, h_last = self._forward_eval(X)
         out = _f64(out)  # the loss may work in place on its input; keep the logits as they were
         _, dz = self.loss_fn(out.copy(), self._target(np.asarray(y)))
@@ -220,13 +228,13 @@ class NumpyEngine(Engine):
     def pre_activations(self, X, train: bool = True) -> list[np.ndarray]:
         """Per hidden layer, the values fed into the activation (after batch norm): (B, n) float64.
         ``train`` uses the batch's statistics (running statistics untouched) and draws dropout masks."""
-        X = np.asarray(X).astype(self.dtype, copy=False)
+        X = self._inputs(X)
         caches = self._forward_train(X, False, keep_pre=True)[1] if train else self._forward_eval(X)[1]
         return [c[1].astype(np.float64) for c in caches]
 
     def total_loss(self, X, y, train: bool = True) -> float:
         """Data loss + penalty of a forward pass alone (batch-norm running statistics untouched)."""
-        X = np.asarray(X).astype(self.dtype, copy=False)
+        X = self._inputs(X)
         out = self._forward_train(X, False)[0] if train else self._forward_eval(X)[0]
         return float(self.loss_fn(out, self._target(np.asarray(y)))[0]) + self._penalty()
 
@@ -275,10 +283,10 @@ class NumpyEngine(Engine):
         return z, caches, h
 
     def forward(self, X):
-        return self._forward_eval(np.asarray(X).astype(self.dtype, copy=False))[0].astype(np.float64)
+        return self._forward_eval(self._inputs(X))[0].astype(np.float64)
 
     def trace(self, X):
-        out, caches, _ = self._forward_eval(np.asarray(X).astype(self.dtype, copy=False))
+        out, caches, _ = self._forward_eval(self._inputs(X))
         layers = [{"pre": z.astype(np.float64), "post": a.astype(np.float64)} for _, z, a, _, _ in caches]
         out = out.astype(np.float64)
         return layers + [{"pre": out, "post": out}]

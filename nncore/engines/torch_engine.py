@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import features
 from ..config import TrainConfig
 from ..errors import ConfigError
 from .base import Engine, check_params
@@ -70,10 +71,12 @@ class SeededDropout(nn.Module):
 
 
 class MLP(nn.Module):
-    """Linear → [BatchNorm1d] → activation → [dropout] per hidden layer, then a Linear output layer."""
+    """Linear → [BatchNorm1d] → activation → [dropout] per hidden layer, then a Linear output layer.
+    ``inputs``: input feature keys (``nncore.features``) computed from x (n, 2) first; None: x as it is."""
 
-    def __init__(self, sizes, activation, batch_norm, dropout, generator):
+    def __init__(self, sizes, activation, batch_norm, dropout, generator, inputs=None):
         super().__init__()
+        self.inputs = tuple(inputs) if inputs is not None else None
         self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         n_hidden = len(sizes) - 2
         self.norms = nn.ModuleList(nn.BatchNorm1d(w) for w in sizes[1:-1]) if batch_norm else None
@@ -81,6 +84,8 @@ class MLP(nn.Module):
         self.drop = SeededDropout(dropout, generator)
 
     def forward(self, x, trace=None):
+        if self.inputs is not None:
+            x = features.torch_apply(self.inputs, x)
         last = len(self.linears) - 1
         for i, linear in enumerate(self.linears):
             x = linear(x)
@@ -137,7 +142,8 @@ class TorchEngine(Engine):
                            model.dropout, self.generator)
             self.mlp, self.convs = self.net.head, list(self.net.convs)
         else:
-            self.net = MLP(self.sizes, model.activation, model.batch_norm, model.dropout, self.generator)
+            self.net = MLP(self.sizes, model.activation, model.batch_norm, model.dropout, self.generator,
+                           inputs=features.active(model.inputs))
             self.mlp, self.convs = self.net, []
         self.net.to(device=self.device, dtype=self.dtype)
         self.layers = [*self.convs, *self.mlp.linears]  # every module with a weight and a bias, input side first
