@@ -17,6 +17,7 @@ from . import registry
 from .config import DEVICES, ENGINES, DataConfig, ModelConfig, RunConfig, TrainConfig, defaults_for
 from .datasets import DATASETS, noise_help
 from .errors import ConfigError
+from .features import FEATURES
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -64,6 +65,10 @@ def add_network_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dropout", type=float, help=f"default {m.dropout:g}, tables 0.2")
     g.add_argument("--batch-norm", action="store_true")
     g.add_argument("--dtype", default=m.dtype, choices=["float32", "float64"])
+    g.add_argument("--inputs", default=",".join(m.inputs), metavar="x1,x2",
+                   help="input features the network reads, computed from the standardized x1, x2 of 2-D data: "
+                        + ", ".join(f"{k} ({f.label})" if f.label != k else k for k, f in FEATURES.items())
+                        + f" (default {','.join(m.inputs)}: the data's features as they are, for any data)")
     g = p.add_argument_group("training")
     g.add_argument("--engine", default=t.engine, help=", ".join(ENGINES))
     g.add_argument("--device", default=t.device, help="torch engine: " + ", ".join(DEVICES))
@@ -101,7 +106,7 @@ def config_from_args(a: argparse.Namespace) -> RunConfig:
                       standardize=pick(a.standardize, base.data.standardize), limit=a.limit)
     model = ModelConfig(hidden=pick(a.hidden, base.model.hidden), activation=a.activation, init=a.init,
                         dropout=pick(a.dropout, base.model.dropout), batch_norm=a.batch_norm, dtype=a.dtype,
-                        kind=a.model, channels=a.channels)
+                        kind=a.model, channels=a.channels, inputs=a.inputs)
     train = TrainConfig(engine=a.engine, device=a.device, optimizer=a.optimizer,
                         learning_rate=pick(a.lr, base.train.learning_rate),
                         momentum=a.momentum, batch_size=pick(a.batch_size, base.train.batch_size),
@@ -274,6 +279,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     snap = trainer.snapshot()
     result = run_result(trainer, snap)
     result["config"] = cfg.to_dict()
+    result["inputs"] = list(cfg.model.inputs)  # the network's input features, in order
     if a.csv:  # the network's inputs (categories one-hot encoded) and the columns not used, with the reason
         result["features"] = list(trainer.dataset.feature_names)
         result["features_left_out"] = dict(getattr(trainer.dataset, "features_left_out", {}))
