@@ -244,6 +244,25 @@ def _check_underfitting(r):
                     + f"; 16,16 val accuracy {big['val_acc']:.2f}")
 
 
+# The best any straight line does on clean circles (ring of radius 1.2 around a disc of radius 0.6, equal
+# shares): a line at distance 0.6 from the centre keeps the whole disc and a third of the ring on its sides
+# (arccos(0.6 / 1.2) / π), so 2/3 of the points; a logistic model on x1, x2 usually finds less, near chance.
+# On n test points one std of the accuracy is sqrt(2/3 · 1/3 / n) (0.043 for 120), so a line stays below
+# 2/3 + 2 std (0.75). On x1², x2² the model is linear in the squared radius, which separates the radii 0.6 and 1.2
+# exactly: with jitter std 0.12, a point crosses the middle radius 0.9 only 2.5 std off (about 1%).
+CIRCLES_LINE_BEST = 2 / 3
+
+
+def _check_input_features(r):
+    raw, squares = r["x1, x2"].final["test_acc"], r["x1², x2²"].final["test_acc"]
+    n = len(r["x1, x2"].trainer.dataset.y_test)
+    limit = CIRCLES_LINE_BEST + 2 * math.sqrt(CIRCLES_LINE_BEST * (1 - CIRCLES_LINE_BEST) / n)
+    passed = raw <= limit and squares >= 0.9
+    return passed, (f"no hidden layer, test accuracy: inputs x1, x2 {raw:.2f} (a straight line gets "
+                    f"{CIRCLES_LINE_BEST:.2f} at best, {limit:.2f} with {n} test points' chance); inputs x1², x2² "
+                    f"{squares:.2f}")
+
+
 LESSONS: dict[str, Lesson] = {lesson.id: lesson for lesson in [
     Lesson("zero_init_symmetry", "Zero init: every unit stays the same",
            "Watch the weight histograms: with zero init each hidden layer's weights form a single spike.",
@@ -318,6 +337,14 @@ LESSONS: dict[str, Lesson] = {lesson.id: lesson for lesson in [
                      **{"no hidden layer": dict(hidden=()), "1 hidden unit": dict(hidden=(1,)),
                         "16,16": dict(hidden=(16, 16))}),
            60, _check_underfitting),
+    Lesson("input_features_circles", "Input features: a linear model solves circles with x1², x2²",
+           "Watch the decision boundary: on x1, x2 it is a straight line; on x1², x2² it closes into a ring.",
+           "Without a hidden layer the network is linear in its inputs: on x1, x2 it cannot separate a disc from the "
+           "ring around it and stays near chance (test accuracy at most 0.75); on x1², x2² the same model draws a "
+           "circle and passes 0.9.",
+           _variants(60, dict(dataset="circles", n_points=600, hidden=(), learning_rate=0.03),
+                     **{"x1, x2": dict(inputs=("x1", "x2")), "x1², x2²": dict(inputs=("x1_sq", "x2_sq"))}),
+           60, _check_input_features),
 ]}
 
 

@@ -53,6 +53,16 @@ def test_normalization_check_fails_without_the_scaled_inputs():
     assert passed is False
 
 
+def test_input_features_check_fails_when_both_runs_read_x1_x2():
+    """The squares variant on raw inputs is the same straight line: the check must then fail."""
+    lesson = LESSONS["input_features_circles"]
+    raw = lesson.configs["x1, x2"]
+    assert lesson.configs["x1², x2²"].model.inputs == ("x1_sq", "x2_sq") and raw.model.hidden == ()
+    passed, observation = lesson.check(run_variants({name: raw for name in lesson.configs}))
+    assert passed is False
+    assert numbers(observation)[-1] <= 0.75  # the "x1², x2²" run, now on x1, x2, is no better than a line
+
+
 def test_a_lesson_gives_the_same_numbers_every_time():
     a, b = run_lesson("lr_too_low"), run_lesson("lr_too_low")
     assert a["observation"] == b["observation"] and a["runs"] == b["runs"]
