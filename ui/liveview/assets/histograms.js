@@ -318,7 +318,7 @@ PANELS.histograms = {
         g.fillStyle = hist_MUTED; g.fillText(hist_fmt(v), L - 5, y);
       }
       g.textAlign = "center"; g.textBaseline = "top";
-      for (const v of hist_stepTicks(x0, x1, Math.max(2, Math.floor((R - L) / 60)))) {
+      for (const v of span > 0 ? hist_stepTicks(x0, x1, Math.max(2, Math.floor((R - L) / 60))) : [s0]) {
         const x = Math.round(geo.X(v)) + 0.5;
         g.strokeStyle = hist_GRID; g.beginPath(); g.moveTo(x, T); g.lineTo(x, B); g.stroke();
         g.fillStyle = hist_MUTED; g.fillText(String(v), x, B + 5);
@@ -474,16 +474,16 @@ PANELS.histograms = {
   },
 };
 
-/* The outline of one ridge over its own non-empty bins: bin centres at height share / pmax · ridge above the
-   baseline. */
+/* The outline of one ridge: each run of non-empty bins as its own shape, bin centres at height
+   share / pmax · ridge above the baseline (empty stretches stay open, so ridges behind show through). */
 function hist_ridgePath(g, geo, d, p, base) {
-  let first = d.b0, last = d.b1;
-  while (first < last && !(p[first] > 0)) first++;
-  while (last > first && !(p[last] > 0)) last--;
   g.beginPath();
-  g.moveTo(geo.X(first), base);
-  for (let b = first; b <= last; b++) g.lineTo(geo.X(b + 0.5), base - (p[b] / d.pmax) * geo.ridge);
-  g.lineTo(geo.X(last + 1), base);
+  for (let b = d.b0; b <= d.b1; b++) {
+    if (!(p[b] > 0)) continue;
+    g.moveTo(geo.X(b), base);
+    for (; b <= d.b1 && p[b] > 0; b++) g.lineTo(geo.X(b + 0.5), base - (p[b] / d.pmax) * geo.ridge);
+    g.lineTo(geo.X(b), base);
+  }
 }
 
 /* Which of n rows the offset view draws: all when n <= most, else `most` evenly spaced ending at the newest. */
