@@ -37,6 +37,8 @@ FEATURES: dict[str, Feature] = {f.key: f for f in [
     Feature("sin_x1", "sin x1", lambda x1, x2, sin: sin(x1), "sin(x1)"),
     Feature("sin_x2", "sin x2", lambda x1, x2, sin: sin(x2), "sin(x2)"),
 ]}
+KEYS: tuple[str, ...] = tuple(FEATURES)                       # every feature, in registry order
+LABELS: dict[str, str] = {k: f.label for k, f in FEATURES.items()}
 DEFAULT_INPUTS: tuple[str, ...] = ("x1", "x2")
 
 

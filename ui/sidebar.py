@@ -16,6 +16,8 @@ from nncore import registry
 from nncore.config import DEVICES, ENGINES, IMAGE_DEFAULTS, MODEL_KINDS, RunConfig, defaults_for, parse_hidden
 from nncore.datasets import DATASETS, REAL_TABLES, SPECS, noise_help
 from nncore.errors import ConfigError
+from nncore.features import DEFAULT_INPUTS, FEATURES
+from nncore.features import label as feature_label
 
 from .safe import plain
 from .state import space
@@ -172,6 +174,12 @@ class _Builder:
         except ConfigError as e:
             self.errors.append(str(e))
             values["hidden"] = ()
+        dataset = st.session_state.get(f"{spec.prefix}.dataset_shown", self.d.dataset)
+        if not spec.images and dataset in SPECS:  # 2-D toy data: the network may read x1², x1·x2, sin x1, ...
+            values["inputs"] = tuple(st.multiselect(
+                "Input features", list(FEATURES), list(m.inputs), format_func=feature_label, **self.kw("inputs"),
+                help="what the first layer reads, computed from the standardized x1, x2: with x1² and x2² even a "
+                     "network without hidden layers can draw a circle"))
         values["activation"] = self.select("Activation", registry.ACTIVATIONS, m.activation, "activation",
                                            help=_listing(registry.ACTIVATIONS))
         values["init"] = self.select("Initialization", registry.INITIALIZERS, m.init, "init",
@@ -310,7 +318,7 @@ def _raw_widget_values(cfg: RunConfig) -> dict:
         "val_pct": int(round(d.val_fraction * 100)), "test_pct": int(round(d.test_fraction * 100)),
         "standardize": d.standardize, "limit": d.limit,
         "kind": m.kind, "hidden": ",".join(map(str, m.hidden)), "activation": m.activation, "init": m.init,
-        "dropout": m.dropout, "batch_norm": m.batch_norm,
+        "dropout": m.dropout, "batch_norm": m.batch_norm, "inputs": list(m.inputs),
         "engine": t.engine, "device": t.device, "optimizer": t.optimizer, "learning_rate": t.learning_rate,
         "momentum": t.momentum, "beta1": t.beta1, "beta2": t.beta2, "weight_decay": t.weight_decay,
         "batch_size": t.batch_size, "schedule": t.schedule, "step_size": t.step_size, f"gamma_{t.schedule}": t.gamma,
@@ -354,6 +362,8 @@ def _shown_fields(spec: SidebarSpec, cfg: RunConfig | None) -> set[str]:
         shown |= _CSV_FIELDS | ({"n_points", "noise", "classes"} if every else set())
     elif d.dataset in SPECS:  # (a bundled real table has none of these)
         shown |= {"n_points", "noise", *(("classes",) if SPECS[d.dataset].takes_classes else ())}
+    if not spec.images and (every or d.dataset in SPECS):
+        shown.add("inputs")
     if every or t.schedule == "step":
         shown.add("step_size")
     if every or t.schedule in ("step", "exponential"):
@@ -464,6 +474,32 @@ def _link_problem(spec: SidebarSpec, name: str, text: str) -> str | None:
     return None
 
 
+def _inputs_link_problem(texts: list[str]) -> str | None:
+    """Why the link's input features (one URL value per chosen feature, each its label) would not be taken."""
+    valid = [f.label for f in FEATURES.values()]
+    if any(t not in valid for t in texts) or len(set(texts)) != len(texts) or not texts or texts == [""]:
+        return f"must name one or more different input features from {', '.join(valid)}"
+    return None
+
+
+def toggle_input(spec_prefix: str, key: str, on: bool) -> tuple[str, ...]:
+    """Turn input feature ``key`` on (appended, as the "Input features" multiselect adds it) or off in the
+    sidebar of the page whose widget keys start with ``spec_prefix``; the last feature stays on. Call it from a
+    callback (e.g. the diagram's input nodes): it sets the widget's value before the widget is drawn, so the
+    widget, the URL and the next run's config all follow. Returns the inputs now chosen."""
+    if key not in FEATURES:
+        raise ConfigError(f"input feature must be one of {', '.join(FEATURES)}, got {key!r}", "inputs")
+    spec = next((s for s in (PLAYGROUND, IMAGES) if s.prefix == spec_prefix), None)
+    state_key = f"{spec_prefix}.inputs"
+    chosen = [k for k in st.session_state.get(state_key, spec.defaults.model.inputs if spec else DEFAULT_INPUTS)
+              if k in FEATURES]
+    if on and key not in chosen:
+        st.session_state[state_key] = chosen = [*chosen, key]
+    elif not on and key in chosen and len(chosen) > 1:
+        st.session_state[state_key] = chosen = [k for k in chosen if k != key]
+    return tuple(chosen)
+
+
 def check_link(spec: SidebarSpec, unbound: set) -> list[str]:
     """Notes on this page's link values that its widgets would not take, e.g. "ignored pg.n_points=999999: must
     be a whole number from 20 to 2000". Streamlit drops such values without a word, and some (``seed=1e400``)
@@ -473,8 +509,11 @@ def check_link(spec: SidebarSpec, unbound: set) -> list[str]:
     for key in list(st.query_params):
         if not key.startswith(f"{spec.prefix}."):
             continue
-        text = (st.query_params.get_all(key) or [""])[-1]
-        why = _link_problem(spec, key[len(spec.prefix) + 1:], text)
+        texts = st.query_params.get_all(key) or [""]
+        text, name = texts[-1], key[len(spec.prefix) + 1:]
+        why = _link_problem(spec, name, text) or (_inputs_link_problem(texts) if name == "inputs" else None)
+        if name == "inputs":
+            text = ",".join(texts)
         if why:
             notes.append(f"ignored {plain(key)}={plain(text)}: {why}")
             del st.query_params[key]
