@@ -182,3 +182,22 @@ def test_component_sources_are_plain_files_without_imports_or_network():
     for text in (js.replace("http://www.w3.org/2000/svg", ""), css):  # (the SVG namespace names, fetches nothing)
         for banned in ("http://", "https://", "import(", "fetch(", "XMLHttpRequest", "@import"):
             assert banned not in text
+
+
+def test_input_nodes_show_the_active_features_over_the_plane():
+    cfg = RunConfig(data=DataConfig(dataset="circles", n_points=200),
+                    model=ModelConfig(hidden=(), inputs=("x1_sq", "x2_sq", "sin_x1")))
+    trainer = Trainer(cfg, grid_resolution=24)
+    header, a = decode(FrameBuilder(trainer.dataset, editable=True).build(trainer.snapshot(), trainer.engine, 1))
+    net = header["network"]
+    assert net["inputs"] == ["x1_sq", "x2_sq", "sin_x1"] and net["toggle"] is True
+    assert [f["key"] for f in net["features"]] == ["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"]
+    assert net["sizes"] == [3, 1] and a["W_0"].shape == (3, 1)
+    t = header["plane"]["thumb"]
+    xs, ys = np.linspace(*header["plane"]["x"], t), np.linspace(*header["plane"]["y"], t)
+    scaled = payload.plane_inputs(trainer.snapshot().grid, trainer.dataset, xs, ys)
+    for i, fn in enumerate((lambda x: x[:, 0] ** 2, lambda x: x[:, 1] ** 2, lambda x: np.sin(x[:, 0]))):
+        value = fn(scaled)
+        reach = np.abs(value).max()
+        got = (a["thumb_0"][i].astype(np.float64).ravel() - 128) / 127 * reach
+        assert np.abs(got - value).max() <= reach / 127 * 0.5 + 1e-9

@@ -16,7 +16,7 @@ import struct
 
 import numpy as np
 
-from nncore import metrics
+from nncore import features
 from nncore.training import Grid, Snapshot
 
 from ..charts import PALETTE, envelope_indices
@@ -213,13 +213,12 @@ class FrameBuilder:
         params = engine.get_params()
         sizes = [int(params[0]["W"].shape[1])] + [int(p["W"].shape[0]) for p in params]
         shown = [min(s, MAX_SHOWN) for s in sizes]
-        inputs = list(getattr(cfg.model, "inputs", ("x1", "x2")))
+        inputs = list(cfg.model.inputs)
         two_d = ds.n_features == 2
-        keys, labels, apply = _feature_maps()
         names = inputs if two_d else list(ds.feature_names)
         header["network"] = {
             "inputs": names[:shown[0]] if not two_d else inputs,
-            "features": ([{"key": k, "label": labels[k]} for k in keys] if two_d
+            "features": ([{"key": k, "label": features.LABELS[k]} for k in features.KEYS] if two_d
                          else [{"key": n, "label": n} for n in names[:shown[0]]]),
             "toggle": two_d, "sizes": sizes, "shown": shown, "activation": cfg.model.activation,
             "max_layers": self.max_layers, "max_width": self.max_width, "neuron_scale": 1.0,
@@ -230,7 +229,7 @@ class FrameBuilder:
         if traces is None:
             return
         t2 = THUMB * THUMB
-        x_in = apply(inputs, self.thumb_inputs) if two_d else self.thumb_inputs
+        x_in = features.apply(inputs, self.thumb_inputs) if two_d else self.thumb_inputs
         x_in = x_in[:, :shown[0]]
         reach = np.abs(x_in).max(axis=0)
         arrays["thumb_0"] = np.stack([_signed_u8(x_in[:, i], reach[i]) for i in range(shown[0])]).reshape(
@@ -322,15 +321,6 @@ def engine_sizes(engine, dataset) -> list[int]:
     """[inputs, hidden..., outputs] of an engine's dense layers, read from its weights."""
     params = engine.get_params()
     return [int(params[0]["W"].shape[1])] + [int(p["W"].shape[0]) for p in params]
-
-
-def _feature_maps():
-    """(keys, labels, apply) of the input feature maps (``nncore.features``)."""
-    try:
-        from nncore import features
-    except ImportError:  # the feature registry is not in this checkout yet: the data's own two features
-        return ["x1", "x2"], {"x1": "x1", "x2": "x2"}, lambda keys, X: X
-    return list(features.KEYS), dict(features.LABELS), features.apply
 
 
 def demo_frames(kind: str = "binary", hidden: tuple[int, ...] = (6, 4), count: int = 20, steps: int = 40,
