@@ -183,7 +183,7 @@ def export_onnx(cfg: RunConfig, params: list[dict], info, path_or_buffer=None) -
     props = {"task": info.task, "class_names": json.dumps(list(info.class_names)),
              "feature_names": json.dumps(list(info.feature_names)), "config": json.dumps(cfg.to_dict()),
              "input": "raw features; the training split's scaling is part of the graph"
-                      + (f", then the input features {', '.join(cfg.model.inputs)}" if active(cfg.model.inputs) else "")}
+             + (f", then the input features {', '.join(cfg.model.inputs)}" if active(cfg.model.inputs) else "")}
     if info.encoding and info.encoding["categories"]:
         props.update(_encode_in_graph(model, info.encoding))
     onnx.helper.set_model_props(model, props)

@@ -64,7 +64,7 @@ def test_regression_reports_r2_instead_of_accuracy(capsys):
     (["train", "--dataset", "nope"], "dataset must be one of"),
     (["train", "--frobnicate"], "unrecognized arguments: --frobnicate"),
     (["train", "--inputs", "x1,x3"], "inputs must be keys from x1, x2, x1_sq, x2_sq, x1_x2, sin_x1, sin_x2, got 'x3'"),
-    (["train", "--dataset", "wine", "--inputs", "x1_sq"], "need data with exactly 2 features (x1, x2); wine is a table"),
+    (["train", "--dataset", "wine", "--inputs", "x1_sq"], "need data with exactly 2 features (x1, x2); wine is a"),
 ])
 def test_bad_argument_exits_2_with_one_line(args, needle, capsys):
     try:
