@@ -78,12 +78,13 @@ FIND_LV_JS = """(root) => {
   return find(root);
 }"""
 # Records, in the page itself (no round trips to this script), every distinct status text as [time, step] and
-# every distinct data-frame value as [time, value]. The live view's root is looked up again only when it left
-# the document, and at most once a second while it is missing.
+# every distinct data-frame value as [time, value, mount] (mount: which root element, counted from 1: the
+# component mounted afresh gets a new one). The live view's root is looked up again only when it left the
+# document, and at most once a second while it is missing.
 RECORDER_JS = """() => {
   const status = %s, findLV = %s;
   const rec = window.__rec = {status: [], frames: [], mark: null, end: null, last: ""};
-  let lastText = "", lastFrame = null, lv = null, looked = -1e9;
+  let lastText = "", lastFrame = null, lv = null, looked = -1e9, mount = 0;
   setInterval(() => {
     const t = performance.now();
     const text = status();
@@ -92,19 +93,29 @@ RECORDER_JS = """() => {
       rec.status.push([t, m ? Number(m[1]) : null]);
       lastText = rec.last = text;
     }
-    if (!(lv && lv.isConnected) && t - looked > 1000) { lv = findLV(document); looked = t; }
+    if (!(lv && lv.isConnected) && t - looked > 1000) {
+      const found = findLV(document);
+      looked = t;
+      if (found && found !== lv) { mount++; lastFrame = null; }
+      lv = found;
+    }
     const f = lv ? Number(lv.getAttribute("data-frame")) : null;
-    if (f !== null && f !== lastFrame) { rec.frames.push([t, f]); lastFrame = f; }
+    if (f !== null && f !== lastFrame) { rec.frames.push([t, f, mount]); lastFrame = f; }
   }, %d);
 }""" % (STATUS_JS, FIND_LV_JS, POLL_MS)
-# What one tab did between its mark and its end: frames (data-frame increase), status-line changes, and the
-# [time, step] records inside the window.
+# What one tab did between its mark and its end: frames (data-frame increase; a component mounted afresh counts
+# from 0 again: a remount), status-line changes, and the [time, step] records inside the window.
 SUMMARY_JS = """() => {
   const r = window.__rec, a = r.mark, b = r.end;
   const before = r.frames.filter(([t]) => t <= a), inside = r.frames.filter(([t]) => t > a && t <= b);
-  const f0 = before.length ? before[before.length - 1][1] : (inside.length ? 0 : null);
-  const f1 = inside.length ? inside[inside.length - 1][1] : f0;
-  return {seconds: (b - a) / 1000, frames: f0 === null ? null : f1 - f0,
+  let prev = before.length ? before[before.length - 1] : null, frames = prev === null && !inside.length ? null : 0;
+  let remounts = 0;
+  for (const rec of inside) {
+    if (prev !== null && rec[2] !== prev[2]) { remounts++; frames += rec[1]; }  // a new root counts from 0
+    else frames += rec[1] - (prev === null ? 0 : prev[1]);
+    prev = rec;
+  }
+  return {seconds: (b - a) / 1000, frames, remounts,
           status_changes: r.status.filter(([t]) => t > a && t <= b).length,
           steps: r.status.filter(([t, s]) => t >= a - 500 && t <= b && s !== null), last: r.last};
 }"""
@@ -270,7 +281,6 @@ def phase(server: StreamlitServer, url: str, browser, view: str, sessions: int, 
     counters = [{"ws": 0, "http": 0} for _ in range(sessions)]
     pages = [_open_tab(browser, url, view, c) for c in counters]
     loaded_rss = rss_mb(pid)
-    pictures = sum(p.locator("[data-testid='stImageContainer'] img").count() > 0 for p in pages)
     for page in pages:
         page.evaluate(RECORDER_JS)
         page.get_by_role("button", name="Play", exact=True).click()
@@ -305,6 +315,7 @@ def phase(server: StreamlitServer, url: str, browser, view: str, sessions: int, 
     cpu = meter.stop()
     at_end = [dict(c) for c in counters]
     tabs = [p.evaluate(SUMMARY_JS) for p in pages]
+    pictures = sum(p.locator("[data-testid='stImageContainer'] img").count() > 0 for p in pages)
     busy = sum("busy" in p.inner_text("body").lower() for p in pages)
     hidden = sum(p.evaluate("document.visibilityState") != "visible" for p in pages)
     playing_rss = rss_mb(pid)
@@ -354,7 +365,7 @@ def phase(server: StreamlitServer, url: str, browser, view: str, sessions: int, 
         "rss_mb_after_close": round(after_rss, 1),
         "busy": busy, "hidden_tabs": hidden,
         "finished_tabs": sum(not re.search(r"\b(training|paused)\b", t["last"]) for t in tabs),
-        "tabs_with_picture": pictures,
+        "tabs_with_picture": pictures, "remounts": sum(t["remounts"] for t in tabs),
     }
 
 
@@ -400,7 +411,7 @@ ROWS = ("fps_min", "fps_median", "click_median_s", "click_p95_s", "cpu_ms_per_fr
         "cpu_ms_per_frame.browser", "cpu_ms_per_frame.harness", "cpu_cores.server", "cpu_cores.browser",
         "cpu_cores.harness", "cpu_cores.others", "steps_per_s_median",
         "headless.steps_per_s", "throughput_ratio", "bytes_per_frame.ws", "bytes_per_frame.http",
-        "bytes_per_frame.total", "status_fps_median", "rss_mb_per_session", "busy", "finished_tabs")
+        "bytes_per_frame.total", "status_fps_median", "remounts", "rss_mb_per_session", "busy", "finished_tabs")
 
 
 def _get(d: dict, dotted: str):
