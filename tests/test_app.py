@@ -86,24 +86,31 @@ def image_elements(at: AppTest) -> list:
     return [img for element in at.main if getattr(element, "type", None) == "image" for img in element.proto.imgs]
 
 
-def live_picture(at: AppTest):
-    """The Playground's one picture of a live frame: the decision boundary beside the curves, histograms
-    below (its pixels are tested in test_charts; here: that the page draws it, and what it says it shows)."""
-    found = [img for img in image_elements(at) if img.caption.startswith("Left: ")]
-    assert len(found) == 1, [img.caption[:60] for img in image_elements(at)]
+def live_frames(at: AppTest) -> list[tuple[dict, dict]]:
+    """The live views on the page's main area: each one's frame, decoded (header, arrays)."""
+    from ui.liveview.payload import decode
+    return [decode(element.proto.bytes) for element in at.main if getattr(element, "type", None) == "bidi_component"]
+
+
+def live_frame(at: AppTest) -> tuple[dict, dict]:
+    """The Playground's one live view (its drawing is tested in the browser; here: what the frame holds)."""
+    found = live_frames(at)
+    assert len(found) == 1, [h["panels"] for h, _ in found]
     return found[0]
 
 
 def test_boundary_curves_histograms_and_norms_are_drawn(at):
     button(at, "Play").click().run()
     at.run()
-    picture = live_picture(at)
-    assert picture.caption.startswith("Left: decision boundary (class probabilities)")
-    for part in ("filled dots = train, rings = test", "loss (log scale) and accuracy per epoch",
-                 "gradient norm of each layer (hidden 1, hidden 2, output)", "Below: Histograms per layer over time"):
-        assert part in picture.caption, part
-    assert picture.url.endswith(".png")  # sent as PNG (not re-encoded as JPEG on the way)
-    assert len(image_elements(at)) == 1 and not charts(at)  # one picture per frame, no chart views to update
+    header, arrays = live_frame(at)
+    assert header["panels"] == ["diagram", "boundary", "curves", "histograms", "hidden"]
+    assert header["editable"] and header["boundary"]["kind"] == "binary"
+    assert header["network"]["sizes"] == [2, 16, 16, 1]
+    assert [s["name"] for s in header["curves"]["series"]] == ["loss", "score", "norms"]
+    assert [line["label"] for line in header["curves"]["series"][2]["lines"]] == ["hidden 1", "hidden 2", "output"]
+    assert header["histograms"]["layers"] == ["hidden 1", "hidden 2", "output"]
+    assert len(arrays["points_split"]) == 600 and arrays["boundary"].shape == (80, 80)
+    assert not image_elements(at) and not charts(at)  # one live view per frame, no chart views to update
 
 
 def test_learning_rate_changes_mid_run_without_reset(at):
@@ -132,7 +139,7 @@ def test_changing_the_architecture_resets_and_says_so(at):
     assert any("hidden changed" in i.value for i in at.info)
     button(at, "Play").click().run()
     at.run()
-    assert "gradient norm of each layer (hidden 1, output)" in live_picture(at).caption  # the new network's layers
+    assert live_frame(at)[0]["histograms"]["layers"] == ["hidden 1", "output"]  # the new network's layers
 
 
 @pytest.mark.parametrize("text, message", [
@@ -179,8 +186,9 @@ def test_images_page_trains_and_shows_the_evaluation_views(images):
         button(images, "Step").click().run()
     assert step_count(images) == 12
     titles = [t for s in charts(images) for t in panel_titles(s)]
-    [curves] = [img.caption for img in image_elements(images) if img.caption.startswith("Loss (log scale)")]
-    assert "accuracy per epoch for train and validation" in curves and "Below: Histograms" in curves
+    [(header, _)] = live_frames(images)
+    assert header["panels"] == ["curves", "histograms"] and header["task"] == "multiclass"
+    assert header["curves"]["series"][1]["title"] == "Accuracy" and header["epoch"] >= 1
     for expected in ("Per-class accuracy (test)", "Confusion matrix (test)",
                      "ROC, one class vs rest (legend: AUC)", "Class probabilities"):
         assert expected in titles, (expected, titles)
@@ -197,8 +205,8 @@ def test_cnn_trains_on_the_images_page(images):
     images.sidebar.text_input(key="img.hidden").input("32").run()
     button(images, "Step").click().run()
     assert step_count(images) == 1 and not images.exception
-    [caption] = [img.caption for img in image_elements(images)]
-    assert "Below: Histograms per layer over time (conv 1, conv 2, " in caption
+    [(header, _)] = live_frames(images)
+    assert header["histograms"]["layers"][:2] == ["conv 1", "conv 2"]
 
 
 def test_numpy_engine_refuses_the_cnn_with_a_message(images):
@@ -376,9 +384,9 @@ def test_race_trains_every_racer_in_lockstep_and_draws_their_boundaries(at):
     second = race_steps(at)
     assert not at.exception, at.exception
     assert len(set(first)) == 1 and len(set(second)) == 1 and 0 < first[0] < second[0]
-    boundaries = [img for img in image_elements(at)
-                  if img.caption.startswith("Decision boundary (class probabilities)")]
-    assert len(boundaries) == 3
+    views = live_frames(at)
+    assert len(views) == 3 and all(h["panels"] == ["boundary", "diagram"] for h, _ in views)
+    assert all(h["step"] == first[0] + 0 or h["step"] == second[0] for h, _ in views)
     button(at, "Pause race").click().run()
     paused = race_steps(at)
     at.run()
@@ -406,8 +414,9 @@ def test_playground_trains_on_an_uploaded_table_and_keeps_it_when_a_bad_file_fol
     assert not at.exception, at.exception
     button(at, "Step").click().run()
     assert step_count(at) == 1
-    assert live_picture(at).caption.startswith(
-        "Left: decision boundary (class probabilities) in the 2-D PCA plane of 3 features")
+    header, _ = live_frame(at)
+    assert header["plane"]["axes"] == ["PC1", "PC2"] and header["network"]["sizes"][0] == 3
+    assert header["network"]["toggle"] is False and header["classes"] == ["big", "small"]
     trainer = at.session_state["nnplay"]["run.playground"].trainer
     assert trainer.dataset.class_names == ("big", "small") and trainer.cfg.data.label == "kind"
     _file_uploader(at, "pg.csv_file").upload("broken.csv", b"a,b,c\n").run()  # header only
@@ -428,8 +437,8 @@ def test_playground_diagnoses_a_paused_run_and_travels_back_in_time(at):
     at.select_slider(key="pg.travel.epoch").set_value(2).run()
     assert not at.exception, at.exception
     assert any("epoch 2 " in c.value + " " for c in at.caption)
-    pictures = [img for img in image_elements(at) if img.caption.startswith("Left: decision boundary")]
-    assert len(pictures) == 2  # the live frame of now, and of epoch 2
+    views = live_frames(at)
+    assert [h["epoch"] for h, _ in views] == [8, 2]  # the live view of now, and of epoch 2
     next(b for b in at.button if b.label == "Branch from here").click().run()
     assert any("Branched from epoch 2" in i.value for i in at.info)
     trainer = at.session_state["nnplay"]["run.playground"].trainer

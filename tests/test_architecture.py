@@ -88,7 +88,7 @@ def test_the_playground_loads_and_draws_without_torch_or_scikit_learn():
     reads uploaded tables only)."""
     code = ("import sys\n"
             "from streamlit.testing.v1 import AppTest\n"
-            "import ui.frame, ui.raster, ui.charts, ui.histograms\n"
+            "import ui.liveview.payload, ui.charts\n"
             "at = AppTest.from_file('app.py', default_timeout=120)\n"
             "at.run()\n"
             "assert not at.exception, [e.value for e in at.exception]\n"

@@ -1,75 +1,24 @@
 """Chart builders: pure functions from data to Vega-Lite specs or pixels (no Streamlit calls here).
 
 The evaluation views (confusion matrix, per-class bars, ROC, PCA) are Vega-Lite charts, authored once with
-Altair against named datasets and cached, so that a refresh only fills in the data. The live views are
-pictures drawn on the server (``ui.frame``); this module holds what both share: the class palette, the
-boundary colouring, curve thinning and a fast PNG encoder.
+Altair against named datasets and cached, so that a refresh only fills in the data. The live views are drawn
+in the browser by the live-view component (``ui.liveview``); this module holds what both share: the class
+palette and curve thinning.
 """
 
 from __future__ import annotations
 
 import functools
-import struct
-import zlib
 
 import altair as alt
 import numpy as np
 
-from .raster import hex_rgb
-
 # Class colours (colour-blind-safe Tableau 10 order); the boundary shading uses the same ones.
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
            "#9c755f", "#bab0ac"]
-# Points per curve series sent to the browser. The browser's chart library costs ~50 µs per data row per
-# frame (measured), so a live frame keeps each series short: per bucket of epochs the lowest and the highest
-# value survive, so spikes and dips are never hidden by the thinning.
+# Points per curve series by default: per bucket of epochs the lowest and the highest value survive, so spikes
+# and dips are never hidden by the thinning.
 MAX_CURVE_POINTS = 100
-
-
-def _rgb(hex_colour: str) -> np.ndarray:
-    return np.array(hex_rgb(hex_colour), dtype=np.float64)
-
-
-def _png_chunk(tag: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-
-def png_bytes(rgb: np.ndarray) -> bytes:
-    """Encode an (H, W, 3|4) uint8 array, row 0 at the top, as PNG: rows unfiltered, zlib at level 1. Live
-    frames are mostly flat colour, where this is as small as Pillow's encoder and takes 40% less time (and
-    zlib lets other sessions' threads run meanwhile)."""
-    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-    height, width, channels = rgb.shape
-    raw = np.zeros((height, width * channels + 1), dtype=np.uint8)  # filter byte 0 ("none") per row
-    raw[:, 1:] = rgb.reshape(height, -1)
-    header = struct.pack(">IIBBBBB", width, height, 8, 6 if channels == 4 else 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(raw.tobytes(), 1))
-            + _png_chunk(b"IEND", b""))
-
-
-def boundary_rgb(values: np.ndarray, task: str, target_range: tuple[float, float] | None = None) -> np.ndarray:
-    """Colour an (R, R, K) probability grid: each cell is the probability-weighted class colour, faded
-    towards white where the network is unsure (max probability near 1/K). Regression: (R, R) values on a
-    blue–white–orange scale from ``target_range`` (low, high; white in the middle; values beyond get the
-    end colours), by default symmetric around 0. Returns (R, R, 3) uint8 with row 0 = lowest y (flip before
-    encoding); any other shape works alike (e.g. (n,) values -> (n, 3))."""
-    if task == "regression":
-        values = np.asarray(values, dtype=np.float64)
-        if target_range is None:
-            top = float(np.abs(values).max()) if values.size else 1.0
-            target_range = (-top, top)
-        centre, half = (target_range[0] + target_range[1]) / 2, (target_range[1] - target_range[0]) / 2
-        v = ((values - centre) / max(half, 1e-12)).clip(-1, 1)
-        lo, hi, white = _rgb(PALETTE[0]), _rgb(PALETTE[1]), np.full(3, 255.0)
-        t = np.abs(v)[..., None]
-        rgb = np.where(v[..., None] < 0, white + (lo - white) * t, white + (hi - white) * t)
-        return rgb.clip(0, 255).astype(np.uint8)
-    k = values.shape[-1]
-    colours = np.stack([_rgb(c) for c in PALETTE[:k]])
-    mixed = values @ colours
-    confidence = ((values.max(axis=-1) - 1.0 / k) / (1.0 - 1.0 / k)).clip(0, 1)[..., None]
-    strength = 0.15 + 0.55 * confidence
-    return (255.0 - (255.0 - mixed) * strength).clip(0, 255).astype(np.uint8)
 
 
 # Fixed-size charts keep their plot area and add room for axes and legends around it (Streamlit's default

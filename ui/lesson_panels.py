@@ -69,7 +69,7 @@ def variant(name: str, result, transform, key: str) -> None:
     snap, trainer = result.snapshot, result.trainer
     st.caption(panels.status_text(snap, trainer.dataset.task, trainer.engine_label, playing=False))
     if snap.grid is not None:
-        panels.boundary(snap, trainer.dataset)
+        panels.view(f"{key}.view", snap, trainer.engine, trainer.dataset, panels=("diagram", "boundary"))
     callouts(diagnose(trainer, snapshot=snap))
     reason = playground_fit(trainer.cfg, transform)
     if st.button("Open in Playground", key=f"{key}.open", disabled=bool(reason), help=reason or None):

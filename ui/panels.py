@@ -9,7 +9,8 @@ import streamlit as st
 from nncore.datasets import Dataset
 from nncore.training import Snapshot
 
-from . import charts, frame
+from .liveview import panel as liveview_panel
+from .liveview import payload as liveview_payload
 
 STATUS_LABELS = {"ready": "ready", "running": "training", "done": "finished", "early_stopped": "stopped early",
                  "diverged": "diverged"}
@@ -42,23 +43,26 @@ def status_line(snap: Snapshot, task: str, engine: str, playing: bool) -> None:
         st.info(snap.message)
 
 
-def _score_title(task: str) -> str:
-    return "Accuracy" if task != "regression" else "R²"
+def live_view(session, snap: Snapshot, engine, dataset: Dataset, key: str, *, panels=liveview_payload.PANELS,
+              editable: bool = False, version: int = 0, limits: tuple[int, int] = (6, 64)) -> None:
+    """The live view of one run: network diagram, boundary, curves, histograms and hidden space (those of
+    ``panels``), drawn in the browser from one compact frame. ``editable``: the visitor may change weights, the
+    network, the inputs and the data from it (the Playground)."""
+    from .liveview import handlers
+    max_layers, max_width = limits
+    on = (handlers.for_playground(session, key.split(".")[0], max_layers, max_width) if editable
+          else handlers.for_viewing(session))
+    liveview_panel.show(key, snap, engine, dataset, session.cache, panels=panels, editable=editable,
+                        playing=session.playing, hidden_layer=session.view.get("hidden_layer", 1), version=version,
+                        max_layers=max_layers, max_width=max_width, handlers=on)
 
 
-def _show(picture: frame.Picture) -> None:
-    st.image(charts.png_bytes(picture.rgb), caption=picture.caption, output_format="PNG")
-
-
-def live_frame(snap: Snapshot, dataset: Dataset) -> None:
-    """The decision boundary beside the loss, score and gradient-norm curves, histograms below: one picture,
-    so that a frame costs the browser one image swap."""
-    _show(frame.live_picture(snap, dataset, _score_title(dataset.task)))
-
-
-def boundary(snap: Snapshot, dataset: Dataset) -> None:
-    """The decision boundary (or regression surface) under the data points."""
-    if snap.grid is None:
+def view(key: str, snap: Snapshot, engine, dataset: Dataset, *, panels=("boundary",), playing: bool = False) -> None:
+    """A live view that only looks (a lesson's variant, a racer): the decision boundary (or regression
+    surface) under the data points, and whatever else ``panels`` names."""
+    from .state import space
+    if snap.grid is None and not set(panels) - {"boundary", "hidden", "diagram"}:
         st.info("No decision boundary for this data (image inputs, or fewer than 2 features).")
         return
-    _show(frame.boundary_picture(snap.grid, dataset))
+    liveview_panel.show(key, snap, engine, dataset, space().setdefault("views", {}), panels=panels,
+                        playing=playing)

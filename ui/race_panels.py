@@ -225,7 +225,8 @@ def draw_race(snapshots: dict[str, Snapshot], race: Race, playing: bool) -> None
                 st.markdown(panels.status_text(snap, task, race.trainers[name].engine_label, playing))
                 if snap.message:
                     st.caption(snap.message)
-                panels.boundary(snap, race.dataset)
+                panels.view(f"race.view.{name}", snap, race.trainers[name].engine, race.dataset,
+                            panels=("boundary", "diagram"), playing=playing)
     if all(len(s.history["epoch"]) == 0 for s in snapshots.values()):
         st.caption("The racers' validation losses appear here after the first epoch.")
         return

@@ -25,7 +25,8 @@ def time_travel(session: RunSession, trainer: Trainer, train_cfg, key: str) -> N
         return
     past = trainer.snapshot_at(epoch)
     st.caption(panels.status_text(past, trainer.dataset.task, trainer.engine_label, playing=False))
-    panels.live_frame(past, trainer.dataset)
+    panels.live_view(session, past, trainer.engine_at(epoch), trainer.dataset, f"{key}.view",
+                     panels=("diagram", "boundary", "curves", "histograms", "hidden"))
 
     def branch():
         state.archive_run(session.page, session.trainer)

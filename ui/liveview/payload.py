@@ -296,7 +296,10 @@ class FrameBuilder:
         arrays["hist_edges"] = np.asarray(snap.hist_edges, np.float32)
         arrays["hist_steps"] = np.asarray(snap.hist_steps, np.float32)
         for kind, counts in (("gradients", snap.grad_hist), ("weights", snap.weight_hist)):
-            shares, totals = _row_shares(np.asarray(counts, np.float64))
+            counts = np.array(counts, np.float64)
+            if kind == "gradients" and len(snap.hist_steps) and snap.hist_steps[0] == 0:
+                counts[0] = 0  # before the first step there are no gradients: an empty row, not a spike at 0
+            shares, totals = _row_shares(counts)
             arrays[f"hist_{kind}"] = shares
             arrays[f"hist_{kind}_total"] = totals
         header["histograms"] = {"layers": list(snap.layer_names), "kinds": ["gradients", "weights"],

@@ -1,0 +1,196 @@
+"""The live view in a real browser (Chromium at devicePixelRatio 2): it plays and pauses, is sharp, answers
+hover and clicks, edits the engine's weights, grows the network, and takes drawn points. Nothing on the page
+is fetched from outside the server.
+
+Skips when Chromium or Playwright is missing, except under ``CI=true`` where that fails.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nncore.checkpoint import load_checkpoint
+from nncore.config import DataConfig, ModelConfig, RunConfig
+from nncore.training import Trainer
+
+from .browser_support import REPO_ROOT, StreamlitServer, launch_chromium, require_browser, wait_app_idle
+
+LINK = "/?pg.hidden=3,2&pg.n_points=200&pg.epochs=10000"  # a small network, drawn in full
+CONFIG = RunConfig(data=DataConfig(n_points=200), model=ModelConfig(hidden=(3, 2)))  # what LINK trains
+VIEW = "[data-testid='live-view']"
+LOAD_TIMEOUT_MS = 120_000
+NOTICE = "[data-testid='stAlert']"
+
+# The boundary canvas's pixels, read in the page: (width, height, a checksum of every pixel).
+PIXELS_JS = """(canvas) => {
+  const g = canvas.getContext("2d");
+  const d = g.getImageData(0, 0, canvas.width, canvas.height).data;
+  let h = 0;
+  for (let i = 0; i < d.length; i += 4) h = (h * 31 + d[i] * 7 + d[i + 1] * 3 + d[i + 2]) >>> 0;
+  return [canvas.width, canvas.height, h];
+}"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    require_browser()
+    log = tmp_path_factory.mktemp("live-view") / "streamlit.log"
+    srv = StreamlitServer("app.py", cwd=REPO_ROOT, log_path=log)
+    srv.start(timeout=60)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        assert "Traceback" not in srv.log_tail(200_000), srv.log_tail()
+
+
+@pytest.fixture(scope="module")
+def context():
+    require_browser()
+    with launch_chromium(device_scale_factor=2, accept_downloads=True) as ctx:
+        yield ctx
+
+
+def _open(context, server, link: str = LINK):
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(server.url + link, timeout=30_000)
+    page.locator(VIEW).wait_for(timeout=LOAD_TIMEOUT_MS)
+    page.wait_for_function(f"() => document.querySelector('[data-testid=stApp]') && "
+                           f"[...document.querySelectorAll('*')].some(e => e.shadowRoot && "
+                           f"e.shadowRoot.querySelector(\"{VIEW}\") && "
+                           f"+e.shadowRoot.querySelector(\"{VIEW}\").dataset.frame > 0)", timeout=LOAD_TIMEOUT_MS)
+    wait_app_idle(page, timeout_ms=30_000)
+    return page, errors, requests
+
+
+def _frames(page) -> int:
+    return int(page.locator(VIEW).get_attribute("data-frame"))
+
+
+def _pixels(page) -> list:
+    return page.locator("[data-testid='boundary']").evaluate(PIXELS_JS)
+
+
+def test_frames_advance_while_playing_stop_on_pause_and_the_canvas_is_sharp(context, server):
+    page, errors, requests = _open(context, server)
+    try:
+        canvas = page.locator("[data-testid='boundary']")
+        css = canvas.evaluate("c => [c.getBoundingClientRect().width, c.getBoundingClientRect().height]")
+        backing = canvas.evaluate("c => [c.width, c.height]")
+        assert css[0] > 100 and backing == [round(css[0] * 2), round(css[1] * 2)], (css, backing)
+
+        before = _frames(page)
+        page.get_by_role("button", name="Play", exact=True).click()
+        t0 = time.monotonic()
+        deadline = t0 + 30
+        while _frames(page) < before + 10 and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        grown = _frames(page) - before
+        rate = grown / (time.monotonic() - t0)
+        print(f"\n[live view] {grown} frames in {time.monotonic() - t0:.1f} s after Play ({rate:.1f} frames/s, "
+              "including the first frame's start-up)")
+        assert grown >= 10, f"only {grown} new frames within 30 s of Play"
+
+        page.get_by_role("button", name="Pause", exact=True).click()
+        page.wait_for_timeout(1000)
+        wait_app_idle(page)
+        paused = _frames(page)
+        page.wait_for_timeout(1500)
+        assert _frames(page) == paused, "frames kept coming after Pause"
+        assert not errors, errors
+        outside = [u for u in requests if not u.startswith((server.url, "data:", "blob:"))]
+        assert not outside, f"the page fetched from outside the server: {outside[:5]}"
+    finally:
+        page.close()
+
+
+def test_hover_shows_a_neuron_and_a_typed_weight_reaches_the_engine(context, server, tmp_path):
+    page, errors, _ = _open(context, server)
+    try:
+        output = _pixels(page)
+        neuron = page.locator("[data-testid='neuron'][data-layer='1'][data-unit='0']")
+        neuron.hover()
+        page.wait_for_timeout(300)
+        shown = _pixels(page)
+        assert shown != output, "hovering a neuron left the boundary panel unchanged"
+        page.mouse.move(2, 2)
+        page.wait_for_timeout(300)
+        assert _pixels(page) == output, "leaving the neuron did not bring the network's output back"
+
+        # the weight from input x2 (unit 1) to neuron 3 of layer 1 (unit 2), as the engine initialized it
+        expected = Trainer(CONFIG).engine.get_params()[0]["W"][2, 1]
+        link = page.locator("[data-testid='link'][data-from='0:1'][data-to='1:2']")
+        link.hover()
+        card = page.locator("[data-testid='link-card']")
+        card.wait_for(state="visible", timeout=5000)
+        assert f"{expected:.3g}" in card.inner_text(), (card.inner_text(), expected)
+
+        link.click()
+        box = page.locator("[data-testid='weight-input']")
+        box.wait_for(state="visible", timeout=5000)
+        box.fill("0.5")
+        box.press("Enter")
+        page.locator(NOTICE, has_text="set to 0.5").wait_for(timeout=20_000)
+        wait_app_idle(page)
+        link.hover()
+        page.wait_for_timeout(300)
+        assert "0.5" in card.inner_text()
+
+        page.get_by_text("Model file: save, export, or load a checkpoint").click()
+        with page.expect_download(timeout=30_000) as download:
+            page.get_by_role("button", name="Checkpoint (.safetensors)").click()
+        path = tmp_path / "edited.safetensors"
+        download.value.save_as(path)
+        params = load_checkpoint(path.read_bytes()).params
+        assert params[0]["W"][2, 1] == 0.5, params[0]["W"]
+        assert not errors, errors
+    finally:
+        page.close()
+
+
+def test_plus_adds_a_neuron_in_settings_link_and_diagram(context, server):
+    page, errors, _ = _open(context, server)
+    try:
+        assert page.locator("[data-testid='neuron'][data-layer='1']").count() == 3
+        page.locator("[data-testid='add-unit'][data-layer='1']").click()
+        page.wait_for_function("() => /pg\\.hidden=4(%2C|,)2/.test(location.search)", timeout=30_000)
+        wait_app_idle(page)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('*')].some(e => e.shadowRoot && "
+            "e.shadowRoot.querySelectorAll(\"[data-testid='neuron'][data-layer='1']\").length === 4)", timeout=30_000)
+        hidden = page.locator("[data-testid='stTextInput']", has_text="Hidden layers").locator("input")
+        assert hidden.input_value() == "4,2"
+        assert page.locator("[data-testid='neuron'][data-layer='2']").count() == 2
+        assert not errors, errors
+    finally:
+        page.close()
+
+
+def test_a_click_on_the_plane_adds_a_point_of_the_picked_class(context, server):
+    page, errors, _ = _open(context, server)
+    try:
+        canvas = page.locator("[data-testid='boundary']")
+        points = int(canvas.get_attribute("data-points"))
+        assert points == 200
+        page.locator("[data-testid='draw-mode']").click()
+        page.locator("[data-testid='draw-class']").select_option("1")
+        box = canvas.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.locator(NOTICE, has_text="class 1").wait_for(timeout=30_000)
+        wait_app_idle(page)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('*')].some(e => e.shadowRoot && "
+            "+(e.shadowRoot.querySelector(\"[data-testid='boundary']\") || {dataset: {}}).dataset.points === 201)",
+            timeout=30_000)
+        assert not errors, errors
+    finally:
+        page.close()
