@@ -3,33 +3,38 @@ for the live view drawn in the browser ("new") and for the server-drawn PNG it r
 
     python benchmarks/load.py --view both --sessions 1,4 --seconds 20
 
-``--view new`` runs ``streamlit run app.py`` from this checkout; ``--view png`` runs it from a temporary git
-worktree of ``--png-ref`` (default b907b3d, the last commit that drew each frame as one PNG), removed at the end
-(also on an error or Ctrl-C); ``--view both`` measures both in the same run, reference first, and prints
-new/reference ratios. ``--new-ref COMMIT`` measures a commit (in its own worktree) instead of the checkout.
+``--view new`` runs ``streamlit run app.py`` from this checkout (``--new-ref COMMIT``: from a worktree of that
+commit; ``--new-dir DIR``: from that folder); ``--view png`` runs it from a temporary git worktree of
+``--png-ref`` (default b907b3d, the last commit that drew each frame as one PNG), removed at the end, also on an
+error, Ctrl-C or SIGTERM; ``--view both`` measures both in the same run, the reference first, and prints
+new/reference ratios.
 
-For each view and each session count N: a fresh server (127.0.0.1, a free port) serves one warm-up tab that
-comes and goes (imports are paid once per server), then N tabs; each presses Play (the default Playground run at
-the "max" speed setting) and for ``--seconds`` every tab's frames are counted while each tab in turn moves its
-learning-rate slider by one keyboard step and times the answer (key press until the status line shows the new
-rate). A frame is, for the new view, a change of ``data-frame`` on the component's ``data-testid="live-view"``
-root (inside the component's shadow root: one data frame drawn); for the PNG view, a change of the status line.
-Before the tabs, the same default RunConfig trains headless in this process (``Trainer.run(seconds=...)``, one
-thread, as the server), so the steps/s a tab's run reaches (from the status line's "Step N" over time) is given
-as a ratio of what training alone reaches on this machine at that moment.
+For each view and each session count N, a fresh server (127.0.0.1, a free port) serves one warm-up tab that
+comes and goes (imports are paid once per server); then the default RunConfig trains headless in this process
+for ``--headless-seconds`` (``Trainer.run(seconds=...)``, one BLAS thread, as in the server), and N tabs open
+the Playground at the "max" speed setting (its default) and press Play. For ``--seconds`` every tab's frames are
+counted while each tab in turn moves its learning-rate slider by one keyboard step and times the answer (key
+press until the status line shows the new rate). A frame is, for the new view, one step up of ``data-frame`` on
+the component's ``data-testid="live-view"`` root (inside the component's shadow root: one data frame drawn);
+for the PNG view, a change of the status line. The tabs' run is the default Playground run with Epochs raised
+to ``--epochs`` through the page link (``?pg.epochs=``; the default 1000 epochs end within seconds at full
+speed, which would stop the frames; Epochs decides when a run ends, not what a step costs); the headless run
+uses the same Epochs.
 
 Per view and session count (``results.<view>.<N>`` in the JSON): fps_min, fps_median (frames/s of the slowest
-and the median tab), click_median_s, click_p95_s, clicks; cpu_cores (server, browser = Chromium with this
-script and Playwright's driver, others = every other process on the machine, of = cores); cpu_ms_per_frame
-(server and browser CPU time per frame drawn, all tabs together); steps_per_s_min/median/total and
-throughput_ratio (median tab / headless; throughput_ratio_total: all tabs together / headless);
-bytes_per_frame (WebSocket bytes received per frame, ws, plus images fetched over HTTP, http, and their sum);
-status_fps_median (status-line changes per second); memory (rss_mb_start, rss_mb_per_session,
-rss_mb_after_close); busy (tabs told the server is busy), hidden_tabs, finished_tabs (tabs whose run ended
-inside the window: their frames stopped, so their rates undercount). ``ratios.<N>`` holds new/png for each
-number both views have, ``targets`` the aims and whether the new view meets them. A readable table comes
-first; the last line is the JSON object. Traffic stays on 127.0.0.1. The machine is shared: the ``others``
-figure says how much of it other work took while measuring.
+and the median tab); click_median_s, click_p95_s, clicks, clicks_timed_out; cpu_cores (server; browser =
+Chromium's processes; harness = this script and Playwright's driver, i.e. the measuring; others = every other
+process on the machine; of = cores) and cpu_ms_per_frame (server, browser, harness: CPU time per frame drawn,
+all tabs together); steps_per_s_min/median/total (from the status line's "Step N" over time), headless
+(steps_per_s alone), throughput_ratio (median tab / headless) and throughput_ratio_total (all tabs together /
+headless); bytes_per_frame (ws: WebSocket bytes received per frame; http: pictures fetched from Streamlit's
+media endpoint; total); status_fps_median (status-line changes per second); remounts (live-view roots replaced
+inside the window); memory (rss_mb_start, rss_mb_per_session, rss_mb_after_close); busy (tabs told the server
+is busy), hidden_tabs, finished_tabs (tabs whose run was no longer training at the end: their frames stopped, so
+their rates undercount), tabs_with_picture (tabs showing an st.image picture: the PNG view's). ``ratios.<N>``
+holds new/png for every number both views have; ``targets`` the aims for the new view and whether it meets them.
+A readable table comes first; the last line is the JSON object. Traffic stays on 127.0.0.1. The machine may be
+shared: ``cpu_cores.others`` says how much other work took while measuring.
 """
 
 from __future__ import annotations
@@ -462,7 +467,8 @@ def table(results: dict, sessions: list[int], rat: dict) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Chromium tabs playing the Playground: the live view drawn in the "
+                                     "browser (new) against the server-drawn PNG (png), in one run.")
     parser.add_argument("--view", choices=("new", "png", "both"), default="both")
     parser.add_argument("--sessions", default="1,4", help="session counts, comma-separated (default 1,4)")
     parser.add_argument("--seconds", type=float, default=20.0, help="measuring window per session count")
@@ -492,7 +498,11 @@ def main() -> int:
     # SIGTERM ends the run like Ctrl-C: servers, browser and worktrees are cleaned up on the way out
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     views = VIEWS if a.view == "both" else (a.view,)
-    results = {v: measure(v, a) for v in views}
+    try:
+        results = {v: measure(v, a) for v in views}
+    except KeyboardInterrupt:
+        print("interrupted: servers, browser and worktrees were stopped and removed", file=sys.stderr)
+        return 130
     rat = ratios(results, a.sessions)
     report = {"view": a.view, "png_ref": a.png_ref, "new_ref": a.new_dir or a.new_ref or "checkout",
               "seconds": a.seconds, "sessions": a.sessions, "epochs": a.epochs or None, "results": results, "ratios": rat,
