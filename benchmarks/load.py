@@ -28,7 +28,8 @@ process on the machine; of = cores) and cpu_ms_per_frame (server, browser, harne
 all tabs together); steps_per_s_min/median/total (from the status line's "Step N" over time), headless
 (steps_per_s alone), throughput_ratio (median tab / headless) and throughput_ratio_total (all tabs together /
 headless); bytes_per_frame (ws: WebSocket bytes received per frame; http: pictures fetched from Streamlit's
-media endpoint; total); status_fps_median (status-line changes per second); remounts (live-view roots replaced
+media endpoint; total); status_fps_median (status-line changes per second); recorder_ms_per_frame (main-thread
+time of the in-page frame recorder, inside the browser's figure); remounts (live-view roots replaced
 inside the window); memory (rss_mb_start, rss_mb_per_session, rss_mb_after_close); busy (tabs told the server
 is busy), hidden_tabs, finished_tabs (tabs whose run was no longer training at the end: their frames stopped, so
 their rates undercount), tabs_with_picture (tabs showing an st.image picture: the PNG view's). ``ratios.<N>``
@@ -88,7 +89,7 @@ FIND_LV_JS = """(root) => {
 # document, and at most once a second while it is missing.
 RECORDER_JS = """() => {
   const status = %s, findLV = %s;
-  const rec = window.__rec = {status: [], frames: [], mark: null, end: null, last: ""};
+  const rec = window.__rec = {status: [], frames: [], mark: null, end: null, last: "", cost: 0};
   let lastText = "", lastFrame = null, lv = null, looked = -1e9, mount = 0;
   setInterval(() => {
     const t = performance.now();
@@ -106,6 +107,7 @@ RECORDER_JS = """() => {
     }
     const f = lv ? Number(lv.getAttribute("data-frame")) : null;
     if (f !== null && f !== lastFrame) { rec.frames.push([t, f, mount]); lastFrame = f; }
+    if (rec.mark !== null && rec.end === null) rec.cost += performance.now() - t;  // the recorder's own time
   }, %d);
 }""" % (STATUS_JS, FIND_LV_JS, POLL_MS)
 # What one tab did between its mark and its end: frames (data-frame increase; a component mounted afresh counts
@@ -120,7 +122,7 @@ SUMMARY_JS = """() => {
     else frames += rec[1] - (prev === null ? 0 : prev[1]);
     prev = rec;
   }
-  return {seconds: (b - a) / 1000, frames, remounts,
+  return {seconds: (b - a) / 1000, frames, remounts, recorder_ms: r.cost,
           status_changes: r.status.filter(([t]) => t > a && t <= b).length,
           steps: r.status.filter(([t, s]) => t >= a - 500 && t <= b && s !== null), last: r.last};
 }"""
@@ -365,6 +367,8 @@ def phase(server: StreamlitServer, url: str, browser, view: str, sessions: int, 
         "bytes_per_frame": {"ws": per_frame(ws_bytes), "http": per_frame(http_bytes),
                             "total": per_frame(ws_bytes + http_bytes)},
         "status_fps_median": round(statistics.median(t["status_changes"] / t["seconds"] for t in tabs), 2),
+        # main-thread time the in-page recorder itself took, per frame (part of the browser's CPU above)
+        "recorder_ms_per_frame": round(sum(t["recorder_ms"] for t in tabs) / frames_total, 2) if frames_total else None,
         "rss_mb_start": round(start_rss, 1),
         "rss_mb_per_session": round((max(loaded_rss, playing_rss) - start_rss) / sessions, 1),
         "rss_mb_after_close": round(after_rss, 1),
@@ -416,7 +420,7 @@ ROWS = ("fps_min", "fps_median", "click_median_s", "click_p95_s", "cpu_ms_per_fr
         "cpu_ms_per_frame.browser", "cpu_ms_per_frame.harness", "cpu_cores.server", "cpu_cores.browser",
         "cpu_cores.harness", "cpu_cores.others", "steps_per_s_median",
         "headless.steps_per_s", "throughput_ratio", "bytes_per_frame.ws", "bytes_per_frame.http",
-        "bytes_per_frame.total", "status_fps_median", "remounts", "rss_mb_per_session", "busy", "finished_tabs")
+        "bytes_per_frame.total", "status_fps_median", "recorder_ms_per_frame", "remounts", "rss_mb_per_session", "busy", "finished_tabs")
 
 
 def _get(d: dict, dotted: str):
