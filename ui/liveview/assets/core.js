@@ -1,0 +1,368 @@
+/* The live view's core: frame decoding, shared drawing helpers (LV), the panel registry (PANELS), the layout,
+   the easing loop, resizing and devicePixelRatio handling. The other asset files are joined after this one into
+   one ES module and register their panels in PANELS. */
+
+const PANELS = {};
+
+const core_ORDER = ["diagram", "boundary", "curves", "histograms", "hidden"];
+const core_ROWS = [["diagram", "boundary"], ["curves"], ["histograms", "hidden"]];
+const core_DTYPES = {uint8: Uint8Array, uint16: Uint16Array, float32: Float32Array, int32: Int32Array};
+const core_LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const core_hexCache = new Map();
+const core_canvases = new Set();   // every LV.canvas, for devicePixelRatio changes
+const core_instances = new Set();  // every mounted view
+const core_states = new WeakMap(); // parentElement -> view state
+
+function core_dpr() { return Math.max(1, window.devicePixelRatio || 1); }
+
+/* One array of the binary section as a typed array (copied only when misaligned or big-endian). */
+function core_view(bytes, base, spec) {
+  const Type = core_DTYPES[spec.dtype];
+  if (!Type) throw new Error(`unknown dtype ${spec.dtype}`);
+  const count = spec.shape.reduce((a, b) => a * b, 1);
+  const start = base + spec.offset, size = Type.BYTES_PER_ELEMENT;
+  if (start + count * size > bytes.byteLength) throw new Error("frame is shorter than its header says");
+  const at = bytes.byteOffset + start;
+  if (core_LITTLE && at % size === 0) return new Type(bytes.buffer, at, count);
+  const dv = new DataView(bytes.buffer, at, count * size), out = new Type(count);
+  const get = {uint8: "getUint8", uint16: "getUint16", float32: "getFloat32", int32: "getInt32"}[spec.dtype];
+  for (let i = 0; i < count; i++) out[i] = dv[get](i * size, true);
+  return out;
+}
+
+const LV = {
+  /* {h: header, a: {name: TypedArray}, s: {name: shape}} of a frame (Uint8Array, ArrayBuffer or DataView). */
+  decode(data) {
+    let bytes;
+    if (data instanceof Uint8Array) bytes = data;
+    else if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
+    else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    else if (Array.isArray(data)) bytes = Uint8Array.from(data);
+    else throw new Error("the live view expects a binary frame");
+    if (bytes.byteLength < 8 || bytes[0] !== 78 || bytes[1] !== 78 || bytes[2] !== 76 || bytes[3] !== 86)
+      throw new Error("not a live-view frame (no NNLV mark)");
+    const size = bytes[4] | (bytes[5] << 8) | (bytes[6] << 16) | (bytes[7] << 24);
+    let text = new TextDecoder().decode(bytes.subarray(8, 8 + size));
+    text = text.replace(/\0+$/, "");
+    const h = JSON.parse(text), a = {}, s = {};
+    const base = 8 + size;
+    for (const [name, spec] of Object.entries(h.arrays || {})) {
+      a[name] = core_view(bytes, base, spec);
+      s[name] = spec.shape.slice();
+    }
+    return {h, a, s};
+  },
+  lerp(a, b, t) { return a + (b - a) * t; },
+  ease(t) { t = Math.min(1, Math.max(0, t)); return t * t * (3 - 2 * t); },
+
+  /* A canvas whose backing store is cssW·dpr × cssH·dpr; g is scaled by dpr (draw in CSS pixels). */
+  canvas(host, cssW, cssH, testid) {
+    const el = document.createElement("canvas");
+    if (testid) el.setAttribute("data-testid", testid);
+    el.className = "lv-canvas";
+    const c = {el, g: el.getContext("2d"), w: 0, h: 0, dpr: 0,
+      resize(w, h) {
+        w = Math.max(1, Math.round(w)); h = Math.max(1, Math.round(h));
+        const dpr = core_dpr();
+        if (w === c.w && h === c.h && dpr === c.dpr) return c;
+        c.w = w; c.h = h; c.dpr = dpr;
+        el.width = Math.round(w * dpr); el.height = Math.round(h * dpr);
+        el.style.width = w + "px"; el.style.height = h + "px";
+        c.g.setTransform(dpr, 0, 0, dpr, 0, 0);
+        return c;
+      }};
+    c.resize(cssW, cssH);
+    if (host) host.appendChild(el);
+    core_canvases.add(c);
+    return c;
+  },
+
+  hex(c) {
+    if (Array.isArray(c)) return c;
+    let v = core_hexCache.get(c);
+    if (v) return v;
+    let s = String(c || "#000").trim().replace(/^#/, "");
+    if (s.length === 3) s = s.split("").map(ch => ch + ch).join("");
+    const n = parseInt(s.slice(0, 6), 16);
+    v = Number.isFinite(n) ? [(n >> 16) & 255, (n >> 8) & 255, n & 255] : [0, 0, 0];
+    core_hexCache.set(c, v);
+    return v;
+  },
+  mix(c1, c2, t) {
+    const a = LV.hex(c1), b = LV.hex(c2);
+    return [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t].map(Math.round);
+  },
+  diverging(header, v) {
+    const d = (header && header.diverging) || {neg: "#f28e2b", zero: "#f7f7f7", pos: "#4e79a7"};
+    v = Number.isFinite(v) ? Math.max(-1, Math.min(1, v)) : 0;
+    return v < 0 ? LV.mix(d.zero, d.neg, -v) : LV.mix(d.zero, d.pos, v);
+  },
+  classRGB(header, k) {
+    const cs = (header && header.colours && header.colours.length) ? header.colours : ["#4e79a7", "#f28e2b"];
+    return LV.hex(cs[((k | 0) % cs.length + cs.length) % cs.length]);
+  },
+  /* Regression colour of a value quantized on boundary.range (0..255): low end → light → high end. */
+  valueRGB(header, u8) {
+    const cs = (header && header.colours) || [];
+    const lo = cs[0] || "#4e79a7", hi = cs[1] || "#f28e2b", mid = "#f7f7f7";
+    const t = Math.max(0, Math.min(255, u8)) / 255;
+    return t < 0.5 ? LV.mix(lo, mid, t * 2) : LV.mix(mid, hi, t * 2 - 1);
+  },
+  fmt(v, digits = 3) {
+    if (typeof v !== "number") v = Number(v);
+    if (!Number.isFinite(v)) return Number.isNaN(v) ? "–" : (v > 0 ? "∞" : "−∞");
+    if (v === 0) return "0";
+    const a = Math.abs(v);
+    if (a >= 1e-3 && a < 1e5) return a >= Math.pow(10, digits) ? String(Math.round(v)) : v.toPrecision(digits);
+    return v.toExponential(Math.max(0, digits - 1)).replace("e+", "e");
+  },
+  /* A new element: attrs {class, text (textContent), testid, anything else as an attribute}. */
+  el(tag, attrs, parent) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === "class") e.className = v;
+      else if (k === "text") e.textContent = String(v);
+      else if (k === "testid") e.setAttribute("data-testid", v);
+      else if (k === "value" && "value" in e) { e.value = String(v); e.setAttribute("value", String(v)); }
+      else if (k === "checked" && "checked" in e) { e.checked = !!v; e.setAttribute("checked", ""); }
+      else e.setAttribute(k, v === true ? "" : String(v));
+    }
+    if (parent) parent.appendChild(e);
+    return e;
+  },
+  /* The floating hover card of a view: {show(clientX, clientY, text), hide()}; testid names it while shown. */
+  card(ctx, testid = "card") {
+    const root = ctx.root;
+    let el = root.__lvCard;
+    if (!el) {
+      el = root.__lvCard = LV.el("div", {class: "lv-card", role: "tooltip"}, root);
+      el.hidden = true;
+    }
+    return {
+      el,
+      show(x, y, text) {
+        el.setAttribute("data-testid", testid);
+        el.textContent = String(text);
+        el.hidden = false;
+        const r = root.getBoundingClientRect();
+        const w = el.offsetWidth, h = el.offsetHeight;
+        let left = x - r.left + 14, top = y - r.top + 14;
+        if (left + w > root.clientWidth - 2) left = Math.max(2, x - r.left - w - 10);
+        if (top + h > root.clientHeight - 2) top = Math.max(2, y - r.top - h - 10);
+        el.style.left = left + "px"; el.style.top = top + "px";
+      },
+      hide() { el.hidden = true; },
+    };
+  },
+};
+
+/* ------------------------------------------------------------------------------------------- one view */
+
+function core_build(parent) {
+  const root = LV.el("div", {class: "lv-root", testid: "live-view", "data-frame": "0"}, parent);
+  const status = LV.el("div", {class: "lv-status"}, root);
+  status.hidden = true;
+  const cells = {};
+  for (const names of core_ROWS) {
+    const row = LV.el("div", {class: "lv-row lv-row-" + names.join("-")}, root);
+    for (const name of names) {
+      const cell = LV.el("div", {class: "lv-cell lv-cell-" + name}, row);
+      cell.hidden = true;
+      cells[name] = {cell, row};
+    }
+  }
+  const st = {
+    parent, root, status, cells, panels: {}, frame: null, prev: null, lastId: null, lastData: null, count: 0,
+    t: 1, t0: 0, dur: 250, lastArrival: 0, raf: 0, dirty: new Set(), focus: null, shared: {},
+    component: null, width: 0, dprSeen: core_dpr(), destroyed: false,
+  };
+  st.schedule = () => { if (!st.raf && !st.destroyed) st.raf = requestAnimationFrame(now => core_tick(st, now)); };
+  if (typeof ResizeObserver !== "undefined") {
+    st.ro = new ResizeObserver(() => {
+      const w = root.clientWidth;
+      if (w !== st.width) { st.width = w; core_invalidateAll(st); }
+    });
+    st.ro.observe(root);
+  }
+  core_instances.add(st);
+  core_watchDpr();
+  return st;
+}
+
+function core_ctx(st, name) {
+  const ctx = {
+    root: st.root,
+    shared: st.shared,
+    get focus() { return st.focus; },
+    emit(event, value) {
+      const f = st.frame;
+      if (!st.component || typeof st.component.setTriggerValue !== "function") return;
+      if (event !== "hidden_layer" && !(f && f.h.editable)) return;
+      st.component.setTriggerValue(event, value);
+    },
+    invalidate() { st.dirty.add(name); st.schedule(); },
+    width() { return st.root.clientWidth || (st.parent.host ? st.parent.host.clientWidth : 0) || 700; },
+    frame() { return st.frame; },
+    setFocus(f) {
+      const same = (a, b) => (a === b) || (a && b && a.layer === b.layer && a.unit === b.unit);
+      if (same(f || null, st.focus)) return;
+      st.focus = f ? {layer: f.layer, unit: f.unit} : null;
+      core_invalidateAll(st);
+    },
+  };
+  return ctx;
+}
+
+function core_fail(st, name, where, err) {
+  const p = st.panels[name];
+  const msg = `${name} panel: ${where} failed: ${err && err.message ? err.message : err}`;
+  if (p && p.lastError !== msg) { console.error(msg, err); p.lastError = msg; }
+  if (p) { p.err.textContent = msg; p.err.hidden = false; }
+}
+
+function core_ok(st, name) {
+  const p = st.panels[name];
+  if (p && p.lastError) { p.lastError = null; p.err.hidden = true; p.err.textContent = ""; }
+}
+
+function core_panel(st, name) {
+  if (st.panels[name]) return st.panels[name];
+  const spec = PANELS[name];
+  if (!spec || typeof spec.create !== "function") return null;
+  const {cell} = st.cells[name];
+  const host = LV.el("div", {class: `lv-panel lv-${name}`}, cell);
+  const err = LV.el("div", {class: "lv-error", role: "alert"}, cell);
+  err.hidden = true;
+  const p = st.panels[name] = {name, host, err, impl: null, lastError: null, ok: false};
+  try {
+    p.impl = spec.create(host, core_ctx(st, name)) || {};
+    p.ok = true;
+  } catch (e) { core_fail(st, name, "create", e); }
+  return p;
+}
+
+function core_render(st, name, t) {
+  const p = st.panels[name];
+  if (!p || !p.ok || !p.impl || typeof p.impl.render !== "function" || !p.fed) return;
+  if (st.cells[name].cell.hidden) return;
+  try { p.impl.render(t); core_ok(st, name); } catch (e) { core_fail(st, name, "drawing", e); }
+}
+
+function core_invalidateAll(st) {
+  for (const n of Object.keys(st.panels)) st.dirty.add(n);
+  st.schedule();
+}
+
+function core_tick(st, now) {
+  st.raf = 0;
+  if (st.destroyed) return;
+  const dpr = core_dpr();
+  if (dpr !== st.dprSeen) { st.dprSeen = dpr; core_resizeCanvases(); }
+  const animating = st.t < 1;
+  if (animating) st.t = Math.min(1, (now - st.t0) / st.dur);
+  const names = animating ? Object.keys(st.panels) : [...st.dirty];
+  st.dirty.clear();
+  for (const n of names) core_render(st, n, st.t);
+  if (st.t < 1) st.schedule();
+}
+
+/* A new data frame: update the panels, start easing from the previous one. */
+function core_apply(st, frame) {
+  const h = frame.h;
+  const prev = st.frame;
+  st.prev = prev; st.frame = frame;
+  if (h.id !== st.lastId) {
+    st.lastId = h.id;
+    st.count++;
+    st.root.setAttribute("data-frame", String(st.count));
+  }
+  if (typeof h.status === "string" && h.status) { st.status.textContent = h.status; st.status.hidden = false; }
+  else { st.status.textContent = ""; st.status.hidden = true; }
+  st.root.classList.toggle("lv-editable", !!h.editable);
+  const shown = new Set((h.panels || []).filter(n => core_ORDER.includes(n)));
+  for (const names of core_ROWS) {
+    let any = false;
+    for (const n of names) {
+      const on = shown.has(n) && !!PANELS[n];
+      st.cells[n].cell.hidden = !on;
+      any = any || on;
+    }
+    st.cells[names[0]].row.hidden = !any;
+  }
+  const now = performance.now();
+  const interval = st.lastArrival ? now - st.lastArrival : 0;
+  st.lastArrival = now;
+  st.dur = prev && interval > 0 ? Math.max(1, Math.min(250, 0.9 * interval)) : 1;
+  st.t0 = now;
+  st.t = prev ? 0 : 1;
+  for (const n of core_ORDER) {
+    if (!shown.has(n)) continue;
+    const p = core_panel(st, n);
+    if (!p || !p.ok) continue;
+    try {
+      if (typeof p.impl.update === "function") p.impl.update(frame, p.fed ? prev : null);
+      p.fed = true;
+    } catch (e) { p.fed = true; core_fail(st, n, "update", e); }
+  }
+  core_invalidateAll(st);
+}
+
+function core_destroy(st) {
+  if (st.destroyed) return;
+  st.destroyed = true;
+  if (st.raf) cancelAnimationFrame(st.raf);
+  if (st.ro) st.ro.disconnect();
+  for (const p of Object.values(st.panels)) {
+    try { if (p.impl && typeof p.impl.destroy === "function") p.impl.destroy(); } catch (e) { console.error(e); }
+  }
+  for (const c of [...core_canvases]) if (st.root.contains(c.el)) core_canvases.delete(c);
+  core_instances.delete(st);
+  st.root.remove();
+  core_states.delete(st.parent);
+}
+
+function core_resizeCanvases() {
+  for (const c of [...core_canvases]) {
+    if (!c.el.isConnected) { core_canvases.delete(c); continue; }
+    c.resize(c.w, c.h);
+  }
+  for (const st of core_instances) core_invalidateAll(st);
+}
+
+let core_dprQuery = null;
+function core_watchDpr() {
+  if (core_dprQuery || typeof matchMedia !== "function") return;
+  const arm = () => {
+    core_dprQuery = matchMedia(`(resolution: ${core_dpr()}dppx)`);
+    core_dprQuery.addEventListener("change", () => { core_resizeCanvases(); arm(); }, {once: true});
+  };
+  arm();
+}
+
+function core_connected(parent) {
+  const node = parent && (parent.host || parent);
+  return !!(node && node.isConnected);
+}
+
+export default function (component) {
+  const parent = component.parentElement;
+  let st = core_states.get(parent);
+  if (!st || st.destroyed) { st = core_build(parent); core_states.set(parent, st); }
+  st.component = component;
+  const data = component.data;
+  if (data != null && data !== st.lastData) {
+    st.lastData = data;
+    try {
+      const frame = LV.decode(data);
+      if (frame.h.id !== st.lastId || !st.frame) core_apply(st, frame);
+    } catch (e) {
+      console.error("live view: bad frame", e);
+      st.status.textContent = `live view: cannot read this frame (${e.message || e})`;
+      st.status.hidden = false;
+    }
+  }
+  // Streamlit calls the cleanup when the next data arrives as well as on unmount: tear down only when the
+  // element has really left the page.
+  return () => { setTimeout(() => { if (!core_connected(parent)) core_destroy(st); }, 500); };
+}
