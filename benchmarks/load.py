@@ -23,8 +23,9 @@ uses the same Epochs.
 
 Per view and session count (``results.<view>.<N>`` in the JSON): fps_min, fps_median (frames/s of the slowest
 and the median tab); click_median_s, click_p95_s, clicks, clicks_timed_out; cpu_cores (server; browser =
-Chromium's processes; harness = this script and Playwright's driver, i.e. the measuring; others = every other
-process on the machine; of = cores) and cpu_ms_per_frame (server, browser, harness: CPU time per frame drawn,
+Chromium's processes, split by kind in browser_by_kind: renderer, gpu-process, browser, ...; harness = this
+script and Playwright's driver, i.e. the measuring; others = every other process on the machine; of = cores)
+and cpu_ms_per_frame (server, browser, harness: CPU time per frame drawn,
 all tabs together); steps_per_s_min/median/total (from the status line's "Step N" over time), headless
 (steps_per_s alone), throughput_ratio (median tab / headless) and throughput_ratio_total (all tabs together /
 headless); bytes_per_frame (ws: WebSocket bytes received per frame; http: pictures fetched from Streamlit's
@@ -32,7 +33,8 @@ media endpoint; total); status_fps_median (status-line changes per second); reco
 time of the in-page frame recorder, inside the browser's figure); remounts (live-view roots replaced
 inside the window); memory (rss_mb_start, rss_mb_per_session, rss_mb_after_close); busy (tabs told the server
 is busy), hidden_tabs, finished_tabs (tabs whose run was no longer training at the end: their frames stopped, so
-their rates undercount), tabs_with_picture (tabs showing an st.image picture: the PNG view's). ``ratios.<N>``
+their rates undercount), tabs_with_picture (tabs showing an st.image picture: the PNG view's), live_views_on_page (live-view roots in
+a tab; the first in document order, the Playground's main view, is the one counted). ``ratios.<N>``
 holds new/png for every number both views have; ``targets`` the aims for the new view and whether it meets them.
 A readable table comes first; the last line is the JSON object. Traffic stays on 127.0.0.1. The machine may be
 shared: ``cpu_cores.others`` says how much other work took while measuring.
@@ -82,6 +84,12 @@ FIND_LV_JS = """(root) => {
     return null;
   };
   return find(root);
+}"""
+# How many live-view roots the page holds (the first in document order is the one measured).
+COUNT_LV_JS = """() => {
+  const count = (r) => r.querySelectorAll("[data-testid='live-view']").length
+    + [...r.querySelectorAll("*")].filter(h => h.shadowRoot).reduce((n, h) => n + count(h.shadowRoot), 0);
+  return count(document);
 }"""
 # Records, in the page itself (no round trips to this script), every distinct status text as [time, step] and
 # every distinct data-frame value as [time, value, mount] (mount: which root element, counted from 1: the
@@ -164,6 +172,29 @@ def chromium_pids() -> list[int]:
 
     chrome = lambda pid: pid in stats and stats[pid][0].startswith(("chromium", "chrome"))  # noqa: E731
     return [pid for pid, (_, ppid) in stats.items() if chrome(pid) and not chrome(ppid) and ours(pid)]
+
+
+def _kind_ticks(tops: list[int]) -> dict[str, int]:
+    """CPU clock ticks so far of Chromium's processes under ``tops``, by kind (``--type=``: renderer, gpu-process,
+    utility, zygote; "browser" for the top process), to say where the browser's time goes."""
+    stats = {int(e): st for e in os.listdir("/proc") if e.isdigit() and (st := _stat(int(e)))}
+    tree, grown = set(tops), True
+    while grown:
+        grown = False
+        for pid, (_, ppid) in stats.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                grown = True
+    ticks: dict[str, int] = {}
+    for pid in tree:
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").split()  # Chromium rewrites its title
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        kind = next((a[7:].decode() for a in args if a.startswith(b"--type=")), "browser")
+        ticks[kind] = ticks.get(kind, 0) + int(fields[11]) + int(fields[12])
+    return ticks
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:
@@ -298,6 +329,7 @@ def phase(server: StreamlitServer, url: str, browser, view: str, sessions: int, 
     t0 = time.monotonic()
     browser_pids = chromium_pids()
     meter = CpuMeter(pid, *browser_pids).start()
+    kinds0 = _kind_ticks(browser_pids)
     clicks, turn = [], 0
     while time.monotonic() - t0 < seconds:
         page = pages[turn % len(pages)]
@@ -320,9 +352,11 @@ def phase(server: StreamlitServer, url: str, browser, view: str, sessions: int, 
     for page in pages:
         page.evaluate("() => { window.__rec.end = performance.now(); }")
     cpu = meter.stop()
+    kinds1 = _kind_ticks(browser_pids)
     at_end = [dict(c) for c in counters]
     tabs = [p.evaluate(SUMMARY_JS) for p in pages]
     pictures = sum(p.locator("[data-testid='stImageContainer'] img").count() > 0 for p in pages)
+    live_views = max(p.evaluate(COUNT_LV_JS) for p in pages)
     busy = sum("busy" in p.inner_text("body").lower() for p in pages)
     hidden = sum(p.evaluate("document.visibilityState") != "visible" for p in pages)
     playing_rss = rss_mb(pid)
@@ -344,6 +378,8 @@ def phase(server: StreamlitServer, url: str, browser, view: str, sessions: int, 
     server_cores, harness_cores = cpu["by_root"].get(pid), cpu["by_root"].get(os.getpid())
     browser_cores = sum(cpu["by_root"][b] for b in browser_pids) if browser_pids and cpu["by_root"] else None
     h = headless["steps_per_s"]
+    hz, span = os.sysconf("SC_CLK_TCK"), cpu["seconds"] or window
+    kinds = {k: round((v - kinds0.get(k, 0)) / hz / span, 2) for k, v in sorted(kinds1.items())}
     per_frame = (lambda b: round(b / frames_total)) if frames_total else (lambda b: None)
     return {
         "sessions": sessions, "seconds": round(window, 1),
@@ -353,7 +389,8 @@ def phase(server: StreamlitServer, url: str, browser, view: str, sessions: int, 
         # cores in use while playing: the app server, Chromium, this script with Playwright's driver (the
         # measuring), everything else on the machine
         "cpu_cores": {"server": _round(server_cores), "browser": _round(browser_cores),
-                      "harness": _round(harness_cores), "others": _round(cpu["others"]), "of": cpu["cores"]},
+                      "harness": _round(harness_cores), "others": _round(cpu["others"]), "of": cpu["cores"],
+                      "browser_by_kind": kinds},
         # CPU time per frame drawn, all tabs together: what one frame costs the app server (training slice
         # included) and the browser, i.e. how many frames per second a server or a browser core can sustain
         "cpu_ms_per_frame": {"server": _per_frame(server_cores, frames_total / window),
@@ -374,7 +411,7 @@ def phase(server: StreamlitServer, url: str, browser, view: str, sessions: int, 
         "rss_mb_after_close": round(after_rss, 1),
         "busy": busy, "hidden_tabs": hidden,
         "finished_tabs": sum(not re.search(r"\b(training|paused)\b", t["last"]) for t in tabs),
-        "tabs_with_picture": pictures, "remounts": sum(t["remounts"] for t in tabs),
+        "tabs_with_picture": pictures, "live_views_on_page": live_views, "remounts": sum(t["remounts"] for t in tabs),
     }
 
 
@@ -418,9 +455,11 @@ TARGETS = {  # number (a dotted path into one phase's result), session count, ai
 }
 ROWS = ("fps_min", "fps_median", "click_median_s", "click_p95_s", "cpu_ms_per_frame.server",
         "cpu_ms_per_frame.browser", "cpu_ms_per_frame.harness", "cpu_cores.server", "cpu_cores.browser",
-        "cpu_cores.harness", "cpu_cores.others", "steps_per_s_median",
+        "cpu_cores.harness", "cpu_cores.others", "cpu_cores.browser_by_kind.renderer",
+        "cpu_cores.browser_by_kind.gpu-process", "cpu_cores.browser_by_kind.browser", "steps_per_s_median",
         "headless.steps_per_s", "throughput_ratio", "bytes_per_frame.ws", "bytes_per_frame.http",
-        "bytes_per_frame.total", "status_fps_median", "recorder_ms_per_frame", "remounts", "rss_mb_per_session", "busy", "finished_tabs")
+        "bytes_per_frame.total", "status_fps_median", "recorder_ms_per_frame", "remounts", "rss_mb_per_session",
+        "busy", "finished_tabs")
 
 
 def _get(d: dict, dotted: str):
@@ -466,7 +505,9 @@ def table(results: dict, sessions: list[int], rat: dict) -> str:
             cells.append("-" if value is None else f"{value:g}" if isinstance(value, (int, float)) else str(value))
         lines.append(cells)
     widths = [max(len(r[i]) for r in [head, *lines]) for i in range(len(head))]
-    fmt = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
+
+    def fmt(r: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
     return "\n".join([fmt(head), *(fmt(r) for r in lines)])
 
 
@@ -509,11 +550,13 @@ def main() -> int:
         return 130
     rat = ratios(results, a.sessions)
     report = {"view": a.view, "png_ref": a.png_ref, "new_ref": a.new_dir or a.new_ref or "checkout",
-              "seconds": a.seconds, "sessions": a.sessions, "epochs": a.epochs or None, "results": results, "ratios": rat,
+              "seconds": a.seconds, "sessions": a.sessions, "epochs": a.epochs or None,
+              "results": results, "ratios": rat,
               "targets": targets(results) if "new" in results else {}}
     print(table(results, a.sessions, rat))
     for name, t in report["targets"].items():
-        print(f"target {name} {t['aim']}: new {t['new']} -> {'met' if t['met'] else 'NOT met' if t['met'] is False else '-'}")
+        verdict = "-" if t["met"] is None else "met" if t["met"] else "NOT met"
+        print(f"target {name} {t['aim']}: new {t['new']} -> {verdict}")
     print(json.dumps(report))
     return 0
 
