@@ -188,7 +188,8 @@ def _kind_ticks(tops: list[int]) -> dict[str, int]:
     ticks: dict[str, int] = {}
     for pid in tree:
         try:
-            args = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").split()  # Chromium rewrites its title
+            # split on spaces too: Chromium rewrites its command line into one string (its process title)
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
@@ -284,7 +285,7 @@ def _open_tab(browser, url: str, view: str, counters: dict):
 
     def on_ws(ws):
         def add(payload):
-            counters["ws"] += len(payload)
+            counters["ws"] += len(payload.encode() if isinstance(payload, str) else payload)
         ws.on("framereceived", add)
 
     def on_response(response):
