@@ -30,7 +30,7 @@ function boundary_lut(fn) {
 
 function boundary_binaryLut(h, discrete) {
   const c0 = LV.classRGB(h, 0), c1 = LV.classRGB(h, 1);
-  const lo = LV.mix(c0, boundary_WHITE, discrete ? 0.45 : 0.12), hi = LV.mix(c1, boundary_WHITE, discrete ? 0.45 : 0.12);
+  const lo = LV.mix(c0, boundary_WHITE, discrete ? 0.5 : 0.22), hi = LV.mix(c1, boundary_WHITE, discrete ? 0.5 : 0.22);
   return boundary_lut(i => {
     const p = i / 255;
     if (discrete) return p >= 0.5 ? hi : lo;
@@ -41,7 +41,7 @@ function boundary_binaryLut(h, discrete) {
 function boundary_valueLut(h, discrete) {
   return boundary_lut(i => {
     const u = discrete ? Math.min(255, Math.floor(i / 32) * 32 + 16) : i;
-    return LV.mix(LV.valueRGB(h, u), boundary_WHITE, 0.1);
+    return LV.mix(LV.valueRGB(h, u), boundary_WHITE, 0.2);
   });
 }
 
@@ -81,10 +81,10 @@ function boundary_classColours(h, cls, conf, discrete) {
   for (let i = 0; i < n; i++) {
     const c = LV.classRGB(h, cls[i]);
     let w;
-    if (discrete) w = 0.45;
+    if (discrete) w = 0.5;
     else {
       const p = conf[i] / 255, floor = 1 / K;  // confidence ranges over [1/K, 1]
-      w = 0.12 + 0.88 * (1 - Math.max(0, (p - floor) / (1 - floor || 1)));
+      w = 0.3 + 0.7 * (1 - Math.max(0, (p - floor) / (1 - floor || 1)));
     }
     const wc = LV.hex(boundary_WHITE);
     out[i * 3] = c[0] + (wc[0] - c[0]) * w; out[i * 3 + 1] = c[1] + (wc[1] - c[1]) * w; out[i * 3 + 2] = c[2] + (wc[2] - c[2]) * w;
@@ -124,8 +124,7 @@ PANELS.boundary = {
 
     const head = LV.el("div", {class: "lv-head"}, host);
     const title = LV.el("span", {class: "lv-title", text: "Decision boundary"}, head);
-    const label = LV.el("span", {class: "lv-muted"}, head);
-    const caption = LV.el("div", {class: "lv-caption"}, host);
+    const caption = LV.el("span", {class: "lv-caption", testid: "boundary-caption"}, head);
     const c = LV.canvas(host, boundary_SIDE + boundary_M.l + boundary_M.r, boundary_SIDE + boundary_M.t + boundary_M.b,
       "boundary");
     c.el.setAttribute("aria-label", "the network's output over the input plane, with the data points");
@@ -225,7 +224,7 @@ PANELS.boundary = {
       if (!q) {
         readout.textContent = st.draw
           ? (isRegression() ? "click: add a point with this value" : "click: add a point of this class") + " · Shift-click: remove the nearest"
-          : "";
+          : "hover the plane to read the output";
         readout.classList.add("lv-muted");
         return;
       }
@@ -289,9 +288,7 @@ PANELS.boundary = {
       } else if (kind === "binary") {
         const lut = boundary_binaryLut(h, false);
         const stops = [0, 64, 128, 191, 255].map(i => [lut[i * 3], lut[i * 3 + 1], lut[i * 3 + 2]]);
-        item((h.classes || [])[0] ?? "0", LV.classRGB(h, 0));
-        ramp("0", "1", stops);
-        item((h.classes || [])[1] ?? "1", LV.classRGB(h, 1));
+        ramp((h.classes || [])[0] ?? "0", (h.classes || [])[1] ?? "1", stops);
       } else (h.classes || []).forEach((name, k) => item(name, LV.classRGB(h, k)));
     }
 
@@ -310,7 +307,7 @@ PANELS.boundary = {
       else { valueIn.removeAttribute("data-testid"); classSel.setAttribute("data-testid", "draw-class"); }
       if (reg) {
         const r = h.boundary ? h.boundary.range : [0, 1];
-        if (valueIn.value === "") valueIn.value = String(+((r[0] + r[1]) / 2).toPrecision(3));
+        if (valueIn.value === "") valueIn.value = String(+((r[0] + r[1]) / 2).toFixed(Math.max(0, 2 - Math.floor(Math.log10(Math.abs(r[1] - r[0]) || 1)))));
         valueIn.title = `value of the drawn points (data range ${LV.fmt(r[0], 3)} to ${LV.fmt(r[1], 3)})`;
       } else {
         const keep = classSel.value;
@@ -377,10 +374,15 @@ PANELS.boundary = {
         g.globalAlpha = split === 0 ? 1 : 0.72;
         for (let k = 0; k < P.n; k++) {
           if (P.split[k] !== split) continue;
+          const x = X(P.x[k]), y = Y(P.y[k]);
+          if (!reg) {
+            g.beginPath(); g.arc(x, y, r + 1, 0, 2 * Math.PI);
+            g.lineWidth = 0.8; g.strokeStyle = "rgba(49,51,63,0.28)"; g.stroke();
+          }
           g.beginPath();
-          g.arc(X(P.x[k]), Y(P.y[k]), r, 0, 2 * Math.PI);
+          g.arc(x, y, r, 0, 2 * Math.PI);
           g.fillStyle = colour(k); g.fill();
-          g.strokeStyle = rim; g.stroke();
+          g.lineWidth = 1.1; g.strokeStyle = rim; g.stroke();
         }
       }
       g.globalAlpha = 1;
@@ -450,11 +452,11 @@ PANELS.boundary = {
         title.textContent = f.layer === 0 ? "Input feature" : "Neuron output";
         caption.textContent = f.layer === 0 ? `${st.focusName}: its value over the plane`
           : `neuron ${f.unit + 1} of layer ${f.layer}: its output over the plane`;
-        label.textContent = "";
+        host.classList.add("lv-focused");
       } else {
         title.textContent = isRegression() ? "Prediction" : "Decision boundary";
-        label.textContent = h.boundary ? h.boundary.label : "";
-        caption.textContent = "";
+        caption.textContent = h.boundary ? `${h.boundary.label} over the plane` : "";
+        host.classList.remove("lv-focused");
       }
       buildLegend();
       const g = c.g, {L, T, S} = plot(), p = h.plane;

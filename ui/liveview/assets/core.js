@@ -179,11 +179,13 @@ function core_build(parent) {
   };
   st.schedule = () => { if (!st.raf && !st.destroyed) st.raf = requestAnimationFrame(now => core_tick(st, now)); };
   if (typeof ResizeObserver !== "undefined") {
+    // the device-pixel box also changes with devicePixelRatio (browser zoom, moving to another screen)
     st.ro = new ResizeObserver(() => {
-      const w = root.clientWidth;
+      const w = root.clientWidth, dpr = core_dpr();
+      if (dpr !== st.dprSeen) { st.dprSeen = dpr; st.width = w; core_resizeCanvases(); return; }
       if (w !== st.width) { st.width = w; core_invalidateAll(st); }
     });
-    st.ro.observe(root);
+    try { st.ro.observe(root, {box: "device-pixel-content-box"}); } catch (e) { st.ro.observe(root); }
   }
   core_instances.add(st);
   core_watchDpr();
@@ -338,6 +340,14 @@ function core_watchDpr() {
     core_dprQuery.addEventListener("change", () => { core_resizeCanvases(); arm(); }, {once: true});
   };
   arm();
+  const check = () => {
+    let changed = false;
+    for (const st of core_instances) if (st.dprSeen !== core_dpr()) { st.dprSeen = core_dpr(); changed = true; }
+    if (changed) core_resizeCanvases();
+  };
+  window.addEventListener("resize", check);
+  // media-query and resize events do not fire for every kind of ratio change: a cheap check once a second
+  setInterval(check, 1000);
 }
 
 function core_connected(parent) {
