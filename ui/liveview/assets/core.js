@@ -219,13 +219,13 @@ function core_ctx(st, name) {
 function core_fail(st, name, where, err) {
   const p = st.panels[name];
   const msg = `${name} panel: ${where} failed: ${err && err.message ? err.message : err}`;
-  if (p && p.lastError !== msg) { console.error(msg, err); p.lastError = msg; }
+  if (p && p.lastError !== msg) { console.error(msg, err); p.lastError = msg; p.errWhere = where; }
   if (p) { p.err.textContent = msg; p.err.hidden = false; }
 }
 
-function core_ok(st, name) {
+function core_ok(st, name, where) {
   const p = st.panels[name];
-  if (p && p.lastError) { p.lastError = null; p.err.hidden = true; p.err.textContent = ""; }
+  if (p && p.lastError && (where === "update" || p.errWhere === where)) { p.lastError = null; p.err.hidden = true; p.err.textContent = ""; }
 }
 
 function core_panel(st, name) {
@@ -248,7 +248,7 @@ function core_render(st, name, t) {
   const p = st.panels[name];
   if (!p || !p.ok || !p.impl || typeof p.impl.render !== "function" || !p.fed) return;
   if (st.cells[name].cell.hidden) return;
-  try { p.impl.render(t); core_ok(st, name); } catch (e) { core_fail(st, name, "drawing", e); }
+  try { p.impl.render(t); core_ok(st, name, "drawing"); } catch (e) { core_fail(st, name, "drawing", e); }
 }
 
 function core_invalidateAll(st) {
@@ -305,6 +305,7 @@ function core_apply(st, frame) {
     try {
       if (typeof p.impl.update === "function") p.impl.update(frame, p.fed ? prev : null);
       p.fed = true;
+      core_ok(st, n, "update");
     } catch (e) { p.fed = true; core_fail(st, n, "update", e); }
   }
   core_invalidateAll(st);

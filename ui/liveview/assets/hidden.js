@@ -29,7 +29,6 @@ PANELS.hidden = {
     LV.el("span", {class: "lv-title", text: "Hidden space"}, head);
     const controls = LV.el("span", {class: "lv-controls"}, head);
     const selLabel = LV.el("label", {}, controls);
-    LV.el("span", {text: "layer"}, selLabel);
     const sel = LV.el("select", {testid: "hidden-layer", "aria-label": "hidden layer shown"}, selLabel);
     const c = LV.canvas(host, hidden_SIZE, hidden_SIZE, "hidden-space");
     c.el.setAttribute("aria-label", "the data and the input plane's grid in a hidden layer's space");
