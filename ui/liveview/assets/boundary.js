@@ -503,6 +503,7 @@ PANELS.boundary = {
         const [x0, x1] = h.plane.x, [y0, y1] = h.plane.y;
         for (let k = 0; k < n; k++) { px[k] = x0 + xy[2 * k] / 65535 * (x1 - x0); py[k] = y0 + xy[2 * k + 1] / 65535 * (y1 - y0); }
         st.points = {n, x: px, y: py, label: a.points_label || new Uint8Array(n), split: a.points_split || new Uint8Array(n)};
+        c.el.setAttribute("data-points", String(n));
         buildDraw();
         showReadout();
       },
