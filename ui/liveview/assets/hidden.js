@@ -4,21 +4,25 @@
 const hidden_SIZE = 262;
 const hidden_M = {l: 34, r: 8, t: 8, b: 30};
 
+/* The view [x0, x1, y0, y1]: the points with a margin (the grid lines may leave it: they are clipped); an
+   axis spans at least a third of the other, so a flat cloud is not blown up into noise. */
 function hidden_bounds(points, lines) {
-  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
-  for (const arr of [points, lines]) {
-    if (!arr) continue;
-    for (let i = 0; i + 1 < arr.length; i += 2) {
+  const box = arr => {
+    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    for (let i = 0; arr && i + 1 < arr.length; i += 2) {
       const x = arr[i], y = arr[i + 1];
       if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
       if (x < x0) x0 = x; if (x > x1) x1 = x; if (y < y0) y0 = y; if (y > y1) y1 = y;
     }
-  }
-  if (!(x1 >= x0)) return [-1, 1, -1, 1];
-  // same scale on both axes (the geometry of the bent plane stays true), with a margin
-  const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
-  const half = Math.max(x1 - x0, y1 - y0, 1e-6) / 2 * 1.1;
-  return [cx - half, cx + half, cy - half, cy + half];
+    return x1 >= x0 ? [x0, x1, y0, y1] : null;
+  };
+  const b = box(points) || box(lines);
+  if (!b) return [-1, 1, -1, 1];
+  let hx = (b[1] - b[0]) / 2, hy = (b[3] - b[2]) / 2;
+  const big = Math.max(hx, hy, 1e-6);
+  hx = Math.max(hx, big / 3) * 1.12; hy = Math.max(hy, big / 3) * 1.12;
+  const cx = (b[0] + b[1]) / 2, cy = (b[2] + b[3]) / 2;
+  return [cx - hx, cx + hx, cy - hy, cy + hy];
 }
 
 PANELS.hidden = {
@@ -153,10 +157,6 @@ PANELS.hidden = {
           const o = st.toView, k = 0.35;
           target = [b[0] < o[0] ? b[0] : o[0] + (b[0] - o[0]) * k, b[1] > o[1] ? b[1] : o[1] + (b[1] - o[1]) * k,
                     b[2] < o[2] ? b[2] : o[2] + (b[2] - o[2]) * k, b[3] > o[3] ? b[3] : o[3] + (b[3] - o[3]) * k];
-          // keep it square
-          const half = Math.max(target[1] - target[0], target[3] - target[2]) / 2;
-          const cx = (target[0] + target[1]) / 2, cy = (target[2] + target[3]) / 2;
-          target = [cx - half, cx + half, cy - half, cy + half];
         }
         st.fromView = st.view ? st.view.slice() : null;
         st.toView = target;
