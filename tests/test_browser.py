@@ -24,8 +24,6 @@ from pathlib import Path
 
 import pytest
 
-from ui import frame
-
 from .browser_support import (REPO_ROOT, VIEWPORT, CpuMeter, StreamlitServer, launch_chromium, require_browser,
                               save_screenshots, wait_app_idle)
 
@@ -66,22 +64,22 @@ STATUS_TEXT_JS = r"""
   return el ? el.textContent : null;
 }
 """
-# The decision boundary, read from the pixels of the live picture (drawn on the server, ui.frame): its plot
-# area holds the shaded probabilities and the data points. "shaded": share of coloured pixels; "points": pixels
-# in (nearly) a pure class colour (the points; the shading is always paler); "signature": colours sampled on a
-# 24x24 grid, to see the picture change.
+# The decision boundary, read from the pixels of the live view's boundary canvas (drawn in the browser, inside
+# the component's shadow root): "shaded": share of coloured pixels; "points": pixels in (nearly) a pure class
+# colour (the points; the shading is always paler); "signature": colours sampled on a 24x24 grid, to see the
+# picture change.
 BOUNDARY_JS = r"""
 () => {
-  const img = [...document.querySelectorAll("[data-testid='stImage'] img")]
-      .find(i => i.complete && i.naturalWidth &&
-                 (i.closest("[data-testid='stImage']").textContent || "").startsWith("Left: decision boundary"));
-  if (!img) return null;
-  const canvas = document.createElement("canvas");
-  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
-  const ctx = canvas.getContext("2d");
-  ctx.drawImage(img, 0, 0);
-  const [x0, y0, w, h] = %s;
-  const data = ctx.getImageData(x0, y0, w, h).data;
+  const deep = (root) => {
+    const hit = root.querySelector("[data-testid='boundary']");
+    if (hit) return hit;
+    for (const el of root.querySelectorAll("*")) if (el.shadowRoot) { const h = deep(el.shadowRoot); if (h) return h; }
+    return null;
+  };
+  const canvas = deep(document);
+  if (!canvas || !canvas.width) return null;
+  const [w, h] = [canvas.width, canvas.height];
+  const data = canvas.getContext("2d").getImageData(0, 0, w, h).data;
   let coloured = 0, points = 0;
   for (let i = 0; i < data.length; i += 4) {
     const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
@@ -94,11 +92,11 @@ BOUNDARY_JS = r"""
     const i = (Math.floor((y + 0.5) * h / 24) * w + Math.floor((x + 0.5) * w / 24)) * 4;
     samples.push(data[i] >> 4, data[i + 1] >> 4, data[i + 2] >> 4);
   }
-  const box = img.getBoundingClientRect();
-  return {width: box.width, height: box.height, natural: [img.naturalWidth, img.naturalHeight],
-          shaded: coloured / (w * h), points, signature: samples.join(",")};
+  const box = canvas.getBoundingClientRect();
+  return {width: box.width, height: box.height, natural: [w, h], shaded: coloured / (w * h), points,
+          signature: samples.join(",")};
 }
-""" % json.dumps([frame.LIVE_BOUNDARY.x, frame.LIVE_BOUNDARY.y, frame.LIVE_BOUNDARY.w, frame.LIVE_BOUNDARY.h])
+"""
 
 
 def output_paths(folder: Path) -> dict[str, Path]:
@@ -360,6 +358,10 @@ def test_a_link_straight_to_a_page_on_a_fresh_server_runs_through_the_app(browse
             assert links == ["Playground", "Images", "From scratch", "Lessons", "Search", "Compare"], links
             assert page.locator("h1").first.inner_text() == "Images"
             limit = page.locator("[data-testid='stNumberInput']", has_text="Training images").locator("input")
+            try:  # the page settles after its run through the app (a moment after the first run ends)
+                page.wait_for_function("(el) => el.value === '500'", arg=limit.element_handle(), timeout=10_000)
+            except Exception:
+                pass  # reported by the assertion below
             assert limit.input_value() == "500", "the link's setting was lost on the way through the app"
         finally:
             page.close()
