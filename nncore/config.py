@@ -96,6 +96,8 @@ class DataConfig:
     features: tuple[str, ...] = ()  # dataset "csv": feature columns (empty = every other numeric column)
     task: str = "auto"            # dataset "csv": auto, classification or regression
     missing: str = "refuse"       # dataset "csv": refuse, drop (rows) or impute (column means) missing values
+    points: tuple[tuple[float, float, float], ...] = ()  # dataset "drawn": (x1, x2, label) in the plane's units;
+    #                                   label = class id, or the target (task "regression"; "auto": whole labels = classes)
 
     def __post_init__(self):
         from .datasets import DATASETS  # the dataset registry lives with the generators
@@ -114,6 +116,10 @@ class DataConfig:
         object.__setattr__(self, "features", tuple(self.features))
         _choice("task", self.task, ("auto", "classification", "regression"))
         _choice("missing", self.missing, ("refuse", "drop", "impute"))
+        from .datasets import drawn
+        object.__setattr__(self, "points", drawn.normalize(self.points))
+        if self.dataset == drawn.DRAWN:
+            drawn.check(self.points, self.task, self.val_fraction, self.test_fraction)
         from .datasets import SPECS
         spec = SPECS.get(self.dataset)
         if spec is not None and spec.task == "classification":
@@ -246,6 +252,7 @@ class RunConfig:
         d["model"]["channels"] = list(self.model.channels)
         d["model"]["inputs"] = list(self.model.inputs)
         d["data"]["features"] = list(self.data.features)
+        d["data"]["points"] = [list(p) for p in self.data.points]
         return d
 
     @classmethod

@@ -88,7 +88,7 @@ def check_run(cfg, limits: Limits, dataset=None) -> None:
     ``dataset`` is the Dataset the run trains on, when the caller has it (it must be passed for uploaded
     tables); without it, everything the config alone decides is checked, so a run can be refused before its
     data is generated. Hidden layers of networks for image sets may be up to ``max_image_width`` wide; the
-    ``n_points`` limit applies to generated toy data only."""
+    ``n_points`` limit applies to generated toy data only, and the same number bounds a drawn set's points."""
     from .datasets import SPECS
     from .datasets.images import IMAGE_SHAPES
 
@@ -97,6 +97,8 @@ def check_run(cfg, limits: Limits, dataset=None) -> None:
     toy = name == cfg.data.dataset and name in SPECS  # generated from n_points (not a table, not images)
     if toy and cfg.data.n_points > limits.max_points:
         raise _over("n_points", limits.max_points, ENV_NAMES["max_points"], cfg.data.n_points)
+    if name == cfg.data.dataset == "drawn" and len(cfg.data.points) > limits.max_points:
+        raise _over("drawn points", limits.max_points, ENV_NAMES["max_points"], len(cfg.data.points))
     hidden = cfg.model.hidden
     if len(hidden) > limits.max_layers:
         raise _over("hidden layers", limits.max_layers, ENV_NAMES["max_layers"], len(hidden))

@@ -14,6 +14,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..registry import Registry
 from . import toy
+from .drawn import DRAWN
 from .images import IMAGE_DATASETS, IMAGE_SHAPES, make_image_dataset
 from .real import TABLES as REAL_TABLES
 
@@ -40,7 +41,8 @@ SPECS: dict[str, DatasetSpec] = {
 TABLE = "csv"  # the dataset key of an uploaded table (built by ``table_to_dataset``, not generated)
 DATASETS = Registry("dataset", {**{name: spec.description for name, spec in SPECS.items()},
                                 **{name: spec.description for name, spec in REAL_TABLES.items()}, **IMAGE_DATASETS,
-                                TABLE: "your own CSV table (upload it; pick the label and feature columns)"})
+                                TABLE: "your own CSV table (upload it; pick the label and feature columns)",
+                                DRAWN: "your own points: click the plane to add them (Shift-click removes)"})
 
 
 def noise_help(name: str | None = None) -> str:
@@ -129,6 +131,9 @@ def make_dataset(cfg, **image_options) -> Dataset:
                           "(the command line)", "dataset")
     if cfg.dataset in REAL_TABLES:
         return make_real_table(cfg)
+    if cfg.dataset == DRAWN:
+        from .drawn import make_drawn
+        return make_drawn(cfg)
     spec = SPECS[cfg.dataset]
     classes = cfg.classes if spec.takes_classes else 2
     rng = np.random.default_rng(cfg.seed)
