@@ -294,7 +294,8 @@ TABLE_DEFAULTS = RunConfig(DataConfig(dataset="csv"), ModelConfig(dropout=0.2),
 
 def defaults_for(dataset: str) -> RunConfig:
     """The starting configuration for ``dataset``: the image preset for image sets, the table preset for
-    tables (bundled or uploaded), else the toy defaults."""
-    from .datasets import IMAGE_SHAPES, is_table
+    tables (bundled or uploaded), else the toy defaults. A drawn set has no points by default, so "drawn" gets
+    the toy defaults as they are (their dataset): its points come with the dataset (``replace`` both at once)."""
+    from .datasets import DRAWN, IMAGE_SHAPES, is_table
     base = IMAGE_DEFAULTS if dataset in IMAGE_SHAPES else TABLE_DEFAULTS if is_table(dataset) else RunConfig()
-    return base.replace(data=replace(base.data, dataset=dataset))
+    return base if dataset == DRAWN else base.replace(data=replace(base.data, dataset=dataset))

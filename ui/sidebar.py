@@ -14,7 +14,7 @@ import streamlit as st
 
 from nncore import registry
 from nncore.config import DEVICES, ENGINES, IMAGE_DEFAULTS, MODEL_KINDS, RunConfig, defaults_for, parse_hidden
-from nncore.datasets import DATASETS, REAL_TABLES, SPECS, noise_help
+from nncore.datasets import DATASETS, DRAWN, REAL_TABLES, SPECS, noise_help
 from nncore.errors import ConfigError
 from nncore.features import DEFAULT_INPUTS, FEATURES
 from nncore.features import label as feature_label
@@ -57,7 +57,7 @@ class SidebarSpec:
     images: bool = False         # image pages add model kind, preprocessing and augmentation
 
 
-PLAYGROUND = SidebarSpec("pg", RunConfig(), (*SPECS, *REAL_TABLES, "csv"), max_layers=6, max_width=64)
+PLAYGROUND = SidebarSpec("pg", RunConfig(), (*SPECS, *REAL_TABLES, "csv", DRAWN), max_layers=6, max_width=64)
 IMAGES = SidebarSpec("img", IMAGE_DEFAULTS, ("digits", "fashion_mnist"), max_layers=4, max_width=1024, images=True)
 
 
@@ -137,6 +137,12 @@ class _Builder:
                                               help="zero mean, unit variance, with statistics of the training "
                                                    "split; a regression target too (its loss is then on the "
                                                    "standardized target; R² and predictions are in its units)")
+        elif values["dataset"] == DRAWN:  # the user's own points, drawn on the plane (ui.drawing)
+            from .drawing import sidebar_inputs
+            values.update(sidebar_inputs(spec.prefix))
+            values["standardize"] = st.toggle("Standardize inputs", d.standardize, **self.kw("standardize"),
+                                              help="zero mean, unit variance, with statistics of the training "
+                                                   "split; a regression target too")
         elif values["dataset"] in REAL_TABLES:  # a fixed table: points, noise and classes do not apply
             table = REAL_TABLES[values["dataset"]]
             kind = "regression" if table.task == "regression" else f"{table.classes} classes"
@@ -158,6 +164,9 @@ class _Builder:
                                             int(round(d.val_fraction * 100))) / 100
         values["test_fraction"] = self.num(test.slider, "Test %", "test_pct",
                                               int(round(d.test_fraction * 100))) / 100
+        if not spec.images:
+            from .drawing import sidebar_footer
+            sidebar_footer(spec.prefix, values)  # a drawn set's counts and download; only it keeps its link
         return values
 
     def network(self) -> dict:
@@ -175,7 +184,7 @@ class _Builder:
             self.errors.append(str(e))
             values["hidden"] = ()
         dataset = st.session_state.get(f"{spec.prefix}.dataset_shown", self.d.dataset)
-        if not spec.images and dataset in SPECS:  # 2-D toy data: the network may read x1², x1·x2, sin x1, ...
+        if not spec.images and (dataset in SPECS or dataset == DRAWN):  # 2-D data: x1², x1·x2, sin x1, ...
             values["inputs"] = tuple(st.multiselect(
                 "Input features", list(FEATURES), list(m.inputs), format_func=feature_label, **self.kw("inputs"),
                 help="what the first layer reads, computed from the standardized x1, x2: with x1² and x2² even a "
@@ -337,6 +346,9 @@ def widget_values(spec: SidebarSpec, cfg: RunConfig) -> dict:
 def load_config(spec: SidebarSpec, cfg: RunConfig) -> None:
     """Make ``spec``'s sidebar show ``cfg`` on its next run (e.g. before switching to that page)."""
     st.session_state.update(widget_values(spec, cfg))
+    if cfg.data.dataset == DRAWN:
+        from .drawing import set_points
+        set_points(spec.prefix, cfg.data.points, cfg.data.task)
 
 
 _WIDGET_FIELDS = {  # config field -> the widget that sets it, where the names differ
@@ -362,7 +374,11 @@ def _shown_fields(spec: SidebarSpec, cfg: RunConfig | None) -> set[str]:
         shown |= _CSV_FIELDS | ({"n_points", "noise", "classes"} if every else set())
     elif d.dataset in SPECS:  # (a bundled real table has none of these)
         shown |= {"n_points", "noise", *(("classes",) if SPECS[d.dataset].takes_classes else ())}
-    if not spec.images and (every or d.dataset in SPECS):
+    elif d.dataset == DRAWN:  # the points and their task come from ui.drawing, not from a widget
+        shown |= {"points", "task"}
+    if not spec.images and every:
+        shown.add("points")
+    if not spec.images and (every or d.dataset in SPECS or d.dataset == DRAWN):
         shown.add("inputs")
     if every or t.schedule == "step":
         shown.add("step_size")
