@@ -80,7 +80,8 @@ def _outcome(prefix: str, state: DrawnSet) -> str:
     try:
         drawn.check(state.points, state.task, *_fractions(prefix))
     except ConfigError as e:
-        return f" ({len(state.points)} points). No run yet: {e}."
+        n = len(state.points)
+        return f" ({n} point{'' if n == 1 else 's'}). No run yet: {plain(e)}."
     return f": a new run started on the drawn data ({len(state.points)} points)."
 
 
