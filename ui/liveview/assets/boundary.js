@@ -7,6 +7,31 @@ const boundary_WHITE = "#f8f8f8";
 const boundary_FONT = '11px "Source Sans Pro", sans-serif';
 const boundary_TITLE_FONT = '12px "Source Sans Pro", sans-serif';
 
+/* A dot drawn once into a small canvas and stamped with drawImage: per point that costs a fraction of an
+   antialiased arc with fill and strokes (hundreds of points are drawn per frame). Cached by look and dpr. */
+const boundary_sprites = new Map();
+function boundary_sprite(fill, r, stroke, lw, dpr, halo = null) {
+  const key = [fill, r, stroke, lw, dpr, halo].join("|");
+  let s = boundary_sprites.get(key);
+  if (s) return s;
+  const reach = r + lw + (halo ? 1.5 : 0) + 1;
+  const el = document.createElement("canvas");
+  el.width = el.height = Math.ceil(2 * reach * dpr);
+  const g = el.getContext("2d");
+  g.setTransform(dpr, 0, 0, dpr, 0, 0);
+  if (halo) { g.beginPath(); g.arc(reach, reach, r + 1, 0, 2 * Math.PI); g.lineWidth = 0.8; g.strokeStyle = halo; g.stroke(); }
+  g.beginPath(); g.arc(reach, reach, r, 0, 2 * Math.PI);
+  if (fill) { g.fillStyle = fill; g.fill(); }
+  if (stroke) { g.lineWidth = lw; g.strokeStyle = stroke; g.stroke(); }
+  s = {el, reach};
+  if (boundary_sprites.size > 512) boundary_sprites.clear();
+  boundary_sprites.set(key, s);
+  return s;
+}
+function boundary_stamp(g, sprite, x, y) {
+  g.drawImage(sprite.el, x - sprite.reach, y - sprite.reach, 2 * sprite.reach, 2 * sprite.reach);
+}
+
 /* About n "nice" tick values covering [lo, hi]. */
 function boundary_ticks(lo, hi, n = 5) {
   if (!(hi > lo)) return [lo];
@@ -362,37 +387,43 @@ PANELS.boundary = {
       st.offG.putImageData(st.img, 0, 0);
     }
 
+    /* The data points never change during a run: they are drawn once into a layer the size of the canvas
+       and laid over the picture with one drawImage per frame. */
+    function pointsLayer(X, Y) {
+      const el = c.el, P = st.points;
+      const key = [st.pointsKey, st.showTest, el.width, el.height, c.dpr, st.side, st.pending.length].join("|");
+      if (st.layerKey === key) return st.layer;
+      if (!st.layer) st.layer = document.createElement("canvas");
+      st.layer.width = el.width; st.layer.height = el.height;
+      const g = st.layer.getContext("2d");
+      g.setTransform(c.dpr, 0, 0, c.dpr, 0, 0);
+      drawPoints(g, X, Y);
+      st.layerKey = key;
+      return st.layer;
+    }
+
     function drawPoints(g, X, Y) {
       const h = st.h, P = st.points;
       if (!P) return;
       const reg = isRegression();
       const colour = k => boundary_css(reg ? LV.valueRGB(h, P.label[k]) : LV.classRGB(h, P.label[k]));
       const rim = reg ? "rgba(49,51,63,0.55)" : "#ffffff";
-      g.lineWidth = 1;
+      const halo = reg ? null : "rgba(49,51,63,0.28)";
       for (const split of [0, 1]) {
         const r = split === 0 ? 3.4 : 2.6;
         g.globalAlpha = split === 0 ? 1 : 0.72;
         for (let k = 0; k < P.n; k++) {
           if (P.split[k] !== split) continue;
-          const x = X(P.x[k]), y = Y(P.y[k]);
-          if (!reg) {
-            g.beginPath(); g.arc(x, y, r + 1, 0, 2 * Math.PI);
-            g.lineWidth = 0.8; g.strokeStyle = "rgba(49,51,63,0.28)"; g.stroke();
-          }
-          g.beginPath();
-          g.arc(x, y, r, 0, 2 * Math.PI);
-          g.fillStyle = colour(k); g.fill();
-          g.lineWidth = 1.1; g.strokeStyle = rim; g.stroke();
+          boundary_stamp(g, boundary_sprite(colour(k), r, rim, 1.1, c.dpr, halo), X(P.x[k]), Y(P.y[k]));
         }
       }
       g.globalAlpha = 1;
       if (st.showTest) {
         for (let k = 0; k < P.n; k++) {
           if (P.split[k] !== 2) continue;
-          g.beginPath();
-          g.arc(X(P.x[k]), Y(P.y[k]), 3.6, 0, 2 * Math.PI);
-          g.lineWidth = 3; g.strokeStyle = "rgba(255,255,255,0.85)"; g.stroke();
-          g.lineWidth = 1.6; g.strokeStyle = colour(k); g.stroke();
+          const x = X(P.x[k]), y = Y(P.y[k]);
+          boundary_stamp(g, boundary_sprite(null, 3.6, "rgba(255,255,255,0.85)", 3, c.dpr), x, y);
+          boundary_stamp(g, boundary_sprite(null, 3.6, colour(k), 1.6, c.dpr), x, y);
         }
       }
       for (const q of st.pending) {  // clicked, not yet in a frame
@@ -465,10 +496,13 @@ PANELS.boundary = {
       const n = st.off.width, cell = S / (n - 1);
       g.save();
       g.beginPath(); g.rect(L, T, S, S); g.clip();
-      g.imageSmoothingEnabled = true; g.imageSmoothingQuality = "high";
+      g.imageSmoothingEnabled = true; g.imageSmoothingQuality = "low";  // bilinear: smooth when enlarging
       g.drawImage(st.off, L - cell / 2, T - cell / 2, S + cell, S + cell);
       const X = v => L + (v - p.x[0]) / (p.x[1] - p.x[0]) * S, Y = v => T + (1 - (v - p.y[0]) / (p.y[1] - p.y[0])) * S;
-      drawPoints(g, X, Y);
+      const layer = pointsLayer(X, Y);
+      g.setTransform(1, 0, 0, 1, 0, 0);
+      g.drawImage(layer, 0, 0);
+      g.setTransform(c.dpr, 0, 0, c.dpr, 0, 0);
       g.restore();
       drawAxes(g, L, T, S);
       if (st.mouse) showReadout();
@@ -503,6 +537,10 @@ PANELS.boundary = {
         const [x0, x1] = h.plane.x, [y0, y1] = h.plane.y;
         for (let k = 0; k < n; k++) { px[k] = x0 + xy[2 * k] / 65535 * (x1 - x0); py[k] = y0 + xy[2 * k + 1] / 65535 * (y1 - y0); }
         st.points = {n, x: px, y: py, label: a.points_label || new Uint8Array(n), split: a.points_split || new Uint8Array(n)};
+        let sum = n;  // the points' identity: the layer is redrawn only when they (or the plane) change
+        for (let k = 0; k < xy.length; k++) sum = (sum * 31 + xy[k]) >>> 0;
+        for (let k = 0; k < n; k++) sum = (sum * 31 + st.points.label[k] * 3 + st.points.split[k]) >>> 0;
+        st.pointsKey = [sum, x0, x1, y0, y1, h.task].join(",");
         c.el.setAttribute("data-points", String(n));
         buildDraw();
         showReadout();

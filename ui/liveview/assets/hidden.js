@@ -100,13 +100,10 @@ PANELS.hidden = {
           const x = X(at(st.pts, st.prevPts, 2 * k)), y = Y(at(st.pts, st.prevPts, 2 * k + 1));
           const rgb = reg ? LV.valueRGB(h, lab[k]) : LV.classRGB(h, lab[k]);
           const col = `rgb(${rgb[0]},${rgb[1]},${rgb[2]})`;
-          g.beginPath();
-          g.arc(x, y, s === 1 ? 2.2 : 2.8, 0, 2 * Math.PI);
-          if (s === 2) { g.lineWidth = 1.4; g.strokeStyle = col; g.stroke(); continue; }
+          if (s === 2) { boundary_stamp(g, boundary_sprite(null, 2.8, col, 1.4, c.dpr), x, y); continue; }
           g.globalAlpha = s === 1 ? 0.72 : 0.95;
-          g.fillStyle = col; g.fill();
+          boundary_stamp(g, boundary_sprite(col, s === 1 ? 2.2 : 2.8, reg ? "rgba(49,51,63,0.5)" : "#ffffff", 0.8, c.dpr), x, y);
           g.globalAlpha = 1;
-          g.lineWidth = 0.8; g.strokeStyle = reg ? "rgba(49,51,63,0.5)" : "#ffffff"; g.stroke();
         }
       }
       g.restore();
