@@ -63,7 +63,7 @@ def _open(context, server, link: str = LINK):
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto(server.url + link, timeout=30_000)
-    page.locator(VIEW).wait_for(timeout=LOAD_TIMEOUT_MS)
+    page.locator(VIEW).first.wait_for(timeout=LOAD_TIMEOUT_MS)
     page.wait_for_function(f"() => document.querySelector('[data-testid=stApp]') && "
                            f"[...document.querySelectorAll('*')].some(e => e.shadowRoot && "
                            f"e.shadowRoot.querySelector(\"{VIEW}\") && "
@@ -73,17 +73,18 @@ def _open(context, server, link: str = LINK):
 
 
 def _frames(page) -> int:
-    return int(page.locator(VIEW).get_attribute("data-frame"))
+    """Data frames drawn by the page's live view (the first one: a paused run may show time travel below)."""
+    return int(page.locator(VIEW).first.get_attribute("data-frame"))
 
 
 def _pixels(page) -> list:
-    return page.locator("[data-testid='boundary']").evaluate(PIXELS_JS)
+    return page.locator("[data-testid='boundary']").first.evaluate(PIXELS_JS)
 
 
 def test_frames_advance_while_playing_stop_on_pause_and_the_canvas_is_sharp(context, server):
     page, errors, requests = _open(context, server)
     try:
-        canvas = page.locator("[data-testid='boundary']")
+        canvas = page.locator("[data-testid='boundary']").first
         css = canvas.evaluate("c => [c.getBoundingClientRect().width, c.getBoundingClientRect().height]")
         backing = canvas.evaluate("c => [c.width, c.height]")
         assert css[0] > 100 and backing == [round(css[0] * 2), round(css[1] * 2)], (css, backing)
@@ -178,7 +179,7 @@ def test_plus_adds_a_neuron_in_settings_link_and_diagram(context, server):
 def test_a_click_on_the_plane_adds_a_point_of_the_picked_class(context, server):
     page, errors, _ = _open(context, server)
     try:
-        canvas = page.locator("[data-testid='boundary']")
+        canvas = page.locator("[data-testid='boundary']").first
         points = int(canvas.get_attribute("data-points"))
         assert points == 200
         page.locator("[data-testid='draw-mode']").click()

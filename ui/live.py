@@ -76,7 +76,8 @@ def _start(session: RunSession, cfg: RunConfig, make_trainer, notice: str) -> No
     state.archive_run(session.page, session.trainer)  # the replaced run stays comparable
     session.trainer = trainer
     session.trained_seconds = 0.0
-    session.notice = notice or session.notice  # keep a message about why the run was reset
+    session.notice = session.event_notice or notice or session.notice  # keep a message about why it was reset
+    session.event_notice = ""
     session.cache.clear()
 
 
@@ -114,8 +115,9 @@ def controls(session: RunSession, key: str) -> str:
                      help="start the same run again from its initial weights")
     speed = speed_col.select_slider("Speed (steps per frame)", list(SPEEDS), "max", key=f"{key}.speed",
                                     persist_state="session")
+    notice = st.container()  # always there, so a message does not move the live view (which would remount it)
     if session.notice:
-        st.info(session.notice)
+        notice.info(session.notice)
     return speed
 
 

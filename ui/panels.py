@@ -37,10 +37,11 @@ def status_text(snap: Snapshot, task: str, engine: str, playing: bool = True) ->
 
 def status_line(snap: Snapshot, task: str, engine: str, playing: bool) -> None:
     st.markdown(status_text(snap, task, engine, playing))
+    message = st.container()  # always there, so the live view below keeps its place (and its canvases)
     if snap.status == "diverged":
-        st.error(snap.message, icon="⚠️")
+        message.error(snap.message, icon="⚠️")
     elif snap.status in ("done", "early_stopped"):
-        st.info(snap.message)
+        message.info(snap.message)
 
 
 def live_view(session, snap: Snapshot, engine, dataset: Dataset, key: str, *, panels=liveview_payload.PANELS,

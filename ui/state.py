@@ -51,6 +51,7 @@ class RunSession:
     cache: dict = field(default_factory=dict)  # derived views of the current run (e.g. evaluations per epoch)
     view: dict = field(default_factory=dict)   # the live view's choices (e.g. which hidden layer it shows)
     app_rerun: bool = False           # an event changed the page's settings: the whole page runs again
+    event_notice: str = ""            # what that event did, said instead of the plain "the run was reset"
 
 
 def space() -> dict:

@@ -75,7 +75,7 @@ def draw_point(session: RunSession, prefix: str, value: dict) -> None:
     from ..drawing import apply_draw
     if session.trainer is None:
         return
-    session.notice = apply_draw(value, prefix, session.trainer.dataset)
+    session.notice = session.event_notice = apply_draw(value, prefix, session.trainer.dataset)
     session.app_rerun = True
 
 
