@@ -195,3 +195,40 @@ def test_a_click_on_the_plane_adds_a_point_of_the_picked_class(context, server):
         assert not errors, errors
     finally:
         page.close()
+
+
+def test_histogram_percentiles_from_bins_bracket_numpys_and_follow_the_interpolation_rule(tmp_path):
+    """The percentile bands (TensorBoard's distributions) come from the binned counts: each percentile lies
+    in the bin that holds it, interpolated linearly inside; so it is within that bin of NumPy's percentile of
+    the raw values, and equal (to float64 rounding) to the same rule computed here."""
+    require_browser()
+    from nncore.metrics import HIST_EDGES, histogram
+    from ui.liveview import ASSETS
+    edges = np.asarray(HIST_EDGES, np.float64)
+    qs = [0, 0.07, 0.16, 0.31, 0.5, 0.69, 0.84, 0.93, 1]
+    rng = np.random.default_rng(0)
+    samples = [rng.normal(0, s, 4000) for s in (1e-3, 0.1, 2.0)] + [rng.standard_t(2, 3000) * 0.01]
+    counts = [np.asarray(histogram(x), np.float64) for x in samples] + [np.zeros(len(edges) - 1)]
+    page_file = tmp_path / "percentiles.html"
+    page_file.write_text("<script>const PANELS = {}; const LV = {};\n" + (ASSETS / "histograms.js").read_text()
+                         + "\n</script>")
+    with launch_chromium() as ctx:
+        page = ctx.new_page()
+        page.goto(page_file.as_uri())
+        got = page.evaluate("([cs, e, qs]) => cs.map(c => Array.from(hist_percentiles(c, e, qs).values))",
+                            [[c.tolist() for c in counts], edges.tolist(), qs])
+    eps = np.finfo(np.float64).eps
+    for x, c, values in zip(samples + [None], counts, got):
+        values = np.array([np.nan if v is None else v for v in values], np.float64)
+        if x is None:
+            assert np.isnan(values).all()  # an empty row has no percentiles
+            continue
+        cum = np.cumsum(c)
+        for q, v in zip(qs, values):
+            b = int(np.flatnonzero((c > 0) & (cum >= q * cum[-1]))[0])  # the bin that holds the q-th value
+            inside = (q * cum[-1] - (cum[b] - c[b])) / c[b]
+            rule = edges[b] + min(max(inside, 0.0), 1.0) * (edges[b + 1] - edges[b])
+            assert abs(v - rule) <= 4 * eps * np.abs(edges).max(), (q, v, rule)
+            true = np.percentile(np.clip(x, edges[0], edges[-1]), q * 100)
+            assert edges[b] - 1e-12 <= v <= edges[b + 1] + 1e-12
+            assert abs(v - true) <= (edges[b + 1] - edges[b]) + 4 * eps * abs(true), (q, v, true)
