@@ -197,7 +197,7 @@ def test_a_click_on_the_plane_adds_a_point_of_the_picked_class(context, server):
         page.close()
 
 
-def test_histogram_percentiles_from_bins_bracket_numpys_and_follow_the_interpolation_rule(tmp_path):
+def test_histogram_percentiles_from_bins_bracket_numpys_and_follow_the_interpolation_rule(context, tmp_path):
     """The percentile bands (TensorBoard's distributions) come from the binned counts: each percentile lies
     in the bin that holds it, interpolated linearly inside; so it is within that bin of NumPy's percentile of
     the raw values, and equal (to float64 rounding) to the same rule computed here."""
@@ -212,11 +212,11 @@ def test_histogram_percentiles_from_bins_bracket_numpys_and_follow_the_interpola
     page_file = tmp_path / "percentiles.html"
     page_file.write_text("<script>const PANELS = {}; const LV = {};\n" + (ASSETS / "histograms.js").read_text()
                          + "\n</script>")
-    with launch_chromium() as ctx:
-        page = ctx.new_page()
-        page.goto(page_file.as_uri())
-        got = page.evaluate("([cs, e, qs]) => cs.map(c => Array.from(hist_percentiles(c, e, qs).values))",
-                            [[c.tolist() for c in counts], edges.tolist(), qs])
+    page = context.new_page()
+    page.goto(page_file.as_uri())
+    got = page.evaluate("([cs, e, qs]) => cs.map(c => Array.from(hist_percentiles(c, e, qs).values))",
+                        [[c.tolist() for c in counts], edges.tolist(), qs])
+    page.close()
     eps = np.finfo(np.float64).eps
     for x, c, values in zip(samples + [None], counts, got):
         values = np.array([np.nan if v is None else v for v in values], np.float64)

@@ -34,6 +34,7 @@ def edit_weight(session: RunSession, value: dict) -> None:
     session.notice = (f"Weight from unit {source + 1} of {_layer_name(layer, n_layers)} to unit {target + 1} of "
                       f"{_layer_name(layer + 1, n_layers)} set to {stored:.3g}; training goes on from there "
                       "(Reset undoes it).")
+    session.app_rerun = True  # the whole page runs again: the message above the view says what changed
 
 
 def change_network(session: RunSession, prefix: str, value: dict, max_layers: int, max_width: int) -> None:
