@@ -111,6 +111,10 @@ def test_boundary_curves_histograms_and_norms_are_drawn(at):
     assert header["histograms"]["layers"] == ["hidden 1", "hidden 2", "output"]
     assert len(arrays["points_split"]) == 600 and arrays["boundary"].shape == (80, 80)
     assert not image_elements(at) and not charts(at)  # one live view per frame, no chart views to update
+    [element] = [e for e in at.main if getattr(e, "type", None) == "bidi_component"]
+    # a frame carries its data and a small loader, not the view's code (served once from static/liveview)
+    assert len(element.proto.js_content) < 4096 and not element.proto.css_content
+    assert "/app/static/liveview/" in element.proto.js_content
 
 
 def test_learning_rate_changes_mid_run_without_reset(at):
