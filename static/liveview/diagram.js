@@ -1,378 +1,588 @@
 /* The network diagram: the input features, every hidden neuron as a small picture of its own output over the
    input plane, the output, and the links between them (width = |weight|, colour = sign). Hover a neuron to see
    it large in the boundary panel; hover a link to read its weight, click it to type a new one; +/- change the
-   network; a click on an input feature turns it on or off. */
+   network; a click on an input feature turns it on or off.
 
-const diagram_NODE = 34;           // side of a neuron's picture (CSS px)
-const diagram_INPUT = 30;          // side of an input feature's picture
-const diagram_TOP = 46;            // room above the columns for the +/- buttons and labels
-const diagram_BOTTOM = 30;         // room below for the "8 neurons" labels
-const diagram_LEFT = 58;           // room for the input labels
-const diagram_MAX_H = 380;
+   The DOM is built once per network shape; a frame only changes attributes (link widths and colours, bias bars)
+   and repaints the small pictures, easing from what is on screen to the new frame. */
 
-function diagram_css(rgb, a = 1) { return a >= 1 ? `rgb(${rgb[0]},${rgb[1]},${rgb[2]})` : `rgba(${rgb[0]},${rgb[1]},${rgb[2]},${a})`; }
-
-/* A cubic S-curve from (x1, y1) to (x2, y2): its bounding box's centre lies on the curve. */
-function diagram_path(x1, y1, x2, y2) {
-  const mx = (x1 + x2) / 2;
-  return `M${x1.toFixed(1)},${y1.toFixed(1)} C${mx.toFixed(1)},${y1.toFixed(1)} ${mx.toFixed(1)},${y2.toFixed(1)} ${x2.toFixed(1)},${y2.toFixed(1)}`;
-}
+const diagram_TOP = 42;            // room above the columns: the column title and its +/- buttons
+const diagram_BOTTOM = 30;         // room below: "8 neurons", "+2 more"
+const diagram_LEFT = 52;           // room for the input labels
+const diagram_MIN_H = 300;
+const diagram_MAX_H = 372;
+const diagram_WHITE = "#f8f8f8";
+const diagram_SVG = "http://www.w3.org/2000/svg";
 
 function diagram_svg(tag, attrs, parent) {
-  const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (k === "testid") e.setAttribute("data-testid", v); else e.setAttribute(k, String(v));
-  }
+  const e = document.createElementNS(diagram_SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k === "testid" ? "data-testid" : k, String(v));
   if (parent) parent.appendChild(e);
   return e;
 }
 
-/* A T×T picture (uint8, row 0 at the bottom) into an ImageData, coloured on the diverging scale. */
-function diagram_fill(img, cur, prev, t, T, h) {
+/* A cubic S-curve from (x1, y1) to (x2, y2); its bounding box's centre lies on the curve. */
+function diagram_path(x1, y1, x2, y2) {
+  const mx = ((x1 + x2) / 2).toFixed(1), a = y1.toFixed(1), b = y2.toFixed(1);
+  return `M${x1.toFixed(1)},${a} C${mx},${a} ${mx},${b} ${x2.toFixed(1)},${b}`;
+}
+
+/* 256 RGB colours (Uint8ClampedArray of 768) of a value quantized 0..255. */
+function diagram_lut(fn) {
+  const lut = new Uint8ClampedArray(768);
+  for (let i = 0; i < 256; i++) { const c = fn(i); lut[3 * i] = c[0]; lut[3 * i + 1] = c[1]; lut[3 * i + 2] = c[2]; }
+  return lut;
+}
+
+/* Fill an RGBA ImageData (n×n, top row first) from n×n values (row 0 = bottom) eased from `from` (Float32) to
+   `to` (uint8) by t, coloured by `lut`. */
+function diagram_paint(img, from, to, off, t, n, lut) {
   const out = img.data;
-  const lut = diagram_lut(h);
-  for (let row = 0; row < T; row++) {
-    const src = (T - 1 - row) * T;  // screen row 0 is the plane's top
-    for (let col = 0; col < T; col++) {
-      let u = cur[src + col];
-      if (prev && t < 1) u = prev[src + col] + (u - prev[src + col]) * t;
-      const k = Math.max(0, Math.min(255, Math.round(u))) * 3, o = (row * T + col) * 4;
+  for (let row = 0; row < n; row++) {
+    let src = off + (n - 1 - row) * n, o = row * n * 4;
+    for (let col = 0; col < n; col++, src++, o += 4) {
+      const k = (from ? (from[src] + (to[src] - from[src]) * t + 0.5) | 0 : to[src]) * 3;
       out[o] = lut[k]; out[o + 1] = lut[k + 1]; out[o + 2] = lut[k + 2]; out[o + 3] = 255;
     }
   }
 }
 
-const diagram_luts = new Map();
-function diagram_lut(h) {
-  const d = h.diverging || {};
-  const key = [d.neg, d.zero, d.pos].join("|");
-  let lut = diagram_luts.get(key);
-  if (lut) return lut;
-  lut = new Uint8ClampedArray(256 * 3);
-  for (let u = 0; u < 256; u++) {
-    const rgb = LV.diverging(h, (u - 128) / 127);
-    lut[3 * u] = rgb[0]; lut[3 * u + 1] = rgb[1]; lut[3 * u + 2] = rgb[2];
-  }
-  diagram_luts.set(key, lut);
-  return lut;
+/* The network's shape and everything the DOM depends on: a new key rebuilds the diagram. */
+function diagram_key(h) {
+  const n = h.network;
+  return JSON.stringify([n.sizes, n.shown, n.inputs, n.features.map(f => f.key + "=" + f.label), !!n.toggle,
+    !!h.editable, h.task, h.classes, !!h.plane, n.max_layers, n.max_width]);
+}
+
+function diagram_max(arrays) {
+  let m = 0;
+  for (const a of arrays) if (a) for (let k = 0; k < a.length; k++) { const v = Math.abs(a[k]); if (v > m) m = v; }
+  return m;
+}
+
+function diagram_blend(from, to, t) {  // in place: from ← from + (to − from)·t
+  if (t >= 1) { from.set(to); return; }
+  for (let k = 0; k < from.length; k++) from[k] += (to[k] - from[k]) * t;
 }
 
 PANELS.diagram = {
   create(host, ctx) {
-    const head = LV.el("div", {class: "lv-head"}, host);
-    const titleBox = LV.el("span", {}, head);
-    LV.el("span", {class: "lv-title", text: "Network"}, titleBox);
-    const summary = LV.el("span", {class: "lv-caption lv-d-summary"}, titleBox);
-    const layerButtons = LV.el("span", {class: "lv-controls lv-d-layers"}, head);
-    const addLayer = LV.el("button", {type: "button", testid: "add-layer", text: "+ layer",
-                                      title: "add a hidden layer (a new run starts)"}, layerButtons);
-    const removeLayer = LV.el("button", {type: "button", testid: "remove-layer", text: "− layer",
-                                         title: "remove the last hidden layer (a new run starts)"}, layerButtons);
+    host.classList.add("lv-d");
+    const head = LV.el("div", {class: "lv-head lv-d-head"}, host);
+    const left = LV.el("div", {class: "lv-d-headleft lv-controls"}, head);
+    LV.el("span", {class: "lv-title", text: "Network"}, left);
+    const addLayer = LV.el("button", {type: "button", class: "lv-d-btn", testid: "add-layer", text: "+ layer",
+      title: "add a hidden layer (a new run starts)"}, left);
+    const removeLayer = LV.el("button", {type: "button", class: "lv-d-btn", testid: "remove-layer", text: "− layer",
+      title: "remove the last hidden layer (a new run starts)"}, left);
+    const summary = LV.el("span", {class: "lv-d-summary"}, left);
+    const activation = LV.el("span", {class: "lv-caption lv-d-act"}, head);
     addLayer.addEventListener("click", () => ctx.emit("network", {op: "add_layer"}));
     removeLayer.addEventListener("click", () => ctx.emit("network", {op: "remove_layer"}));
-    const body = LV.el("div", {class: "lv-d-body"}, host);
-    const svg = diagram_svg("svg", {class: "lv-d-links"}, body);
-    const nodesBox = LV.el("div", {class: "lv-d-nodes"}, body);
-    const caption = LV.el("div", {class: "lv-caption lv-d-caption"}, host);
-    const card = LV.card(ctx, "link-card");
-    const editor = LV.el("input", {type: "text", class: "lv-d-editor", testid: "weight-input",
-                                   "aria-label": "new weight"}, body);
-    editor.hidden = true;
-    const st = {frame: null, prev: null, key: "", nodes: [], links: [], columns: [], editing: null, hover: null,
-                scratch: new Map()};
 
-    /* --- the structure: rebuilt only when the network's shape (or the space) changes ------------------- */
+    const stage = LV.el("div", {class: "lv-d-stage"}, host);
+    const svg = diagram_svg("svg", {class: "lv-d-svg", "aria-hidden": "true"}, stage);
+    const linkBox = diagram_svg("g", {class: "lv-d-links"}, svg);
+    const layer = LV.el("div", {class: "lv-d-nodes"}, stage);
+
+    const caption = LV.el("div", {class: "lv-caption lv-d-caption"}, host);
+    const legend = LV.el("span", {class: "lv-d-legend"}, caption);
+    const swPos = LV.el("span", {class: "lv-d-sw"}, legend);
+    legend.appendChild(document.createTextNode("blue = positive, "));
+    const swNeg = LV.el("span", {class: "lv-d-sw"}, legend);
+    legend.appendChild(document.createTextNode("orange = negative; link width = |weight|"));
+    const more = LV.el("span", {class: "lv-d-more"}, caption);
+
+    const card = LV.card(ctx, "link-card");
+    const edit = LV.el("div", {class: "lv-d-edit"}, stage);
+    edit.hidden = true;
+    const editLabel = LV.el("div", {class: "lv-d-edit-label"}, edit);
+    const input = LV.el("input", {type: "text", class: "lv-d-input-box", testid: "weight-input",
+      "aria-label": "new weight", spellcheck: "false", autocomplete: "off"}, edit);
+    const editMsg = LV.el("div", {class: "lv-d-edit-msg"}, edit);
+
+    const st = {
+      key: "", W: 0, SH: 0, S: 0, frame: null, te: 1, dirty: true, dpr: 0,
+      nodes: [], inputs: [], cols: [], links: [], heads: [], foots: [], labels: [],
+      from: null, to: null, hover: null, editing: null, editText: "", scratch: new Map(), luts: {}, lutKey: "",
+      texts: new WeakMap(),
+    };
+
+    const setText = (el, text) => { if (st.texts.get(el) !== text) { st.texts.set(el, text); el.textContent = text; } };
+    const setAttr = (el, name, v) => { if (el.getAttribute(name) !== v) el.setAttribute(name, v); };
+
+    /* ---------------------------------------------------------------- names */
+    function featureLabel(net, key) {
+      const f = net.features.find(q => q.key === key);
+      return f ? f.label : String(key);
+    }
+    function unitName(l, u) {
+      const h = st.frame && st.frame.h;
+      if (!h) return "";
+      const net = h.network, L = net.sizes.length;
+      if (l === 0) return u < net.inputs.length ? featureLabel(net, net.inputs[u]) : `input ${u + 1}`;
+      if (l === L - 1) return h.task === "multiclass" ? `output “${(h.classes || [])[u] ?? u}”` : "output";
+      return `neuron ${u + 1} of layer ${l}`;
+    }
+    function weightOf(link) {
+      const f = st.frame, W = f && f.a["W_" + link.l];
+      return W ? W[link.k] : NaN;
+    }
+    function linkText(link) {
+      return `weight ${LV.fmt(weightOf(link))} (${unitName(link.l, link.i)} → ${unitName(link.l + 1, link.j)})`;
+    }
+
+    /* ---------------------------------------------------------------- structure */
     function build(h) {
-      const net = h.network, W = Math.max(300, ctx.width() - (h.panels.includes("boundary") ? 362 : 0));
-      const key = JSON.stringify([net.sizes, net.shown, net.inputs, net.features.map(f => f.key), net.toggle,
-                                  h.editable, h.task, Math.round(W / 20), net.max_layers, net.max_width]);
-      if (key === st.key) return;
-      st.key = key;
-      svg.replaceChildren(); nodesBox.replaceChildren();
-      st.nodes = []; st.links = []; st.columns = [];
-      const L = net.sizes.length;  // columns: inputs, hidden layers, output
-      const inputRows = net.toggle ? net.features : net.inputs.map(k => net.features.find(f => f.key === k) || {key: k, label: k});
-      const counts = [inputRows.length, ...net.shown.slice(1)];
-      const most = Math.max(...counts);
-      const pitch = Math.max(diagram_NODE + 6, Math.min(50, (diagram_MAX_H - diagram_TOP - diagram_BOTTOM) / Math.max(most, 1)));
-      const H = diagram_TOP + diagram_BOTTOM + pitch * most;
-      const right = W - 30;
-      const xs = Array.from({length: L}, (_, c) => diagram_LEFT + (L === 1 ? 0 : c * (right - diagram_LEFT) / (L - 1)));
-      body.style.width = W + "px"; body.style.height = H + "px";
-      svg.setAttribute("width", W); svg.setAttribute("height", H); svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-      const yOf = (n, i) => diagram_TOP + pitch * (most - n) / 2 + pitch * (i + 0.5);
-      // input column: every feature (the inactive ones dimmed), links from the active ones
-      const active = net.inputs;
-      const inPos = [];  // y of active input i (network order)
-      inputRows.forEach((f, r) => {
-        const on = active.includes(f.key), y = yOf(inputRows.length, r);
-        const node = LV.el("div", {class: "lv-d-node lv-d-input" + (on ? "" : " lv-d-off") + (net.toggle && h.editable ? " lv-d-toggle" : ""),
-                                   testid: "input", "data-key": f.key, "data-on": on ? "1" : "0",
-                                   title: net.toggle ? `${f.label}: ${on ? "on" : "off"}${h.editable ? " (click to turn " + (on ? "off)" : "on)") : ""}` : f.label}, nodesBox);
-        node.style.left = (xs[0] - diagram_INPUT / 2) + "px"; node.style.top = (y - diagram_INPUT / 2) + "px";
-        node.style.width = node.style.height = diagram_INPUT + "px";
-        LV.el("span", {class: "lv-d-label lv-d-label-in", text: f.label}, node);
-        const index = active.indexOf(f.key);
-        const c = index >= 0 ? LV.canvas(node, diagram_INPUT, diagram_INPUT) : null;
-        if (index >= 0) inPos[index] = y;
-        st.nodes.push({layer: 0, unit: index, el: node, canvas: c, side: diagram_INPUT});
-        if (index >= 0) {
-          node.addEventListener("mouseenter", () => { st.hover = {layer: 0, unit: index}; ctx.setFocus(st.hover); highlight(); });
-          node.addEventListener("mouseleave", () => { st.hover = null; ctx.setFocus(null); highlight(); });
+      const net = h.network, L = net.sizes.length, editable = !!h.editable;
+      closeEdit();
+      card.hide();
+      linkBox.replaceChildren(); layer.replaceChildren();
+      st.nodes = []; st.inputs = []; st.cols = []; st.links = []; st.heads = []; st.foots = []; st.labels = [];
+      st.hover = null;
+      const toggle = !!net.toggle && editable;
+      // the input column: every feature (2-D data) or the table's first columns
+      const rows = net.toggle ? net.features : net.inputs.map(k => ({key: k, label: featureLabel(net, k)}));
+      const col0 = [];
+      rows.forEach(f => {
+        const index = net.inputs.indexOf(f.key), on = index >= 0;
+        const el = LV.el("div", {class: "lv-d-node lv-d-in" + (on ? "" : " lv-d-off") + (toggle ? " lv-d-toggle" : ""),
+          testid: "input", "data-key": f.key, "data-on": on ? "1" : "0"}, layer);
+        el.title = net.toggle ? `${f.label}: ${on ? "on" : "off"}${toggle ? ` (click to turn it ${on ? "off" : "on"})` : ""}`
+          : f.label;
+        if (toggle) {
+          el.setAttribute("role", "button"); el.setAttribute("tabindex", "0");
+          const flip = () => ctx.emit("inputs", {key: f.key, on: !on});
+          el.addEventListener("click", flip);
+          el.addEventListener("keydown", ev => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); flip(); } });
         }
-        if (net.toggle && h.editable) node.addEventListener("click", () => ctx.emit("inputs", {key: f.key, on: !on}));
+        const label = LV.el("span", {class: "lv-d-label lv-d-label-in" + (on ? "" : " lv-d-label-off"), text: f.label}, layer);
+        const node = {kind: "input", l: 0, u: index, el, label, cv: on ? LV.canvas(el, 10, 10) : null, links: []};
+        if (on) st.inputs[index] = node;
+        col0.push(node); st.nodes.push(node);
+        if (on) hoverable(node);
       });
-      // hidden columns and the output
-      const pos = [inPos];
-      for (let c = 1; c < L; c++) {
-        const n = net.shown[c], ys = [];
-        const isOut = c === L - 1;
-        for (let u = 0; u < n; u++) {
-          const y = yOf(n, u);
-          ys.push(y);
-          const node = LV.el("div", {class: "lv-d-node" + (isOut ? " lv-d-output" : ""), testid: isOut ? "output" : "neuron",
-                                     "data-layer": String(c), "data-unit": String(u)}, nodesBox);
-          node.style.left = (xs[c] - diagram_NODE / 2) + "px"; node.style.top = (y - diagram_NODE / 2) + "px";
-          node.style.width = node.style.height = diagram_NODE + "px";
-          const canvas = LV.canvas(node, diagram_NODE, diagram_NODE);
-          const bias = LV.el("span", {class: "lv-d-bias"}, node);
-          if (isOut && h.task === "multiclass") LV.el("span", {class: "lv-d-label lv-d-label-out", text: (h.classes || [])[u] || `class ${u}`}, node);
-          st.nodes.push({layer: c, unit: u, el: node, canvas, bias, side: diagram_NODE, output: isOut});
-          if (!isOut) {
-            node.addEventListener("mouseenter", () => { st.hover = {layer: c, unit: u}; ctx.setFocus(st.hover); highlight(); });
-            node.addEventListener("mouseleave", () => { st.hover = null; ctx.setFocus(null); highlight(); });
-          }
+      st.cols.push(col0);
+      for (let l = 1; l < L; l++) {
+        const out = l === L - 1, col = [];
+        for (let u = 0; u < net.shown[l]; u++) {
+          const el = LV.el("div", {class: "lv-d-node " + (out ? "lv-d-out" : "lv-d-neuron"),
+            testid: out ? "output" : "neuron", "data-layer": String(l), "data-unit": String(u)}, layer);
+          const cv = LV.canvas(el, 10, 10);
+          const bias = LV.el("span", {class: "lv-d-bias"}, el);
+          let label = null;
+          if (out && h.task === "multiclass") label = LV.el("span", {class: "lv-d-label lv-d-label-out",
+            text: (h.classes || [])[u] ?? `class ${u}`}, layer);
+          const node = {kind: out ? "output" : "neuron", l, u, el, cv, bias, label, links: [], biasKey: ""};
+          col.push(node); st.nodes.push(node);
+          hoverable(node);
         }
-        pos.push(ys);
-        // the column's labels and buttons
-        const col = LV.el("div", {class: "lv-d-col" + (isOut ? " lv-d-col-out" : "")}, nodesBox);
-        col.style.left = (xs[c] - 50) + "px";
-        const top = LV.el("div", {class: "lv-d-coltop lv-controls"}, col);
-        if (!isOut && h.editable) {
-          const minus = LV.el("button", {type: "button", testid: "remove-unit", "data-layer": String(c), text: "−",
-                                         title: `one neuron fewer in layer ${c}`}, top);
-          LV.el("span", {class: "lv-d-coltitle", text: `layer ${c}`}, top);
-          const plus = LV.el("button", {type: "button", testid: "add-unit", "data-layer": String(c), text: "+",
-                                        title: `one neuron more in layer ${c}`}, top);
-          minus.disabled = net.sizes[c] <= 1;
-          plus.disabled = net.sizes[c] >= net.max_width;
-          minus.addEventListener("click", () => ctx.emit("network", {op: "remove_unit", layer: c}));
-          plus.addEventListener("click", () => ctx.emit("network", {op: "add_unit", layer: c}));
-        } else {
-          LV.el("span", {class: "lv-d-coltitle", text: isOut ? "output" : `layer ${c}`}, top);
-        }
-        const more = net.sizes[c] - net.shown[c];
-        const label = isOut ? (h.task === "multiclass" ? `${net.sizes[c]} classes` : "")
-          : `${net.sizes[c]} neuron${net.sizes[c] === 1 ? "" : "s"}`;
-        const foot = LV.el("div", {class: "lv-d-colfoot", text: label + (more > 0 ? ` (+${more} more not drawn)` : "")}, col);
-        foot.style.top = (H - diagram_BOTTOM + 6) + "px";
-        col.style.top = "0px";
+        st.cols.push(col);
       }
-      const inputsCol = LV.el("div", {class: "lv-d-col"}, nodesBox);
-      inputsCol.style.left = (xs[0] - 50) + "px";
-      LV.el("div", {class: "lv-d-coltop", text: net.toggle && h.editable ? "inputs (click to toggle)" : "inputs"}, inputsCol);
-      // links, input side first; a group per link holds the visible line and a wider invisible one to hover
-      for (let c = 0; c < L - 1; c++) {
-        const from = pos[c], to = pos[c + 1];
-        const x1 = xs[c] + (c === 0 ? diagram_INPUT : diagram_NODE) / 2, x2 = xs[c + 1] - diagram_NODE / 2;
-        for (let i = 0; i < from.length; i++) {
-          if (from[i] === undefined) continue;
-          for (let j = 0; j < to.length; j++) {
-            const d = diagram_path(x1, from[i], x2, to[j]);
-            const g = diagram_svg("g", {class: "lv-d-link", testid: "link", "data-from": `${c}:${i}`, "data-to": `${c + 1}:${j}`}, svg);
-            const hit = diagram_svg("path", {d, class: "lv-d-hit"}, g);
-            const line = diagram_svg("path", {d, class: "lv-d-line"}, g);
-            const link = {layer: c, from: i, to: j, g, line, hit, w: 0};
+      // the columns' titles, buttons and counts
+      for (let l = 0; l < L; l++) {
+        const hidden = l > 0 && l < L - 1;
+        const headEl = LV.el("div", {class: "lv-d-colhead"}, layer);
+        LV.el("div", {class: "lv-d-coltitle", text: l === 0 ? "inputs" : hidden ? `layer ${l}` : "output"}, headEl);
+        if (hidden && editable) {
+          const row = LV.el("div", {class: "lv-d-colbtns"}, headEl);
+          const minus = LV.el("button", {type: "button", class: "lv-d-btn lv-d-round", testid: "remove-unit",
+            "data-layer": String(l), text: "−", title: `one neuron fewer in layer ${l} (a new run starts)`,
+            "aria-label": `remove a neuron from layer ${l}`}, row);
+          const plus = LV.el("button", {type: "button", class: "lv-d-btn lv-d-round", testid: "add-unit",
+            "data-layer": String(l), text: "+", title: `one neuron more in layer ${l} (a new run starts)`,
+            "aria-label": `add a neuron to layer ${l}`}, row);
+          minus.disabled = net.sizes[l] <= 1;
+          plus.disabled = net.sizes[l] >= net.max_width;
+          minus.addEventListener("click", () => ctx.emit("network", {op: "remove_unit", layer: l}));
+          plus.addEventListener("click", () => ctx.emit("network", {op: "add_unit", layer: l}));
+        } else if (l === 0 && toggle) {
+          LV.el("div", {class: "lv-d-colsub", text: "click to turn on/off"}, headEl);
+        }
+        const foot = LV.el("div", {class: "lv-d-colfoot"}, layer);
+        const extra = net.sizes[l] - net.shown[l];
+        let text = "";
+        if (hidden) text = `${net.sizes[l]} neuron${net.sizes[l] === 1 ? "" : "s"}`;
+        else if (l === 0) text = net.toggle ? `${net.inputs.length} of ${net.features.length} on` : `${net.sizes[0]} input${net.sizes[0] === 1 ? "" : "s"}`;
+        else if (h.task === "multiclass") text = `${net.sizes[l]} classes`;
+        else if (h.boundary && h.boundary.label) text = h.boundary.label;
+        LV.el("div", {text}, foot);
+        if (extra > 0) LV.el("div", {class: "lv-d-extra", text: `+${extra} more`}, foot);
+        st.heads.push(headEl); st.foots.push(foot);
+      }
+      // the links: a group per link holds a wider invisible line to hover and the visible one
+      for (let l = 0; l < L - 1; l++) {
+        const n1 = net.shown[l], n2 = net.shown[l + 1];
+        for (let i = 0; i < n1; i++) {
+          const a = l === 0 ? st.inputs[i] : st.cols[l][i];
+          if (!a) continue;
+          for (let j = 0; j < n2; j++) {
+            const b = st.cols[l + 1][j];
+            const g = diagram_svg("g", {class: "lv-d-link", testid: "link", "data-from": `${l}:${i}`, "data-to": `${l + 1}:${j}`}, linkBox);
+            const hit = diagram_svg("path", {class: "lv-d-hit"}, g);
+            const line = diagram_svg("path", {class: "lv-d-line"}, g);
+            const link = {l, i, j, k: i * n2 + j, g, hit, line, a, b, sw: "", col: "", op: "", mx: 0, my: 0};
+            g.__link = link;
+            a.links.push(link); b.links.push(link);
             st.links.push(link);
-            g.addEventListener("mouseenter", ev => { st.hover = {link}; showCard(link, ev); highlight(); });
-            g.addEventListener("mousemove", ev => { if (!st.editing) showCard(link, ev); });
-            g.addEventListener("mouseleave", () => { st.hover = null; if (!st.editing) card.hide(); highlight(); });
-            g.addEventListener("click", ev => startEdit(link, ev));
           }
         }
       }
-      summary.textContent = ` · ${L - 2} hidden layer${L - 2 === 1 ? "" : "s"}, ${net.activation}`;
-      addLayer.hidden = removeLayer.hidden = !h.editable;
+      svg.classList.toggle("lv-d-editable", editable);
+      addLayer.hidden = removeLayer.hidden = !editable;
       addLayer.disabled = L - 2 >= net.max_layers;
       removeLayer.disabled = L - 2 <= 0;
+      st.W = 0;  // lay out at the next render
+      st.dirty = true;
     }
 
-    function unitName(layer, unit) {
-      const f = st.frame;
-      if (!f) return "";
-      const net = f.h.network, L = net.sizes.length;
-      if (layer === 0) {
-        const key = net.inputs[unit], feat = net.features.find(q => q.key === key);
-        return feat ? feat.label : `input ${unit + 1}`;
+    /* Positions for the current width: nodes, labels, column heads, link curves. */
+    function layout(W) {
+      const h = st.frame.h, net = h.network, L = net.sizes.length;
+      const counts = st.cols.map(c => c.length);
+      const most = Math.max(1, ...counts);
+      const SH = Math.round(Math.min(diagram_MAX_H, Math.max(diagram_MIN_H, diagram_TOP + diagram_BOTTOM + most * 44)));
+      const avail = SH - diagram_TOP - diagram_BOTTOM;
+      const pitch = avail / most;
+      const S = Math.round(Math.max(18, Math.min(40, pitch * 0.8)));
+      const So = h.task === "multiclass" || net.shown[L - 1] > 1 ? S : Math.min(48, S + 8);
+      const right = h.task === "multiclass" ? 64 : 16;
+      const x0 = diagram_LEFT + S / 2, xL = Math.max(x0 + 40, W - right - So / 2);
+      const xs = st.cols.map((_, l) => L === 1 ? x0 : x0 + (xL - x0) * l / (L - 1));
+      const gap = L > 1 ? (xL - x0) / (L - 1) : W;
+      st.W = W; st.SH = SH; st.S = S;
+      stage.style.height = SH + "px";
+      svg.setAttribute("width", String(W)); svg.setAttribute("height", String(SH));
+      svg.setAttribute("viewBox", `0 0 ${W} ${SH}`);
+      const mid = diagram_TOP + avail / 2;
+      st.cols.forEach((col, l) => {
+        const side = l === L - 1 ? So : S;
+        const step = Math.min(pitch, side + 18);
+        col.forEach((node, r) => {
+          const y = mid + (r - (col.length - 1) / 2) * step;
+          node.x = xs[l]; node.y = y; node.side = side;
+          const s = node.el.style;
+          s.left = (xs[l] - side / 2) + "px"; s.top = (y - side / 2) + "px";
+          s.width = s.height = side + "px";
+          if (node.cv) node.cv.resize(side, side);
+          if (node.bias) node.bias.style.height = side + "px";
+          if (node.label) {
+            const ls = node.label.style;
+            ls.top = y + "px";
+            if (node.kind === "input") { ls.right = (W - (xs[l] - side / 2) + 7) + "px"; ls.left = ""; }
+            else { ls.left = (xs[l] + side / 2 + 7) + "px"; ls.right = ""; }
+          }
+        });
+      });
+      const colW = Math.max(56, Math.min(128, gap - 6));
+      st.heads.forEach((el, l) => { el.style.left = (xs[l] - colW / 2) + "px"; el.style.width = colW + "px"; });
+      st.foots.forEach((el, l) => {
+        el.style.left = (xs[l] - colW / 2) + "px"; el.style.width = colW + "px";
+        el.style.top = (SH - diagram_BOTTOM + 4) + "px";
+      });
+      for (const link of st.links) {
+        const x1 = link.a.x + link.a.side / 2, x2 = link.b.x - link.b.side / 2;
+        const d = diagram_path(x1, link.a.y, x2, link.b.y);
+        link.hit.setAttribute("d", d); link.line.setAttribute("d", d);
+        link.mx = (x1 + x2) / 2; link.my = (link.a.y + link.b.y) / 2;
       }
-      if (layer === L - 1) return f.h.task === "multiclass" ? `output “${(f.h.classes || [])[unit] || unit}”` : "the output";
-      return `neuron ${unit + 1} of layer ${layer}`;
+      st.dirty = true;
     }
 
-    function weightOf(link) {
-      const f = st.frame, W = f && f.a["W_" + link.layer], shape = f && f.s["W_" + link.layer];
-      if (!W || !shape) return NaN;
-      return W[link.from * shape[1] + link.to];
+    /* ---------------------------------------------------------------- hover, highlight */
+    function highlight(target) {
+      const prev = st.hover;
+      if (prev === target) return;
+      if (prev) {
+        const ls = prev.links ? prev.links : [prev];
+        for (const k of ls) k.g.classList.remove("lv-d-hot");
+        if (prev.el) prev.el.classList.remove("lv-d-hot");
+        else { prev.a.el.classList.remove("lv-d-end"); prev.b.el.classList.remove("lv-d-end"); }
+      }
+      st.hover = target;
+      if (target) {
+        const ls = target.links ? target.links : [target];
+        for (const k of ls) k.g.classList.add("lv-d-hot");
+        if (target.el) target.el.classList.add("lv-d-hot");
+        else { target.a.el.classList.add("lv-d-end"); target.b.el.classList.add("lv-d-end"); }
+      }
+      stage.classList.toggle("lv-d-focus", !!target);
     }
 
+    function hoverable(node) {
+      node.el.addEventListener("mouseenter", () => {
+        highlight(node);
+        ctx.setFocus(node.kind === "output" ? null : {layer: node.l, unit: node.u});
+      });
+      node.el.addEventListener("mouseleave", () => {
+        if (st.hover === node) highlight(null);
+        ctx.setFocus(null);
+      });
+    }
+
+    function linkOf(ev) {
+      const g = ev.target && ev.target.closest ? ev.target.closest("g.lv-d-link") : null;
+      return g ? g.__link : null;
+    }
+    /* Client coordinates of an event, or of the link's middle for an event without a position. */
+    function where(ev, link) {
+      if (ev.clientX || ev.clientY) return [ev.clientX, ev.clientY];
+      const r = stage.getBoundingClientRect();
+      return [r.left + link.mx, r.top + link.my];
+    }
     function showCard(link, ev) {
-      card.show(ev.clientX, ev.clientY, `weight ${LV.fmt(weightOf(link))}\n${unitName(link.layer, link.from)} → ${unitName(link.layer + 1, link.to)}`
-        + (st.frame && st.frame.h.editable ? "\nclick to type a new value" : ""));
+      const [x, y] = where(ev, link);
+      st.cardAt = [x, y];
+      card.show(x, y, linkText(link) + (st.frame.h.editable && !st.editing ? "\nclick to type a new value" : ""));
     }
+    svg.addEventListener("mouseover", ev => {
+      const link = linkOf(ev);
+      if (!link || !st.frame) return;
+      highlight(link);
+      showCard(link, ev);
+    });
+    svg.addEventListener("mousemove", ev => {
+      const link = linkOf(ev);
+      if (link && st.hover === link) showCard(link, ev);
+    });
+    svg.addEventListener("mouseout", ev => {
+      const link = linkOf(ev);
+      if (!link) return;
+      const to = ev.relatedTarget && ev.relatedTarget.closest ? ev.relatedTarget.closest("g.lv-d-link") : null;
+      if (to === link.g) return;
+      if (st.hover === link) highlight(null);
+      card.hide();
+    });
+    svg.addEventListener("click", ev => {
+      const link = linkOf(ev);
+      if (link && st.frame && st.frame.h.editable) openEdit(link, ev);
+    });
 
-    function startEdit(link, ev) {
-      if (!st.frame || !st.frame.h.editable) return;
-      const r = body.getBoundingClientRect();
+    /* ---------------------------------------------------------------- typing a weight */
+    function openEdit(link, ev) {
+      closeEdit();
       st.editing = link;
-      editor.hidden = false;
-      editor.value = LV.fmt(weightOf(link));
-      editor.style.left = Math.min(Math.max(0, ev.clientX - r.left - 40), r.width - 90) + "px";
-      editor.style.top = Math.max(0, ev.clientY - r.top - 34) + "px";
-      card.show(ev.clientX, ev.clientY, `new weight for ${unitName(link.layer, link.from)} → ${unitName(link.layer + 1, link.to)}: Enter applies, Escape cancels`);
-      editor.focus(); editor.select();
+      const [cx, cy] = where(ev, link);
+      const r = stage.getBoundingClientRect();
+      editLabel.textContent = `${unitName(link.l, link.i)} → ${unitName(link.l + 1, link.j)}`;
+      editMsg.textContent = "Enter applies, Escape cancels";
+      editMsg.classList.remove("lv-d-bad");
+      st.editText = LV.fmt(weightOf(link));
+      input.value = st.editText;
+      edit.hidden = false;
+      const w = edit.offsetWidth, hgt = edit.offsetHeight;
+      let x = cx - r.left - w / 2, y = cy - r.top - hgt - 12;
+      if (y < 2) y = cy - r.top + 14;
+      x = Math.max(2, Math.min(x, r.width - w - 2));
+      edit.style.left = x + "px"; edit.style.top = Math.min(y, st.SH - hgt - 2) + "px";
+      link.g.classList.add("lv-d-editing");
+      card.hide();
+      input.focus(); input.select();
     }
-
-    function stopEdit() { st.editing = null; editor.hidden = true; card.hide(); }
-
-    editor.addEventListener("keydown", ev => {
-      if (ev.key === "Escape") { stopEdit(); return; }
+    function closeEdit() {
+      if (st.editing) st.editing.g.classList.remove("lv-d-editing");
+      st.editing = null;
+      edit.hidden = true;
+    }
+    input.addEventListener("keydown", ev => {
+      if (ev.key === "Escape") { ev.preventDefault(); closeEdit(); return; }
       if (ev.key !== "Enter") return;
-      const text = editor.value.trim().replace("−", "-"), v = Number(text);
+      ev.preventDefault();
       const link = st.editing;
       if (!link) return;
-      if (!text || !Number.isFinite(v)) {
-        const r = editor.getBoundingClientRect();
-        card.show(r.left, r.bottom, "type a number, e.g. 0.5 or -1.2e-2");
+      const text = input.value.trim().replace(/^[−–]/, "-").replace(/^([+-]?\d*),(\d+)$/, "$1.$2");
+      if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text) || !Number.isFinite(Number(text))) {
+        editMsg.textContent = "type a number, e.g. 0.5 or -1.2e-2";
+        editMsg.classList.add("lv-d-bad");
+        input.select();
         return;
       }
-      ctx.emit("edit", {layer: link.layer, from: link.from, to: link.to, value: v});
-      stopEdit();
+      if (input.value.trim() !== st.editText) ctx.emit("edit", {layer: link.l, from: link.i, to: link.j, value: Number(text)});
+      closeEdit();
     });
-    editor.addEventListener("blur", () => { if (st.editing) stopEdit(); });
+    input.addEventListener("input", () => { editMsg.classList.remove("lv-d-bad"); editMsg.textContent = "Enter applies, Escape cancels"; });
+    input.addEventListener("blur", () => { setTimeout(() => { if (document.activeElement !== input && ctx.root.getRootNode().activeElement !== input) closeEdit(); }, 0); });
 
-    function highlight() {
-      const f = st.hover;
-      svg.classList.toggle("lv-d-dim", !!f);
+    /* ---------------------------------------------------------------- frame data */
+    function collect(frame) {
+      const h = frame.h, a = frame.a, net = h.network, L = net.sizes.length;
+      const T = h.plane ? h.plane.thumb : 0;
+      const to = {W: [], b: [], th: [], out: null, cls: null, conf: null, T, R: 0};
+      for (let l = 0; l < L - 1; l++) {
+        const W = a["W_" + l], b = a["b_" + l];
+        to.W.push(W && W.length === net.shown[l] * net.shown[l + 1] ? W : new Float32Array(net.shown[l] * net.shown[l + 1]));
+        to.b.push(b && b.length === net.shown[l + 1] ? b : new Float32Array(net.shown[l + 1]));
+      }
+      for (let l = 0; l < L - 1; l++) {
+        const th = a["thumb_" + l];
+        to.th.push(T && th && th.length === net.shown[l] * T * T ? th : null);
+      }
+      const R = h.plane ? h.plane.res : 0;
+      to.R = R;
+      if (R && a.boundary && a.boundary.length === R * R) to.out = a.boundary;
+      if (R && a.boundary_class && a.boundary_conf && a.boundary_class.length === R * R) {
+        to.cls = a.boundary_class; to.conf = a.boundary_conf;
+      }
+      to.maxW = diagram_max(to.W);
+      to.maxB = Math.max(to.maxW, diagram_max(to.b));
+      return to;
+    }
+    function copy(to) {
+      const f32 = x => x ? Float32Array.from(x) : null;
+      return {W: to.W.map(f32), b: to.b.map(f32), th: to.th.map(f32), out: f32(to.out), maxW: to.maxW, maxB: to.maxB};
+    }
+    function compatible(f, to) {
+      if (!f) return false;
+      const same = (x, y) => (!x && !y) || (x && y && x.length === y.length);
+      return f.W.length === to.W.length && f.W.every((x, k) => same(x, to.W[k])) && f.th.every((x, k) => same(x, to.th[k]))
+        && same(f.out, to.out);
+    }
+
+    function texts(h) {
+      const net = h.network, L = net.sizes.length, d = h.diverging || {};
+      setText(summary, `${L - 2} hidden layer${L - 2 === 1 ? "" : "s"}`);
+      setText(activation, `activation: ${net.activation}`);
+      const pos = d.pos || "#4e79a7", neg = d.neg || "#f28e2b";
+      swPos.style.background = pos; swNeg.style.background = neg;
+      setText(more, ` · pictures: each neuron's output over the plane (−${LV.fmt(net.neuron_scale)} … +${LV.fmt(net.neuron_scale)}); ` +
+        `bar at a neuron's left = its bias` + (h.editable ? " · hover a neuron to see it large, click a link to type its weight" : ""));
+      const to = st.to;
+      for (const node of st.nodes) {
+        if (node.kind === "input" || !node.bias) continue;
+        const b = to.b[node.l - 1][node.u];
+        node.el.title = `${unitName(node.l, node.u)}\nbias ${LV.fmt(b)}` + (node.kind === "neuron" ? "\n(hover: shown large on the plane)" : "");
+      }
+      const lutKey = [d.neg, d.zero, d.pos, (h.colours || []).join(","), h.task].join("|");
+      if (lutKey !== st.lutKey) {
+        st.lutKey = lutKey;
+        st.luts.div = diagram_lut(i => LV.diverging(h, (i - 128) / 127));
+        const c0 = LV.mix(LV.classRGB(h, 0), diagram_WHITE, 0.22), c1 = LV.mix(LV.classRGB(h, 1), diagram_WHITE, 0.22);
+        st.luts.out = h.task === "regression" ? diagram_lut(i => LV.mix(LV.valueRGB(h, i), diagram_WHITE, 0.2))
+          : diagram_lut(i => i < 128 ? LV.mix(c0, diagram_WHITE, i / 127.5) : LV.mix(diagram_WHITE, c1, (i - 127.5) / 127.5));
+        st.luts.cls = (h.classes || []).map((_, k) => { const c = LV.classRGB(h, k); return diagram_lut(i => LV.mix(diagram_WHITE, c, 0.25 + 0.75 * i / 255)); });
+      }
+      st.pos = pos; st.neg = neg;
+    }
+
+    /* ---------------------------------------------------------------- drawing */
+    function scratch(n) {
+      let s = st.scratch.get(n);
+      if (!s) {
+        const el = document.createElement("canvas");
+        el.width = el.height = n;
+        const g = el.getContext("2d");
+        s = {el, g, img: g.createImageData(n, n)};
+        st.scratch.set(n, s);
+      }
+      return s;
+    }
+    function blit(node, s) {
+      const c = node.cv, g = c.g;
+      g.imageSmoothingEnabled = true; g.imageSmoothingQuality = "high";
+      g.drawImage(s.el, 0, 0, c.w, c.h);
+    }
+    function blank(node) {
+      const c = node.cv;
+      c.g.fillStyle = "#eef0f4"; c.g.fillRect(0, 0, c.w, c.h);
+    }
+
+    function draw(te) {
+      const to = st.to, from = st.from, h = st.frame.h;
+      // links
+      const maxW = from.maxW + (to.maxW - from.maxW) * te, inv = maxW > 0 ? 1 / maxW : 0;
       for (const link of st.links) {
-        const on = f && (f.link === link || (f.layer !== undefined &&
-          ((link.layer === f.layer && link.from === f.unit) || (link.layer + 1 === f.layer && link.to === f.unit))));
-        link.g.classList.toggle("lv-d-hot", !!on);
+        const f = from.W[link.l][link.k], w = f + (to.W[link.l][link.k] - f) * te;
+        const r = Math.min(1, Math.abs(w) * inv);
+        const sw = (0.5 + 4.5 * r).toFixed(2), col = w >= 0 ? st.pos : st.neg, op = (0.35 + 0.6 * Math.sqrt(r)).toFixed(2);
+        if (sw !== link.sw) { link.sw = sw; link.line.setAttribute("stroke-width", sw); }
+        if (col !== link.col) { link.col = col; link.line.setAttribute("stroke", col); }
+        if (op !== link.op) { link.op = op; link.line.setAttribute("stroke-opacity", op); }
       }
-      for (const n of st.nodes) n.el.classList.toggle("lv-d-hot", !!(f && f.layer === n.layer && f.unit === n.unit));
-    }
-
-    function picture(node, cur, prev, t, T, h) {
-      let s = st.scratch.get(T);
-      if (!s) {
-        const el = document.createElement("canvas");
-        el.width = el.height = T;
-        s = {el, g: el.getContext("2d"), img: null};
-        s.img = s.g.createImageData(T, T);
-        st.scratch.set(T, s);
-      }
-      diagram_fill(s.img, cur, prev, t, T, h);
-      s.g.putImageData(s.img, 0, 0);
-      const c = node.canvas;
-      c.resize(node.side, node.side);
-      c.g.setTransform(c.dpr, 0, 0, c.dpr, 0, 0);
-      c.g.imageSmoothingEnabled = true; c.g.imageSmoothingQuality = "low";
-      c.g.drawImage(s.el, 0, 0, node.side, node.side);
-    }
-
-    function outputPicture(node, h, a) {
-      const c = node.canvas, g = c.g;
-      c.resize(node.side, node.side);
-      g.setTransform(c.dpr, 0, 0, c.dpr, 0, 0);
-      if (h.task === "multiclass" || !a.boundary || !h.plane) {
-        g.fillStyle = diagram_css(LV.classRGB(h, node.unit)); g.fillRect(0, 0, node.side, node.side);
-        return;
-      }
-      const R = h.plane.res;
-      let s = st.scratch.get("out" + R);
-      if (!s) {
-        const el = document.createElement("canvas");
-        el.width = el.height = R;
-        s = {el, g: el.getContext("2d")};
-        s.img = s.g.createImageData(R, R);
-        st.scratch.set("out" + R, s);
-      }
-      const out = s.img.data, v = a.boundary;
-      const lo = LV.classRGB(h, 0), hi = LV.classRGB(h, 1), white = [248, 248, 248];
-      for (let row = 0; row < R; row++) {
-        const src = (R - 1 - row) * R;
-        for (let col = 0; col < R; col++) {
-          const u = v[src + col] / 255;
-          const rgb = h.task === "regression" ? LV.valueRGB(h, v[src + col])
-            : (u < 0.5 ? LV.mix(lo, white, u * 2) : LV.mix(white, hi, u * 2 - 1));
-          const o = (row * R + col) * 4;
-          out[o] = rgb[0]; out[o + 1] = rgb[1]; out[o + 2] = rgb[2]; out[o + 3] = 255;
+      // pictures and biases
+      const T = to.T, maxB = from.maxB + (to.maxB - from.maxB) * te, invB = maxB > 0 ? 1 / maxB : 0;
+      const sT = T ? scratch(T) : null;
+      for (const node of st.nodes) {
+        if (node.kind === "output") continue;
+        if (node.cv) {
+          const th = to.th[node.l];
+          if (th && sT) {
+            diagram_paint(sT.img, te < 1 ? from.th[node.l] : null, th, node.u * T * T, te, T, st.luts.div);
+            sT.g.putImageData(sT.img, 0, 0);
+            blit(node, sT);
+          } else blank(node);
+        }
+        if (node.bias) {
+          const f = from.b[node.l - 1][node.u], b = f + (to.b[node.l - 1][node.u] - f) * te;
+          const key = `scaleY(${Math.max(0.06, Math.min(1, Math.abs(b) * invB)).toFixed(3)})|${b >= 0 ? st.pos : st.neg}`;
+          if (key !== node.biasKey) {
+            const [tr, bg] = key.split("|");
+            node.biasKey = key; node.bias.style.transform = tr; node.bias.style.background = bg;
+          }
         }
       }
-      s.g.putImageData(s.img, 0, 0);
-      g.imageSmoothingEnabled = true; g.imageSmoothingQuality = "low";
-      g.drawImage(s.el, 0, 0, node.side, node.side);
+      // the output: the network's answer over the plane (per class for several classes)
+      const R = to.R, outs = st.cols[st.cols.length - 1];
+      const sR = R ? scratch(R) : null;
+      for (const node of outs) {
+        if (to.cls && sR && h.task === "multiclass") {
+          const out = sR.img.data, lut = st.luts.cls[node.u] || st.luts.out, cls = to.cls, conf = to.conf;
+          for (let row = 0; row < R; row++) {
+            let src = (R - 1 - row) * R, o = row * R * 4;
+            for (let col = 0; col < R; col++, src++, o += 4) {
+              const k = (cls[src] === node.u ? conf[src] : 0) * 3;
+              out[o] = lut[k]; out[o + 1] = lut[k + 1]; out[o + 2] = lut[k + 2]; out[o + 3] = 255;
+            }
+          }
+          sR.g.putImageData(sR.img, 0, 0);
+          blit(node, sR);
+        } else if (to.out && sR && outs.length === 1) {
+          diagram_paint(sR.img, te < 1 ? from.out : null, to.out, 0, te, R, st.luts.out);
+          sR.g.putImageData(sR.img, 0, 0);
+          blit(node, sR);
+        } else blank(node);
+      }
     }
 
     return {
-      update(frame, prev) {
-        st.prev = prev && prev.h.network ? prev : null;
+      update(frame) {
+        const h = frame.h;
+        host.hidden = !h.network;
+        if (!h.network) return;
+        const key = diagram_key(h);
         st.frame = frame;
-        if (frame.h.network) build(frame.h);
+        const to = collect(frame);
+        if (key !== st.key) { st.key = key; build(h); st.from = null; }
+        if (st.from && st.to && compatible(st.from, to)) {
+          // ease from what is on screen now (an animation may have been cut short by this frame)
+          const t = st.te, f = st.from, o = st.to;
+          f.W.forEach((x, k) => diagram_blend(x, o.W[k], t));
+          f.b.forEach((x, k) => diagram_blend(x, o.b[k], t));
+          f.th.forEach((x, k) => { if (x) diagram_blend(x, o.th[k], t); });
+          if (f.out) diagram_blend(f.out, o.out, t);
+          f.maxW += (o.maxW - f.maxW) * t; f.maxB += (o.maxB - f.maxB) * t;
+          st.te = 0;
+        } else {
+          st.from = copy(to);
+          st.te = 1;
+        }
+        st.to = to;
+        texts(h);
+        st.dirty = true;
+        if (st.hover && !st.hover.el && st.cardAt && !st.editing) {
+          card.show(st.cardAt[0], st.cardAt[1], linkText(st.hover) + (h.editable ? "\nclick to type a new value" : ""));
+        }
       },
       render(t) {
-        const f = st.frame;
-        if (!f || !f.h.network) return;
-        const h = f.h, a = f.a, net = h.network;
-        build(h);
-        const e = t >= 1 ? 1 : LV.ease(t);
-        const prev = st.prev && st.prev.h.network && JSON.stringify(st.prev.h.network.shown) === JSON.stringify(net.shown)
-          && JSON.stringify(st.prev.h.network.inputs) === JSON.stringify(net.inputs) ? st.prev : null;
-        // links: width by |w| on this frame's largest |w|, colour by sign
-        let top = 0;
-        for (let l = 0; l < net.sizes.length - 1; l++) {
-          const W = a["W_" + l];
-          if (W) for (let k = 0; k < W.length; k++) top = Math.max(top, Math.abs(W[k]));
-        }
-        const d = h.diverging || {};
-        const pos = d.pos || "#4e79a7", neg = d.neg || "#f28e2b";
-        for (const link of st.links) {
-          const shape = f.s["W_" + link.layer];
-          const k = link.from * shape[1] + link.to;
-          let w = a["W_" + link.layer][k];
-          if (prev && e < 1) { const pw = prev.a["W_" + link.layer]; if (pw) w = pw[k] + (w - pw[k]) * e; }
-          const r = top > 0 ? Math.abs(w) / top : 0;
-          link.line.setAttribute("stroke", w >= 0 ? pos : neg);
-          link.line.setAttribute("stroke-width", (0.5 + 4.5 * r).toFixed(2));
-          link.line.setAttribute("stroke-opacity", (0.25 + 0.75 * Math.sqrt(r)).toFixed(2));
-        }
-        // neurons' pictures and biases
-        const T = h.plane ? h.plane.thumb : 0;
-        let btop = 0;
-        for (let l = 0; l < net.sizes.length - 1; l++) {
-          const b = a["b_" + l];
-          if (b) for (let k = 0; k < b.length; k++) btop = Math.max(btop, Math.abs(b[k]));
-        }
-        for (const node of st.nodes) {
-          if (!node.canvas) continue;
-          if (node.output) outputPicture(node, h, a);
-          else if (T && a["thumb_" + node.layer]) {
-            const all = a["thumb_" + node.layer], off = node.unit * T * T;
-            const p = prev && prev.a["thumb_" + node.layer];
-            picture(node, all.subarray(off, off + T * T), p && p.length === all.length ? p.subarray(off, off + T * T) : null, e, T, h);
-          }
-          if (node.bias) {
-            const b = a["b_" + (node.layer - 1)];
-            const v = b ? b[node.unit] : 0, r = btop > 0 ? Math.abs(v) / btop : 0;
-            node.bias.style.height = Math.max(1, Math.round(r * node.side)) + "px";
-            node.bias.style.background = v >= 0 ? pos : neg;
-            node.el.title = `${unitName(node.layer, node.unit)} · bias ${LV.fmt(v)}` + (node.output ? "" : " · hover to see it large");
-          }
-        }
-        caption.textContent = `links: blue = positive weight, orange = negative, width = |weight| (largest ${LV.fmt(top)}); `
-          + `neuron pictures: each neuron's output over the plane, orange −${LV.fmt(net.neuron_scale)} … blue +${LV.fmt(net.neuron_scale)}; bar at a neuron's left = its bias`;
-        if (st.hover && st.hover.link && !st.editing) highlight();
+        if (!st.frame || !st.frame.h.network || !st.to) return;
+        const W = Math.round(host.clientWidth || ctx.width());
+        if (W > 0 && W !== st.W) layout(W);
+        const dpr = Math.max(1, window.devicePixelRatio || 1);
+        const te = t >= 1 ? 1 : LV.ease(t);
+        if (!st.dirty && te === st.te && dpr === st.dpr) return;
+        st.dirty = false; st.te = te; st.dpr = dpr;
+        draw(te);
       },
-      destroy() {},
+      destroy() { card.hide(); closeEdit(); },
     };
   },
 };
