@@ -175,7 +175,7 @@ function core_build(parent) {
   const st = {
     parent, root, status, cells, panels: {}, frame: null, prev: null, lastId: null, lastData: null, count: 0,
     t: 1, t0: 0, dur: 250, lastArrival: 0, raf: 0, dirty: new Set(), focus: null, shared: {},
-    component: null, width: 0, dprSeen: core_dpr(), destroyed: false,
+    component: null, width: 0, dprSeen: core_dpr(), destroyed: false, fresh: new Set(), waiting: 0,
   };
   st.schedule = () => { if (!st.raf && !st.destroyed) st.raf = requestAnimationFrame(now => core_tick(st, now)); };
   if (typeof ResizeObserver !== "undefined") {
@@ -267,7 +267,22 @@ function core_tick(st, now) {
   if (animating) st.t = Math.min(1, (now - st.t0) / st.dur);
   const names = animating ? Object.keys(st.panels) : [...st.dirty];
   st.dirty.clear();
-  for (const n of names) core_render(st, n, st.t);
+  let wait = Infinity;
+  for (const n of names) {
+    // a panel with a minimum interval (charts over epochs) draws new frames at most that often; the last
+    // frame is drawn once the interval is over, and hover redraws are never held back
+    const p = st.panels[n], gap = p && p.impl && p.impl.minInterval || 0;
+    if (gap && st.fresh.has(n) && st.t >= 1 && now - (p.drawnAt || 0) < gap) {
+      st.dirty.add(n);
+      wait = Math.min(wait, gap - (now - (p.drawnAt || 0)));
+      continue;
+    }
+    if (st.fresh.delete(n) && p) p.drawnAt = now;
+    core_render(st, n, st.t);
+  }
+  if (wait < Infinity && !st.waiting) {
+    st.waiting = setTimeout(() => { st.waiting = 0; st.schedule(); }, Math.ceil(wait));
+  }
   if (st.t < 1) st.schedule();
 }
 
@@ -311,6 +326,7 @@ function core_apply(st, frame) {
       p.fed = true;
       core_ok(st, n, "update");
     } catch (e) { p.fed = true; core_fail(st, n, "update", e); }
+    st.fresh.add(n);
   }
   core_invalidateAll(st);
 }
