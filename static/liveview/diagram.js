@@ -27,23 +27,25 @@ function diagram_path(x1, y1, x2, y2) {
   return `M${x1.toFixed(1)},${a} C${mx},${a} ${mx},${b} ${x2.toFixed(1)},${b}`;
 }
 
-/* 256 RGB colours (Uint8ClampedArray of 768) of a value quantized 0..255. */
+/* 256 colours of a value quantized 0..255, as RGBA pixels packed for a Uint32Array view of ImageData. */
+const diagram_LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 function diagram_lut(fn) {
-  const lut = new Uint8ClampedArray(768);
-  for (let i = 0; i < 256; i++) { const c = fn(i); lut[3 * i] = c[0]; lut[3 * i + 1] = c[1]; lut[3 * i + 2] = c[2]; }
+  const lut = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    const c = fn(i);
+    lut[i] = diagram_LITTLE ? ((255 << 24) | (c[2] << 16) | (c[1] << 8) | c[0]) >>> 0
+      : ((c[0] << 24) | (c[1] << 16) | (c[2] << 8) | 255) >>> 0;
+  }
   return lut;
 }
 
-/* Fill an RGBA ImageData (n×n, top row first) from n×n values (row 0 = bottom) eased from `from` (Float32) to
-   `to` (uint8) by t, coloured by `lut`. */
-function diagram_paint(img, from, to, off, t, n, lut) {
-  const out = img.data;
+/* Fill n×n pixels (Uint32 view of an ImageData, top row first) from n×n values (row 0 = bottom) eased from
+   `from` (Float32) to `to` (uint8) by t, coloured by `lut`. */
+function diagram_paint(px, from, to, off, t, n, lut) {
   for (let row = 0; row < n; row++) {
-    let src = off + (n - 1 - row) * n, o = row * n * 4;
-    for (let col = 0; col < n; col++, src++, o += 4) {
-      const k = (from ? (from[src] + (to[src] - from[src]) * t + 0.5) | 0 : to[src]) * 3;
-      out[o] = lut[k]; out[o + 1] = lut[k + 1]; out[o + 2] = lut[k + 2]; out[o + 3] = 255;
-    }
+    let src = off + (n - 1 - row) * n, o = row * n;
+    if (from) for (let col = 0; col < n; col++, src++, o++) px[o] = lut[(from[src] + (to[src] - from[src]) * t + 0.5) | 0];
+    else for (let col = 0; col < n; col++, src++, o++) px[o] = lut[to[src]];
   }
 }
 
@@ -107,6 +109,14 @@ PANELS.diagram = {
       from: null, to: null, hover: null, editing: null, editText: "", scratch: new Map(), luts: {}, lutKey: "",
       texts: new WeakMap(),
     };
+
+    if (typeof ResizeObserver !== "undefined") {
+      st.ro = new ResizeObserver(entries => {
+        const w = Math.round(entries[entries.length - 1].contentRect.width);
+        if (w > 0 && w !== st.Wseen) { st.Wseen = w; ctx.invalidate(); }
+      });
+      st.ro.observe(host);
+    }
 
     const setText = (el, text) => { if (st.texts.get(el) !== text) { st.texts.set(el, text); el.textContent = text; } };
     const setAttr = (el, name, v) => { if (el.getAttribute(name) !== v) el.setAttribute(name, v); };
@@ -471,14 +481,15 @@ PANELS.diagram = {
         const el = document.createElement("canvas");
         el.width = el.height = n;
         const g = el.getContext("2d");
-        s = {el, g, img: g.createImageData(n, n)};
+        const img = g.createImageData(n, n);
+        s = {el, g, img, px: new Uint32Array(img.data.buffer)};
         st.scratch.set(n, s);
       }
       return s;
     }
     function blit(node, s) {
       const c = node.cv, g = c.g;
-      g.imageSmoothingEnabled = true; g.imageSmoothingQuality = "high";
+      g.imageSmoothingEnabled = true; g.imageSmoothingQuality = "low";  // bilinear: smooth, and cheap
       g.drawImage(s.el, 0, 0, c.w, c.h);
     }
     function blank(node) {
@@ -493,7 +504,8 @@ PANELS.diagram = {
       for (const link of st.links) {
         const f = from.W[link.l][link.k], w = f + (to.W[link.l][link.k] - f) * te;
         const r = Math.min(1, Math.abs(w) * inv);
-        const sw = (0.5 + 4.5 * r).toFixed(2), col = w >= 0 ? st.pos : st.neg, op = (0.35 + 0.6 * Math.sqrt(r)).toFixed(2);
+        // quantized (0.1 px, 0.02 opacity): an attribute changes only when the change can be seen
+        const sw = (0.5 + 4.5 * r).toFixed(1), col = w >= 0 ? st.pos : st.neg, op = (Math.round((0.35 + 0.6 * Math.sqrt(r)) * 50) / 50).toFixed(2);
         if (sw !== link.sw) { link.sw = sw; link.line.setAttribute("stroke-width", sw); }
         if (col !== link.col) { link.col = col; link.line.setAttribute("stroke", col); }
         if (op !== link.op) { link.op = op; link.line.setAttribute("stroke-opacity", op); }
@@ -506,7 +518,7 @@ PANELS.diagram = {
         if (node.cv) {
           const th = to.th[node.l];
           if (th && sT) {
-            diagram_paint(sT.img, te < 1 ? from.th[node.l] : null, th, node.u * T * T, te, T, st.luts.div);
+            diagram_paint(sT.px, te < 1 ? from.th[node.l] : null, th, node.u * T * T, te, T, st.luts.div);
             sT.g.putImageData(sT.img, 0, 0);
             blit(node, sT);
           } else blank(node);
@@ -525,18 +537,15 @@ PANELS.diagram = {
       const sR = R ? scratch(R) : null;
       for (const node of outs) {
         if (to.cls && sR && h.task === "multiclass") {
-          const out = sR.img.data, lut = st.luts.cls[node.u] || st.luts.out, cls = to.cls, conf = to.conf;
+          const px = sR.px, lut = st.luts.cls[node.u] || st.luts.out, cls = to.cls, conf = to.conf, u = node.u;
           for (let row = 0; row < R; row++) {
-            let src = (R - 1 - row) * R, o = row * R * 4;
-            for (let col = 0; col < R; col++, src++, o += 4) {
-              const k = (cls[src] === node.u ? conf[src] : 0) * 3;
-              out[o] = lut[k]; out[o + 1] = lut[k + 1]; out[o + 2] = lut[k + 2]; out[o + 3] = 255;
-            }
+            let src = (R - 1 - row) * R, o = row * R;
+            for (let col = 0; col < R; col++, src++, o++) px[o] = lut[cls[src] === u ? conf[src] : 0];
           }
           sR.g.putImageData(sR.img, 0, 0);
           blit(node, sR);
         } else if (to.out && sR && outs.length === 1) {
-          diagram_paint(sR.img, te < 1 ? from.out : null, to.out, 0, te, R, st.luts.out);
+          diagram_paint(sR.px, te < 1 ? from.out : null, to.out, 0, te, R, st.luts.out);
           sR.g.putImageData(sR.img, 0, 0);
           blit(node, sR);
         } else blank(node);
@@ -574,7 +583,9 @@ PANELS.diagram = {
       },
       render(t) {
         if (!st.frame || !st.frame.h.network || !st.to) return;
-        const W = Math.round(host.clientWidth || ctx.width());
+        // the width comes from a ResizeObserver: reading it here would force a layout in every animation frame
+        if (!st.Wseen) st.Wseen = Math.round(host.clientWidth || ctx.width());
+        const W = st.Wseen;
         if (W > 0 && W !== st.W) layout(W);
         const dpr = Math.max(1, window.devicePixelRatio || 1);
         const te = t >= 1 ? 1 : LV.ease(t);
@@ -582,7 +593,7 @@ PANELS.diagram = {
         st.dirty = false; st.te = te; st.dpr = dpr;
         draw(te);
       },
-      destroy() { card.hide(); closeEdit(); },
+      destroy() { card.hide(); closeEdit(); if (st.ro) st.ro.disconnect(); },
     };
   },
 };
