@@ -8,7 +8,8 @@
 
 const diagram_TOP = 42;            // room above the columns: the column title and its +/- buttons
 const diagram_BOTTOM = 30;         // room below: "8 neurons", "+2 more"
-const diagram_LEFT = 52;           // room for the input labels
+const diagram_LEFT = 52;           // room for the input labels (more for long table column names, up to MAX)
+const diagram_LEFT_MAX = 150;
 const diagram_MIN_H = 300;
 const diagram_MAX_H = 372;
 const diagram_WHITE = "#f8f8f8";
@@ -54,6 +55,15 @@ function diagram_key(h) {
   const n = h.network;
   return JSON.stringify([n.sizes, n.shown, n.inputs, n.features.map(f => f.key + "=" + f.label), !!n.toggle,
     !!h.editable, h.task, h.classes, !!h.plane, n.max_layers, n.max_width]);
+}
+
+let diagram_measure = null;
+function diagram_textWidth(text) {
+  if (!diagram_measure) {
+    diagram_measure = document.createElement("canvas").getContext("2d");
+    diagram_measure.font = '12px "Source Sans Pro", sans-serif';
+  }
+  return diagram_measure.measureText(String(text)).width;
 }
 
 function diagram_max(arrays) {
@@ -167,12 +177,14 @@ PANELS.diagram = {
           el.addEventListener("keydown", ev => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); flip(); } });
         }
         const label = LV.el("span", {class: "lv-d-label lv-d-label-in" + (on ? "" : " lv-d-label-off"), text: f.label}, layer);
+        label.style.maxWidth = (diagram_LEFT_MAX - 10) + "px";
         const node = {kind: "input", l: 0, u: index, el, label, cv: on ? LV.canvas(el, 10, 10) : null, links: []};
         if (on) st.inputs[index] = node;
         col0.push(node); st.nodes.push(node);
         if (on) hoverable(node);
       });
       st.cols.push(col0);
+      st.left = Math.min(diagram_LEFT_MAX, Math.max(diagram_LEFT, 12 + Math.max(0, ...rows.map(f => diagram_textWidth(f.label)))));
       for (let l = 1; l < L; l++) {
         const out = l === L - 1, col = [];
         for (let u = 0; u < net.shown[l]; u++) {
@@ -257,7 +269,7 @@ PANELS.diagram = {
       const S = Math.round(Math.max(18, Math.min(40, pitch * 0.8)));
       const So = h.task === "multiclass" || net.shown[L - 1] > 1 ? S : Math.min(48, S + 8);
       const right = h.task === "multiclass" ? 64 : 16;
-      const x0 = diagram_LEFT + S / 2, xL = Math.max(x0 + 40, W - right - So / 2);
+      const x0 = st.left + S / 2, xL = Math.max(x0 + 40, W - right - So / 2);
       const xs = st.cols.map((_, l) => L === 1 ? x0 : x0 + (xL - x0) * l / (L - 1));
       const gap = L > 1 ? (xL - x0) / (L - 1) : W;
       st.W = W; st.SH = SH; st.S = S;
@@ -454,8 +466,10 @@ PANELS.diagram = {
       setText(activation, `activation: ${net.activation}`);
       const pos = d.pos || "#4e79a7", neg = d.neg || "#f28e2b";
       swPos.style.background = pos; swNeg.style.background = neg;
-      setText(more, ` · pictures: each neuron's output over the plane (−${LV.fmt(net.neuron_scale)} … +${LV.fmt(net.neuron_scale)}); ` +
-        `bar at a neuron's left = its bias` + (h.editable ? " · hover a neuron to see it large, click a link to type its weight" : ""));
+      const L2 = L - 2;
+      setText(more, (h.plane && L2 > 0 ? ` · pictures: each neuron's output over the plane (−${LV.fmt(net.neuron_scale)} … +${LV.fmt(net.neuron_scale)})` : "")
+        + " · bar at a neuron's left = its bias"
+        + (h.editable ? ` · ${h.plane && L2 > 0 ? "hover a neuron to see it large, " : ""}click a link to type its weight` : ""));
       const to = st.to;
       for (const node of st.nodes) {
         if (node.kind === "input" || !node.bias) continue;
@@ -492,9 +506,22 @@ PANELS.diagram = {
       g.imageSmoothingEnabled = true; g.imageSmoothingQuality = "low";  // bilinear: smooth, and cheap
       g.drawImage(s.el, 0, 0, c.w, c.h);
     }
+    /* A node without a picture (no 2-D plane): a light square; a neuron shows its activation's shape. */
     function blank(node) {
-      const c = node.cv;
-      c.g.fillStyle = "#eef0f4"; c.g.fillRect(0, 0, c.w, c.h);
+      const c = node.cv, g = c.g, w = c.w, hh = c.h;
+      g.fillStyle = "#f3f4f7"; g.fillRect(0, 0, w, hh);
+      if (node.kind !== "neuron") return;
+      const act = String(st.frame.h.network.activation || "").toLowerCase();
+      const fn = act.includes("relu") || act === "gelu" || act === "elu" ? (x => Math.max(act.includes("leaky") ? 0.1 * x : 0, x))
+        : act === "linear" || act === "identity" ? (x => x) : act === "sigmoid" ? (x => 2 / (1 + Math.exp(-3 * x)) - 1)
+        : Math.tanh;
+      g.beginPath();
+      for (let k = 0; k <= 24; k++) {
+        const x = -1.6 + 3.2 * k / 24, y = Math.max(-1.2, Math.min(1.2, fn(x)));
+        const px = w * (0.15 + 0.7 * k / 24), py = hh * (0.5 - 0.32 * y);
+        if (k) g.lineTo(px, py); else g.moveTo(px, py);
+      }
+      g.strokeStyle = "#a3a5b1"; g.lineWidth = 1.3; g.stroke();
     }
 
     function draw(te) {
