@@ -7,9 +7,8 @@ Skips when Chromium or Playwright is missing, except under ``CI=true`` where tha
 
 from __future__ import annotations
 
-import re
 import time
-from pathlib import Path
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -56,8 +55,17 @@ def context():
         yield ctx
 
 
-def _open(context, server, link: str = LINK):
+@contextmanager
+def _opened(context, server, link: str = LINK):
+    """A page of the app at ``link``, its live view drawn: (page, page errors, URLs requested); closed after."""
     page = context.new_page()
+    try:
+        yield _load(page, server, link)
+    finally:
+        page.close()
+
+
+def _load(page, server, link: str):
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     requests: list[str] = []
@@ -82,8 +90,7 @@ def _pixels(page) -> list:
 
 
 def test_frames_advance_while_playing_stop_on_pause_and_the_canvas_is_sharp(context, server):
-    page, errors, requests = _open(context, server)
-    try:
+    with _opened(context, server) as (page, errors, requests):
         canvas = page.locator("[data-testid='boundary']").first
         css = canvas.evaluate("c => [c.getBoundingClientRect().width, c.getBoundingClientRect().height]")
         backing = canvas.evaluate("c => [c.width, c.height]")
@@ -110,13 +117,10 @@ def test_frames_advance_while_playing_stop_on_pause_and_the_canvas_is_sharp(cont
         assert not errors, errors
         outside = [u for u in requests if not u.startswith((server.url, "data:", "blob:"))]
         assert not outside, f"the page fetched from outside the server: {outside[:5]}"
-    finally:
-        page.close()
 
 
 def test_hover_shows_a_neuron_and_a_typed_weight_reaches_the_engine(context, server, tmp_path):
-    page, errors, _ = _open(context, server)
-    try:
+    with _opened(context, server) as (page, errors, _):
         output = _pixels(page)
         neuron = page.locator("[data-testid='neuron'][data-layer='1'][data-unit='0']")
         neuron.hover()
@@ -154,13 +158,10 @@ def test_hover_shows_a_neuron_and_a_typed_weight_reaches_the_engine(context, ser
         params = load_checkpoint(path.read_bytes()).params
         assert params[0]["W"][2, 1] == 0.5, params[0]["W"]
         assert not errors, errors
-    finally:
-        page.close()
 
 
 def test_plus_adds_a_neuron_in_settings_link_and_diagram(context, server):
-    page, errors, _ = _open(context, server)
-    try:
+    with _opened(context, server) as (page, errors, _):
         assert page.locator("[data-testid='neuron'][data-layer='1']").count() == 3
         page.locator("[data-testid='add-unit'][data-layer='1']").click()
         page.wait_for_function("() => /pg\\.hidden=4(%2C|,)2/.test(location.search)", timeout=30_000)
@@ -172,13 +173,10 @@ def test_plus_adds_a_neuron_in_settings_link_and_diagram(context, server):
         assert hidden.input_value() == "4,2"
         assert page.locator("[data-testid='neuron'][data-layer='2']").count() == 2
         assert not errors, errors
-    finally:
-        page.close()
 
 
 def test_a_click_on_the_plane_adds_a_point_of_the_picked_class(context, server):
-    page, errors, _ = _open(context, server)
-    try:
+    with _opened(context, server) as (page, errors, _):
         canvas = page.locator("[data-testid='boundary']").first
         points = int(canvas.get_attribute("data-points"))
         assert points == 200
@@ -193,8 +191,6 @@ def test_a_click_on_the_plane_adds_a_point_of_the_picked_class(context, server):
             "+(e.shadowRoot.querySelector(\"[data-testid='boundary']\") || {dataset: {}}).dataset.points === 201)",
             timeout=30_000)
         assert not errors, errors
-    finally:
-        page.close()
 
 
 def test_histogram_percentiles_from_bins_bracket_numpys_and_follow_the_interpolation_rule(context, tmp_path):

@@ -60,9 +60,14 @@ def test_binary_frame_holds_the_run_exactly_as_quantized():
     post = trainer.engine.trace(payload.plane_inputs(snap.grid, trainer.dataset, xs, ys))[1]["post"]  # layer 2
     scale = header["network"]["neuron_scale"]
     got = (a["thumb_2"].astype(np.float64) - 128) / 127 * scale
+    want = post.T.reshape(3, t, t)
     assert a["thumb_2"].shape == (3, t, t)
-    assert np.abs(got - post.T.reshape(3, t, t)).max() <= scale / 127 * 0.5 + 1e-9
-    assert scale >= np.abs(post).max() - 1e-12  # nothing is clipped by the one scale
+    inside = np.abs(want) <= scale
+    assert np.abs(got - want)[inside].max() <= scale / 127 * 0.5 + 1e-9
+    assert np.all(np.abs(got[~inside]) == scale) and np.all(np.sign(got[~inside]) == np.sign(want[~inside]))
+    hidden = np.concatenate([trainer.engine.trace(payload.plane_inputs(snap.grid, trainer.dataset, xs, ys))[l]["post"]
+                             .ravel() for l in (0, 1)])
+    assert np.isclose(scale, np.percentile(np.abs(hidden), payload.NEURON_SCALE_PERCENTILE))  # one scale for all
 
 
 def test_points_are_the_datas_in_plane_coordinates_with_their_split():

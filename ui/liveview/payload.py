@@ -28,6 +28,7 @@ THUMB = 32                # side of a neuron's picture (grid points); the bounda
 MAX_SHOWN = 8             # units drawn per layer in the diagram; the rest are counted ("+N more")
 MAX_POINTS = 600          # data points sent per frame (the first of each split, in proportion)
 MAX_CURVE_POINTS = 400    # points per curve: about a chart's width in pixels
+NEURON_SCALE_PERCENTILE = 95  # the neurons' colour scale reaches this percentile of |output|
 GRID_LINES = 9            # hidden space: lines of the input plane per direction
 LINE_POINTS = 33          # ... and points along each
 DIVERGING = {"neg": "#f28e2b", "zero": "#f7f7f7", "pos": "#4e79a7"}  # negative orange, positive blue
@@ -235,7 +236,10 @@ class FrameBuilder:
         arrays["thumb_0"] = np.stack([_signed_u8(x_in[:, i], reach[i]) for i in range(shown[0])]).reshape(
             shown[0], THUMB, THUMB)
         hidden = [traces[l][:t2, :shown[l + 1]] for l in range(len(sizes) - 2)]
-        scale = max((float(np.abs(h).max()) for h in hidden if h.size), default=1.0)
+        # One colour scale for every neuron: the 95th percentile of |output| over all the pictures, so a few
+        # large outputs (ReLU's far corners) do not wash out the rest; beyond it the colour is at its strongest.
+        values = np.concatenate([np.abs(h).ravel() for h in hidden]) if hidden else np.zeros(0)
+        scale = float(np.percentile(values, NEURON_SCALE_PERCENTILE)) if values.size else 1.0
         scale = scale if np.isfinite(scale) and scale > 0 else 1.0
         header["network"]["neuron_scale"] = scale
         for l, h in enumerate(hidden, 1):
