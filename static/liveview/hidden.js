@@ -131,6 +131,7 @@ PANELS.hidden = {
     }
 
     return {
+      minInterval: 100,  // ms: the hidden space moves as the network learns; ~10 drawings a second show it
       update(frame, prev) {
         const h = frame.h, a = frame.a, hd = h.hidden;
         if (!hd) { st.h = h; st.pts = null; return; }
