@@ -62,7 +62,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.browser_support import REPO_ROOT, CpuMeter, StreamlitServer, launch_chromium, wait_app_idle  # noqa: E402
+from tests.browser_support import (REPO_ROOT, CpuMeter, StreamlitServer, _proc_table, launch_chromium,  # noqa: E402
+                                   wait_app_idle)
 
 PNG_REF = "b907b3d"  # the last commit with the server-drawn PNG live view (ui/frame.py via ui/panels.py live_frame)
 VIEWS = ("png", "new")  # reference first: ratios are new / png
@@ -177,14 +178,8 @@ def chromium_pids() -> list[int]:
 def _kind_ticks(tops: list[int]) -> dict[str, int]:
     """CPU clock ticks so far of Chromium's processes under ``tops``, by kind (``--type=``: renderer, gpu-process,
     utility, zygote; "browser" for the top process), to say where the browser's time goes."""
-    stats = {int(e): st for e in os.listdir("/proc") if e.isdigit() and (st := _stat(int(e)))}
-    tree, grown = set(tops), True
-    while grown:
-        grown = False
-        for pid, (_, ppid) in stats.items():
-            if ppid in tree and pid not in tree:
-                tree.add(pid)
-                grown = True
+    table = _proc_table()
+    tree = set().union(*(CpuMeter._tree(top, table) for top in tops)) if tops else set()
     ticks: dict[str, int] = {}
     for pid in tree:
         try:
