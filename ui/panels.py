@@ -1,5 +1,5 @@
-"""Streamlit panels that draw one Snapshot: status line, and the pictures of ``ui.frame`` (boundary, curves,
-gradient norms, histograms), drawn on the server so that a live frame costs the browser one image swap.
+"""Streamlit panels that draw one Snapshot: the status line, and the live view (``ui.liveview``: network
+diagram, boundary, curves, histograms, hidden space, drawn in the browser from one compact frame).
 """
 
 from __future__ import annotations

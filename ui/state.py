@@ -84,6 +84,7 @@ def _free(hook: dict) -> None:
         search.search, search.playing = None, False
         search.notice = "The connection was lost, so the search was stopped; pick its study to resume it."
     ns.pop("history", None)
+    ns.pop("views", None)  # the last frames of the Lessons' and the race's live views
     ns.pop("tables", None)
     gc.collect()
     return_memory_to_os()
