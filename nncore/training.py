@@ -75,6 +75,13 @@ class Grid:
             return dataset.unscale(X_scaled)
         return (X_scaled - self.center) @ self.components.T
 
+    def inputs(self, coords: np.ndarray, dataset) -> np.ndarray:
+        """The network's (scaled) inputs at chart coordinates (n, 2): the inverse of ``project`` (for a PCA
+        plane, the points of the plane through the data's centre)."""
+        if self.components is None:
+            return dataset.scale(coords)
+        return self.center + coords @ self.components
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -477,7 +484,7 @@ class Trainer:
         ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], r)
         gx, gy = np.meshgrid(xs, ys)
         flat = np.stack([gx.ravel(), gy.ravel()], axis=1)
-        points = ds.scale(flat) if components is None else center + flat @ components
+        points = base.inputs(flat, ds)
         values = metrics.probabilities(self.engine.forward(points), ds.task)
         if ds.task == "regression":
             values = ds.unscale_targets(values)  # the surface in the target's own units

@@ -67,11 +67,11 @@ def decode(frame: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     return header, arrays
 
 
-def _u8(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Values on [lo, hi] as 0..255 (clipped; NaN as the middle)."""
+def _u8(values: np.ndarray, lo: float, hi: float, dtype=np.uint8) -> np.ndarray:
+    """Values on [lo, hi] as 0..255 (or the range of another unsigned ``dtype``; clipped; NaN as the middle)."""
     span = hi - lo if hi > lo else 1.0
     scaled = np.nan_to_num((np.asarray(values, np.float64) - lo) / span, nan=0.5)
-    return np.round(np.clip(scaled, 0.0, 1.0) * 255).astype(np.uint8)
+    return np.round(np.clip(scaled, 0.0, 1.0) * np.iinfo(dtype).max).astype(dtype)
 
 
 def _signed_u8(values: np.ndarray, scale: float) -> np.ndarray:
@@ -90,7 +90,7 @@ def plane_inputs(grid: Grid, dataset, xs: np.ndarray, ys: np.ndarray) -> np.ndar
     """The network's (scaled) inputs at the plane points xs × ys, row-major with row i = ys[i]."""
     gx, gy = np.meshgrid(xs, ys)
     flat = np.stack([gx.ravel(), gy.ravel()], axis=1)
-    return dataset.scale(flat) if grid.components is None else grid.center + flat @ grid.components
+    return grid.inputs(flat, dataset)
 
 
 def point_rows(dataset, limit: int = MAX_POINTS) -> dict[str, np.ndarray]:
@@ -129,7 +129,7 @@ class FrameBuilder:
         y = np.concatenate([ds.split(s)[1][rows[s]] for s in SPLITS])
         self.points_inputs = np.asarray(X, np.float64)
         xy = grid.project(self.points_inputs, ds)
-        self.points_xy = np.stack([_u8_16(xy[:, 0], x0, x1), _u8_16(xy[:, 1], y0, y1)], axis=1)
+        self.points_xy = np.stack([_u8(xy[:, 0], x0, x1, np.uint16), _u8(xy[:, 1], y0, y1, np.uint16)], axis=1)
         self.points_split = np.concatenate([np.full(len(rows[s]), i, np.uint8) for i, s in enumerate(SPLITS)])
         if ds.task == "regression":
             self.value_range = target_range(ds)
@@ -142,9 +142,7 @@ class FrameBuilder:
         v = np.linspace(0.0, 1.0, GRID_LINES)
         horizontal = np.stack(np.broadcast_arrays(x0 + u[None, :] * (x1 - x0), y0 + v[:, None] * (y1 - y0)), -1)
         vertical = np.stack(np.broadcast_arrays(x0 + v[:, None] * (x1 - x0), y0 + u[None, :] * (y1 - y0)), -1)
-        lines = np.concatenate([horizontal, vertical]).reshape(-1, 2)
-        flat_scaled = ds.scale(lines) if grid.components is None else grid.center + lines @ grid.components
-        self.line_inputs = flat_scaled
+        self.line_inputs = grid.inputs(np.concatenate([horizontal, vertical]).reshape(-1, 2), ds)
 
     # --- one frame ---------------------------------------------------------------------------------------
     def build(self, snap: Snapshot, engine, frame_id: int, *, playing: bool = False, hidden_layer: int = 1,
@@ -316,18 +314,6 @@ def _row_shares(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     top = counts.max(axis=-1, keepdims=True) if counts.size else np.ones(counts.shape[:-1] + (1,))
     shares = np.where(counts > 0, np.maximum(np.round(counts / np.maximum(top, 1) * 65535), 1), 0)
     return shares.astype(np.uint16), counts.sum(axis=-1).astype(np.float32)
-
-
-def _u8_16(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Values on [lo, hi] as 0..65535 (uint16)."""
-    span = hi - lo if hi > lo else 1.0
-    return np.round(np.clip((values - lo) / span, 0.0, 1.0) * 65535).astype(np.uint16)
-
-
-def engine_sizes(engine, dataset) -> list[int]:
-    """[inputs, hidden..., outputs] of an engine's dense layers, read from its weights."""
-    params = engine.get_params()
-    return [int(params[0]["W"].shape[1])] + [int(p["W"].shape[0]) for p in params]
 
 
 def demo_frames(kind: str = "binary", hidden: tuple[int, ...] = (6, 4), count: int = 20, steps: int = 40,
