@@ -4,6 +4,8 @@ error bounds for tolerances derived from the dtype and the computation."""
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from dataclasses import fields
 
 import numpy as np
@@ -163,3 +165,11 @@ def assert_within(actual, desired, bound, what: str = "values") -> None:
     worst = np.unravel_index(np.argmax(gap - bound), gap.shape) if gap.size else ()
     assert np.all(gap <= bound), (f"{what} differ by {gap[worst]:.3g} at {worst}, beyond the derived bound "
                                   f"{bound[worst]:.3g}")
+
+
+def assert_runs_without_torch(code: str) -> None:
+    """Run ``code`` (Python statements) in a fresh interpreter: it must succeed without importing torch."""
+    check = code + "\nimport sys; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False", out.stdout
