@@ -333,7 +333,8 @@ def test_a_killed_search_process_leaves_a_running_trial_that_a_resumed_search_re
         while time.monotonic() < deadline:
             try:
                 study = optuna.load_study(study_name="k", storage=storage)
-                if study.get_trials(states=(TrialState.RUNNING,)):
+                running = study.get_trials(states=(TrialState.RUNNING,))
+                if running and running[0].user_attrs.get("worker"):  # the trial under way, its worker named
                     break
             except KeyError:
                 pass
