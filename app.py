@@ -13,16 +13,13 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import streamlit as st  # noqa: E402
 
-from ui import state  # noqa: E402
-
 st.set_page_config(page_title="Neural-network playground", page_icon="🧠", layout="wide")
 PAGES = [
-    st.Page("pages/playground.py", title="Playground", icon=":material/tune:", default=True),
-    st.Page("pages/images.py", title="Images", icon=":material/image:"),
-    st.Page("pages/from_scratch.py", title="From scratch", icon=":material/function:"),
-    st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
-    st.Page("pages/search.py", title="Search", icon=":material/manage_search:"),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("app_pages/playground.py", title="Playground", icon=":material/tune:", default=True),
+    st.Page("app_pages/images.py", title="Images", icon=":material/image:"),
+    st.Page("app_pages/from_scratch.py", title="From scratch", icon=":material/function:"),
+    st.Page("app_pages/lessons.py", title="Lessons", icon=":material/school:"),
+    st.Page("app_pages/search.py", title="Search", icon=":material/manage_search:"),
+    st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
 ]
-state.mark_entry()
 st.navigation(PAGES).run()

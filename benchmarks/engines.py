@@ -1,7 +1,7 @@
 """Engine speed, measured in one process so the ratios hold on a shared, noisy machine.
 
 1. 2-8-8-2 ReLU network, 1,000 points, batch 32, SGD: steps/s of the torch engine, the NumPy engine and a
-   bare NumPy loop of the same network (``nncore.bench.reference_numpy_step``), measured in interleaved
+   bare NumPy loop of the same network (``nncore.train.bench.reference_numpy_step``), measured in interleaved
    rounds (best round of each).
 2. 784-512-512-10 MLP, 60k synthetic float32 samples, batch 256, Adam: epoch time of both engines,
    extrapolated from interleaved chunks of batches; both use the machine's threads and flush denormals
@@ -26,11 +26,11 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from nncore.bench import reference_numpy_step  # noqa: E402
+from nncore.train.bench import reference_numpy_step  # noqa: E402
 from nncore.config import ModelConfig, TrainConfig  # noqa: E402
 from nncore.engines import engine_class  # noqa: E402
 from nncore.engines.numpy_optim import Adam  # noqa: E402
-from nncore.init import init_params  # noqa: E402
+from nncore.engines.init import init_params  # noqa: E402
 
 ENGINES = ("torch", "numpy")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nncore.bench import defaults_benchmark  # noqa: E402
+from nncore.train.bench import defaults_benchmark  # noqa: E402
 from nncore.config import RunConfig  # noqa: E402
 from tests.browser_support import StreamlitServer, launch_chromium, wait_app_idle  # noqa: E402
 

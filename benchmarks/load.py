@@ -256,7 +256,7 @@ def headless_steps_per_s(seconds: float, epochs: int | None) -> dict:
     import dataclasses
 
     from nncore.config import RunConfig
-    from nncore.training import Trainer
+    from nncore.train.trainer import Trainer
 
     cfg, steps, spent, label = RunConfig(), 0, 0.0, ""
     if epochs:

@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nncore.config import defaults_for  # noqa: E402
-from nncore.datasets import REAL_TABLES, make_dataset  # noqa: E402
-from nncore.training import Trainer  # noqa: E402
+from nncore.data import REAL_TABLES, make_dataset  # noqa: E402
+from nncore.train.trainer import Trainer  # noqa: E402
 
 
 def ours(cfg, ds) -> tuple[float, int, str]:

@@ -11,9 +11,9 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from .errors import ConfigError
-from .features import DEFAULT_INPUTS, check_keys, is_default, parse_inputs
-from .registry import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, SCHEDULES, Registry
+from nncore.errors import ConfigError
+from nncore.features import DEFAULT_INPUTS, check_keys, is_default, parse_inputs
+from nncore.registry import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, SCHEDULES, Registry
 
 MODEL_KINDS = Registry("model", {
     "mlp": "multi-layer perceptron: fully connected layers (inputs flattened)",
@@ -82,7 +82,7 @@ def parse_hidden(text: str | tuple | list) -> tuple[int, ...]:
 class DataConfig:
     """What to learn from. Changing any of these starts a new run."""
 
-    dataset: str = "spirals"      # key of nncore.datasets.DATASETS
+    dataset: str = "spirals"      # key of nncore.data.DATASETS
     n_points: int = 600           # samples generated before the split (toy sets)
     noise: float = 0.1            # toy sets: jitter std as a fraction of the shape's scale (toy.SCALES; 0 = clean)
     classes: int = 2              # number of classes, for datasets that take it (spirals arms, blobs)
@@ -100,7 +100,7 @@ class DataConfig:
     #                                   label = class id, or the target (task "regression"; "auto": whole labels = classes)
 
     def __post_init__(self):
-        from .datasets import DATASETS  # the dataset registry lives with the generators
+        from nncore.data import DATASETS  # the dataset registry lives with the generators
         _choice("dataset", self.dataset, DATASETS)
         _range("n_points", self.n_points, 20, 1_000_000, integer=True)
         _range("noise", self.noise, 0, 10)
@@ -116,18 +116,18 @@ class DataConfig:
         object.__setattr__(self, "features", tuple(self.features))
         _choice("task", self.task, ("auto", "classification", "regression"))
         _choice("missing", self.missing, ("refuse", "drop", "impute"))
-        from .datasets import drawn
+        from nncore.data import drawn
         object.__setattr__(self, "points", drawn.normalize(self.points))
         if self.dataset == drawn.DRAWN:
             drawn.check(self.points, self.task, self.val_fraction, self.test_fraction)
-        from .datasets import SPECS
+        from nncore.data import SPECS
         spec = SPECS.get(self.dataset)
         if spec is not None and spec.task == "classification":
             classes = self.classes if spec.takes_classes else 2
             need = math.ceil(2 * classes / min(self.val_fraction, self.test_fraction))
             if self.n_points < need:  # stratified splits need every class in train, validation and test
                 _fail("n_points", f">= {need} for {classes} classes with these split fractions", self.n_points)
-        from .datasets import REAL_TABLES
+        from nncore.data import REAL_TABLES
         table = REAL_TABLES.get(self.dataset)
         if table is not None and table.classes:  # a fixed table: the split fractions must leave room per class
             least = math.ceil(2 * table.classes / table.rows * 1000) / 1000
@@ -239,7 +239,7 @@ class RunConfig:
     def __post_init__(self):
         if self.model.batch_norm and self.train.batch_size < 2:
             _fail("batch_size", ">= 2 with batch norm (it normalizes over the batch)", self.train.batch_size)
-        from .datasets import IMAGE_SHAPES, REAL_TABLES
+        from nncore.data import IMAGE_SHAPES, REAL_TABLES
         if not is_default(self.model.inputs) and self.data.dataset in (*IMAGE_SHAPES, *REAL_TABLES):
             kind = "an image set" if self.data.dataset in IMAGE_SHAPES else "a table"
             raise ConfigError(f"inputs {','.join(self.model.inputs)} need data with exactly 2 features (x1, x2); "
@@ -296,6 +296,6 @@ def defaults_for(dataset: str) -> RunConfig:
     """The starting configuration for ``dataset``: the image preset for image sets, the table preset for
     tables (bundled or uploaded), else the toy defaults. A drawn set has no points by default, so "drawn" gets
     the toy defaults as they are (their dataset): its points come with the dataset (``replace`` both at once)."""
-    from .datasets import DRAWN, IMAGE_SHAPES, is_table
+    from nncore.data import DRAWN, IMAGE_SHAPES, is_table
     base = IMAGE_DEFAULTS if dataset in IMAGE_SHAPES else TABLE_DEFAULTS if is_table(dataset) else RunConfig()
     return base if dataset == DRAWN else base.replace(data=replace(base.data, dataset=dataset))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ConfigError
+from nncore.errors import ConfigError
 
 
 @dataclass(frozen=True)

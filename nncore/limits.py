@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
-from .errors import ConfigError
+from nncore.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,8 @@ def check_run(cfg, limits: Limits, dataset=None) -> None:
     tables); without it, everything the config alone decides is checked, so a run can be refused before its
     data is generated. Hidden layers of networks for image sets may be up to ``max_image_width`` wide; the
     ``n_points`` limit applies to generated toy data only, and the same number bounds a drawn set's points."""
-    from .datasets import SPECS
-    from .datasets.images import IMAGE_SHAPES
+    from nncore.data import SPECS
+    from nncore.data.images import IMAGE_SHAPES
 
     name = cfg.data.dataset if dataset is None else dataset.name
     image = name in IMAGE_SHAPES

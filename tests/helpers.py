@@ -11,7 +11,7 @@ from dataclasses import fields
 import numpy as np
 
 from nncore.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from nncore.training import Snapshot, Trainer
+from nncore.train.trainer import Snapshot, Trainer
 
 
 def make_cfg(**settings) -> RunConfig:

@@ -171,7 +171,7 @@ def test_reset_starts_over(at):
 
 @pytest.fixture
 def images(at) -> AppTest:
-    at.switch_page("pages/images.py").run()
+    at.switch_page("app_pages/images.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -224,7 +224,7 @@ def test_numpy_engine_refuses_the_cnn_with_a_message(images):
 
 def test_from_scratch_page_explains_checks_and_compares_the_playground_network(at):
     button(at, "Step").click().run()
-    at.switch_page("pages/from_scratch.py").run()
+    at.switch_page("app_pages/from_scratch.py").run()
     assert not at.exception, at.exception
     assert any("16 → 16" in m.value for m in at.markdown)
     assert len(at.latex) >= 3 and len(at.dataframe) == 3  # one table per layer
@@ -237,13 +237,13 @@ def test_from_scratch_page_explains_checks_and_compares_the_playground_network(a
 
 def test_from_scratch_page_without_a_run_says_where_to_start():
     app = AppTest.from_file(APP, default_timeout=60)
-    app.switch_page("pages/from_scratch.py").run()
+    app.switch_page("app_pages/from_scratch.py").run()
     assert not app.exception
     assert any("Start a run on the Playground first" in i.value for i in app.info)
 
 
 def test_lessons_page_runs_a_lesson_and_opens_a_variant_in_the_playground(at):
-    at.switch_page("pages/lessons.py").run()
+    at.switch_page("app_pages/lessons.py").run()
     assert not at.exception, at.exception
     at.selectbox(key="lessons.pick").set_value("zero_init_symmetry").run()
     next(b for b in at.button if b.label == "Run the lesson").click().run()
@@ -264,7 +264,7 @@ def test_lessons_page_runs_a_lesson_and_opens_a_variant_in_the_playground(at):
 
 def test_search_page_runs_trials_live_and_opens_the_best_in_the_playground(at, tmp_path, monkeypatch):
     monkeypatch.setenv("NNCORE_DATA_DIR", str(tmp_path))
-    at.switch_page("pages/search.py").run()
+    at.switch_page("app_pages/search.py").run()
     assert not at.exception, at.exception
     at.number_input(key="search.trials").set_value(3).run()
     at.number_input(key="search.epochs").set_value(3).run()
@@ -291,7 +291,7 @@ def _file_uploader(at: AppTest, key: str):
 def test_images_page_saves_and_loads_a_checkpoint_and_refuses_a_pickle(images, tmp_path):
     import pickle
 
-    from nncore.checkpoint import save_checkpoint
+    from nncore.io.checkpoint import save_checkpoint
     images.sidebar.text_input(key="img.hidden").input("24").run()
     images.sidebar.number_input(key="img.limit").set_value(300).run()
     for _ in range(3):
@@ -340,7 +340,7 @@ def test_a_link_reproduces_the_settings_and_can_lock_groups():
 @pytest.fixture
 def compare() -> AppTest:
     app = AppTest.from_file(APP, default_timeout=60)
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("app_pages/compare.py").run()
     assert not app.exception, app.exception
     return app
 
@@ -362,7 +362,7 @@ def test_compare_page_keeps_the_playground_run_and_overlays_its_curves(at):
     at.sidebar.select_slider(key="pg.batch_size").set_value(256).run()  # 360 training points: 2 steps per epoch
     for _ in range(3):
         button(at, "Step").click().run()
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("app_pages/compare.py").run()
     button(at, "Keep the current Playground run").click().run()
     assert not at.exception, at.exception
     table = at.dataframe[0].value
@@ -381,7 +381,7 @@ def test_compare_page_keeps_the_playground_run_and_overlays_its_curves(at):
 
 
 def test_race_trains_every_racer_in_lockstep_and_draws_their_boundaries(at):
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("app_pages/compare.py").run()
     assert race_steps(at) == [0, 0, 0]
     button(at, "Start race").click().run()
     at.run()  # one timer tick
@@ -461,7 +461,7 @@ def test_race_waits_for_a_training_slot_and_stops_at_the_time_cap(at, monkeypatc
     slots = limits.TrainingSlots(1, 30.0)
     monkeypatch.setattr(limits, "_shared_slots", slots)  # a server with one slot, held by another user
     assert slots.acquire("someone else")
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("app_pages/compare.py").run()
     button(at, "Start race").click().run()
     at.run()
     assert race_steps(at) == [0, 0, 0]
@@ -479,8 +479,8 @@ def test_race_waits_for_a_training_slot_and_stops_at_the_time_cap(at, monkeypatc
 
 
 def test_a_closed_tab_stops_and_frees_its_race(at):
-    from ui import race_panels
-    at.switch_page("pages/compare.py").run()
+    from ui.panels import race as race_panels
+    at.switch_page("app_pages/compare.py").run()
     button(at, "Start race").click().run()
     race = at.session_state["nnplay"]["race"]
     assert race.playing and race.race.step > 0
@@ -492,11 +492,11 @@ def test_a_closed_tab_stops_and_frees_its_race(at):
     assert any("connection was lost" in i.value for i in at.info)
 
 
-def test_a_page_run_as_its_own_script_asks_once_for_the_entry_point_then_draws():
-    """A page file run without app.py (Streamlit's legacy pages-folder mode, or `streamlit run pages/x.py`)
-    asks once to be run again through the entry point; where there is none, it draws anyway (no rerun loop)."""
-    page = AppTest.from_file(str(Path(APP).parent / "pages" / "lessons.py"), default_timeout=60)
+def test_a_page_run_as_its_own_script_draws_its_page():
+    """The pages live in `app_pages/`, not `pages/`, so Streamlit never engages its legacy pages-folder mode
+    (which ran a deep-linked page without app.py); a page file run on its own still draws."""
+    assert not (Path(APP).parent / "pages").exists()
+    page = AppTest.from_file(str(Path(APP).parent / "app_pages" / "lessons.py"), default_timeout=60)
     page.run()
     assert not page.exception, page.exception
     assert [t.value for t in page.title] == ["Lessons"]
-    assert page.session_state["nnplay.entry_retried"] is True

@@ -14,8 +14,8 @@ def test_nncore_never_imports_streamlit():
         text = path.read_text()
         assert "import streamlit" not in text and "from streamlit" not in text, path
     # And at run time: importing and using the core pulls no UI module in.
-    code = ("import sys, nncore.cli, nncore.training, nncore.bench; "
-            "from nncore.training import Trainer; from nncore.config import RunConfig; "
+    code = ("import sys, nncore.cli.main, nncore.train.trainer, nncore.train.bench; "
+            "from nncore.train.trainer import Trainer; from nncore.config import RunConfig; "
             "Trainer(RunConfig()).run(steps=3); "
             "print([m for m in sys.modules if m.split('.')[0] in ('streamlit', 'altair', 'ui')])")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
@@ -88,7 +88,7 @@ def test_the_playground_loads_and_draws_without_torch_or_scikit_learn():
     reads uploaded tables only)."""
     code = ("import sys\n"
             "from streamlit.testing.v1 import AppTest\n"
-            "import ui.liveview.payload, ui.charts\n"
+            "import ui.liveview.payload, ui.panels.charts\n"
             "at = AppTest.from_file('app.py', default_timeout=120)\n"
             "at.run()\n"
             "assert not at.exception, [e.value for e in at.exception]\n"

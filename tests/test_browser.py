@@ -17,7 +17,6 @@ Skips when Chromium or Playwright is missing, except under ``CI=true`` where tha
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from pathlib import Path

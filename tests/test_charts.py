@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ui import charts
+from ui.panels import charts
 
 
 def test_envelope_keeps_ends_spikes_and_dips_within_the_budget():

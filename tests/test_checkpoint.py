@@ -13,16 +13,16 @@ import numpy as np
 import pytest
 from safetensors.numpy import load as st_load, save as st_save
 
-import nncore.checkpoint as checkpoint_module
-from nncore.checkpoint import (Checkpoint, check_compatible, load_checkpoint, save_checkpoint,
+import nncore.io.checkpoint as checkpoint_module
+from nncore.io.checkpoint import (Checkpoint, check_compatible, load_checkpoint, save_checkpoint,
                                save_checkpoint_file, trainer_from_checkpoint)
-from nncore.cli import main
+from nncore.cli.main import main
 from nncore.config import DataConfig, TrainConfig
-from nncore.datasets import make_dataset
-from nncore.datasets.tabular import read_csv_table, table_to_dataset
+from nncore.data import make_dataset
+from nncore.data.tabular import read_csv_table, table_to_dataset
 from nncore.errors import ConfigError
 from nncore.limits import Limits
-from nncore.training import Trainer
+from nncore.train.trainer import Trainer
 from tests.helpers import assert_within, gamma, make_cfg
 
 

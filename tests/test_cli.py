@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from nncore import registry
-from nncore.cli import main
-from nncore.datasets import DATASETS
+from nncore.cli.main import main
+from nncore.data import DATASETS
 
 REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
 
@@ -95,7 +95,7 @@ def test_help_lists_every_registry(capsys):
 
 
 def test_bench_toy_prints_ratios_against_the_reference(monkeypatch):
-    from nncore import bench
+    from nncore.train import bench
     real_rate, rates = bench._rate, iter([1000.0, 250.0, 50.0, 25.0])  # reference, engine, grids 100 and 200
 
     def known_rate(fn, seconds):
@@ -115,7 +115,7 @@ def test_bench_toy_prints_ratios_against_the_reference(monkeypatch):
 def test_reference_loop_really_learns():
     """The bench's bare NumPy reference is a working network, not an empty loop."""
     import numpy as np
-    from nncore.bench import reference_numpy_step
+    from nncore.train.bench import reference_numpy_step
     rng = np.random.default_rng(0)
     X = rng.normal(size=(256, 2))
     y = (X[:, 0] * X[:, 1] > 0).astype(int)

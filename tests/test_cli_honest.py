@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from nncore import metrics
-from nncore.cli import main
+from nncore.inspect import metrics
+from nncore.cli.main import main
 
 REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "sklearn", "optuna", "pandas")
@@ -36,7 +36,7 @@ def test_early_stopping_json_reports_the_restored_weights(stopped_early):
     assert 1 <= result["best_epoch"] < result["epochs"] < 1000  # epochs = trained, best_epoch = kept
     assert f"best epoch {result['best_epoch']} of {result['epochs']}, weights restored" in result["message"]
     # Recompute from the saved (kept) weights: loss and accuracy are those, not the stop epoch's.
-    from nncore.checkpoint import read_checkpoint_file, trainer_from_checkpoint
+    from nncore.io.checkpoint import read_checkpoint_file, trainer_from_checkpoint
     trainer = trainer_from_checkpoint(read_checkpoint_file(path))
     ds = trainer.dataset
     # The per-class shares come from the same weights: weighted by class size they give test_acc.
@@ -63,7 +63,7 @@ def test_checkpoint_and_inspect_carry_the_kept_weights_metrics(stopped_early, ca
 
 def _early_stopped_trainer():
     from nncore.config import RunConfig, TrainConfig, defaults_for
-    from nncore.training import Trainer
+    from nncore.train.trainer import Trainer
     base = defaults_for("breast_cancer")
     cfg = RunConfig(base.data, base.model, TrainConfig(**{**base.train.__dict__, "early_stopping": 10}))
     trainer = Trainer(cfg)
@@ -74,7 +74,8 @@ def _early_stopped_trainer():
 
 
 def test_status_line_and_compare_show_the_kept_weights():
-    from ui import compare_panels, panels, state
+    from ui.panels import compare as compare_panels, common as panels
+    from ui.session import state
     trainer, snap = _early_stopped_trainer()
     line = panels.status_text(snap, trainer.dataset.task, trainer.engine_label)
     assert f"best epoch {snap.best_epoch} of {snap.epoch}, weights restored" in line
@@ -104,7 +105,7 @@ def _python(code: str) -> subprocess.CompletedProcess:
 
 
 def test_numpy_engine_run_imports_no_torch_and_seconds_is_training_time():
-    proc = _python("import json, sys\nfrom nncore.cli import main\n"
+    proc = _python("import json, sys\nfrom nncore.cli.main import main\n"
                    "main(['train', '--dataset', 'moons', '--engine', 'numpy', '--epochs', '5', '--json'])\n"
                    "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'torch')))")
     assert proc.returncode == 0, proc.stderr
@@ -115,7 +116,7 @@ def test_numpy_engine_run_imports_no_torch_and_seconds_is_training_time():
 
 
 def test_help_imports_no_heavy_library():
-    proc = _python("import sys\nfrom nncore.cli import main\ntry:\n    main(['train', '--help'])\n"
+    proc = _python("import sys\nfrom nncore.cli.main import main\ntry:\n    main(['train', '--help'])\n"
                    "except SystemExit:\n    pass\n"
                    f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))")
     assert proc.returncode == 0, proc.stderr
@@ -163,7 +164,7 @@ def test_save_to_an_unwritable_path_is_refused_before_training(where, tmp_path, 
 def test_save_to_an_existing_file_keeps_it_until_replaced(tmp_path, capsys):
     path = tmp_path / "old.safetensors"
     path.write_bytes(b"old")
-    from nncore import cli
+    from nncore.cli import main as cli
     cli.check_writable(str(path))
     assert path.read_bytes() == b"old"
     cli.check_writable(str(tmp_path / "new.safetensors"))
@@ -173,7 +174,7 @@ def test_save_to_an_existing_file_keeps_it_until_replaced(tmp_path, capsys):
 def test_a_failed_write_after_training_still_prints_the_result(tmp_path, capsys, monkeypatch):
     import errno
 
-    from nncore import checkpoint
+    from nncore.io import checkpoint
 
     def full_disk(trainer, path):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -205,7 +206,7 @@ def test_auto_engine_follows_the_step_cost_model():
 
 
 def test_bench_auto_measures_both_engines_beside_the_choice():
-    from nncore import bench
+    from nncore.train import bench
     (row,) = bench.auto_benchmark(seconds=0.3, shapes=[([2, 8, 8, 2], 32)])
     assert row["auto"] == "numpy" and row["weights"] == 2 * 8 + 8 * 8 + 8 * 2
     # per-step dispatch dominates this network: torch's autograd costs several times NumPy's step (GUIDE 4)

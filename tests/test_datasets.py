@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nncore.config import DataConfig
-from nncore.datasets import DATASETS, SPECS, make_dataset, noise_help, toy
+from nncore.data import DATASETS, SPECS, make_dataset, noise_help, toy
 
 TOY = list(SPECS)
 

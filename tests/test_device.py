@@ -8,7 +8,7 @@ import torch
 
 from nncore.engines.torch_engine import available_devices, resolve_device
 from nncore.errors import ConfigError
-from nncore.training import Trainer
+from nncore.train.trainer import Trainer
 
 from .helpers import make_cfg, train
 

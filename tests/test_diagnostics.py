@@ -7,10 +7,10 @@ from dataclasses import FrozenInstanceError
 import numpy as np
 import pytest
 
-from nncore import diagnostics
-from nncore.datasets import SPECS, split_dataset
-from nncore.diagnostics import CHECKS, diagnose
-from nncore.training import Trainer
+from nncore.inspect import diagnostics
+from nncore.data import SPECS, split_dataset
+from nncore.inspect.diagnostics import CHECKS, diagnose
+from nncore.train.trainer import Trainer
 
 from .helpers import make_cfg, train
 

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nncore.checkpoint import load_checkpoint, save_checkpoint, trainer_from_checkpoint
+from nncore.io.checkpoint import load_checkpoint, save_checkpoint, trainer_from_checkpoint
 from nncore.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from nncore.datasets import DATASETS, drawn, make_dataset
-from nncore.datasets.tabular import read_csv_table, table_to_dataset
+from nncore.data import DATASETS, drawn, make_dataset
+from nncore.data.tabular import read_csv_table, table_to_dataset
 from nncore.errors import ConfigError
 from nncore.limits import Limits, check_run
-from nncore.training import Trainer
-from ui import drawing
+from nncore.train.trainer import Trainer
+from ui.controls import drawing
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 EPS = np.finfo(np.float64).eps
@@ -194,10 +194,10 @@ def _page_script():
     apply is put in ``st.session_state["event"]`` by the test, the button's callback applies it."""
     import streamlit as st
 
-    from nncore.datasets import make_dataset
+    from nncore.data import make_dataset
     from nncore.errors import ConfigError
-    from ui.drawing import apply_draw
-    from ui.sidebar import PLAYGROUND, training_sidebar
+    from ui.controls.drawing import apply_draw
+    from ui.controls.sidebar import PLAYGROUND, training_sidebar
 
     def on_draw():
         st.session_state["message"] = apply_draw(st.session_state["event"], "pg", st.session_state.get("shown"))

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from nncore import metrics
-from nncore.evaluation import MAX_PCA_POINTS, evaluate
-from nncore.training import Trainer
+from nncore.inspect import metrics
+from nncore.inspect.evaluation import MAX_PCA_POINTS, evaluate
+from nncore.train.trainer import Trainer
 
 from .helpers import make_cfg
 

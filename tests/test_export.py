@@ -13,12 +13,13 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from nncore import export, metrics
-from nncore.checkpoint import save_checkpoint_file
-from nncore.cli import main
+from nncore.io import export
+from nncore.inspect import metrics
+from nncore.io.checkpoint import save_checkpoint_file
+from nncore.cli.main import main
 from nncore.errors import ConfigError
 from nncore.registry import ACTIVATIONS
-from nncore.training import Trainer
+from nncore.train.trainer import Trainer
 from tests.helpers import assert_within, gamma, make_cfg, mlp_forward_bound, train, unit_roundoff
 
 TOL = 1e-5
@@ -171,7 +172,7 @@ def test_exports_of_a_table_regression_predict_in_the_targets_units(tmp_path):
     """Targets standardized for training (a price table): the exported model and script answer in dollars."""
     import pandas as pd
 
-    from nncore.datasets.tabular import table_to_dataset
+    from nncore.data.tabular import table_to_dataset
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 2))
     df = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "price": 200_000 + 50_000 * x[:, 0]})
@@ -212,8 +213,8 @@ def test_exports_of_a_table_regression_predict_in_the_targets_units(tmp_path):
 def test_exports_of_a_table_with_a_categorical_column_take_the_raw_columns(tmp_path):
     """ONNX: inputs ``numbers`` and ``categories`` one-hot encoded in the graph; the script: ``encode`` of raw
     cells, and the command line on the raw table. Both give the app's probabilities, an unseen category too."""
-    from nncore.datasets.columns import encode
-    from nncore.datasets.tabular import read_csv_table, table_to_dataset
+    from nncore.data.columns import encode
+    from nncore.data.tabular import read_csv_table, table_to_dataset
     rng = np.random.default_rng(0)
     lines = ["id,price,shop,y"] + [f'r{i},"{int(rng.integers(500, 3000)):,}",{("north", "south", "east")[i % 3]},'
                                    f'{"yes" if i % 3 == 0 else "no"}' for i in range(90)]

@@ -13,19 +13,20 @@ import numpy as np
 import pytest
 import torch
 
-from nncore import export, features, metrics
-from nncore.checkpoint import _header_metadata, check_compatible, load_checkpoint, save_checkpoint, \
+from nncore.io import export
+from nncore import features
+from nncore.inspect import metrics
+from nncore.io.checkpoint import _header_metadata, check_compatible, load_checkpoint, save_checkpoint, \
     trainer_from_checkpoint
-from nncore.cli import main
+from nncore.cli.main import main
 from nncore.config import DataConfig, ModelConfig, RunConfig
-from nncore.datasets import make_dataset
+from nncore.data import make_dataset
 from nncore.engines import engine_class, make_engine, network_sizes
 from nncore.errors import ConfigError
 from nncore.features import FEATURES
-from nncore.gradcheck import gradcheck
-from nncore.init import init_params
-from nncore.training import Trainer
-from tests.helpers import (ELEMENTWISE_ULPS, assert_runs_without_torch, assert_within, gamma, make_cfg,
+from nncore.inspect.gradcheck import gradcheck
+from nncore.train.trainer import Trainer
+from tests.helpers import (ELEMENTWISE_ULPS, assert_runs_without_torch, assert_within, make_cfg,
                            mlp_forward_bound, mlp_gradient_bound, train, unit_roundoff)
 
 ALL = ("sin_x2", "x1_x2", "x1_sq", "x2", "sin_x1", "x2_sq", "x1")  # every feature, not in registry order
@@ -129,7 +130,7 @@ def test_non_default_inputs_need_two_features():
         ModelConfig(kind="cnn", inputs=("x1_sq",))
     import pandas as pd
 
-    from nncore.datasets.tabular import table_to_dataset
+    from nncore.data.tabular import table_to_dataset
     rng = np.random.default_rng(0)
     df = pd.DataFrame(rng.normal(size=(120, 13)), columns=[f"c{i}" for i in range(13)])
     df["y"] = (df["c0"] > 0).astype(int)
@@ -222,7 +223,7 @@ def test_gradient_check_passes_with_every_feature_at_once_and_batch_norm():
 
 def test_a_numpy_run_with_features_does_not_import_torch():
     code = ("import sys; from nncore.config import RunConfig, DataConfig, ModelConfig, TrainConfig;"
-            "from nncore.training import Trainer; from nncore.gradcheck import gradcheck;"
+            "from nncore.train.trainer import Trainer; from nncore.inspect.gradcheck import gradcheck;"
             "cfg = RunConfig(DataConfig(dataset='circles', n_points=100), ModelConfig(hidden=(), "
             "inputs=('x1_sq', 'x2_sq', 'sin_x1')), TrainConfig(engine='numpy', epochs=3));"
             "t = Trainer(cfg); t.run(steps=100); assert gradcheck(cfg, t.dataset)['passed']")
@@ -338,7 +339,7 @@ def test_a_bad_input_key_on_the_command_line_is_one_clear_line(capsys):
 def _sidebar_script():
     import streamlit as st
 
-    from ui.sidebar import PLAYGROUND, toggle_input, training_sidebar
+    from ui.controls.sidebar import PLAYGROUND, toggle_input, training_sidebar
     st.button("add x1²", on_click=toggle_input, args=("pg", "x1_sq", True))
     st.button("drop x1", on_click=toggle_input, args=("pg", "x1", False))
     st.button("drop x2", on_click=toggle_input, args=("pg", "x2", False))
@@ -387,7 +388,7 @@ def test_the_last_input_feature_stays_on_and_unknown_keys_are_refused():
     def script():
         import streamlit as st
 
-        from ui.sidebar import toggle_input
+        from ui.controls.sidebar import toggle_input
         st.session_state["pg.inputs"] = ["x1_sq"]
         st.text(",".join(toggle_input("pg", "x1_sq", False)))
         try:
@@ -410,7 +411,7 @@ def test_a_bad_link_value_is_ignored_with_a_note_and_tables_show_no_control():
 
 
 def test_fit_config_and_widget_values_keep_the_inputs():
-    from ui.sidebar import IMAGES, PLAYGROUND, _link_problem, fit_config, widget_values
+    from ui.controls.sidebar import IMAGES, PLAYGROUND, _link_problem, fit_config, widget_values
     cfg = make_cfg(dataset="circles", hidden=(), inputs=("x2_sq", "x1_sq"))
     fitted, notes = fit_config(PLAYGROUND, cfg)
     assert fitted.model.inputs == ("x2_sq", "x1_sq") and notes == []

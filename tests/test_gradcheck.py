@@ -11,14 +11,14 @@ import pytest
 
 from nncore import registry
 from nncore.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from nncore.datasets import make_dataset
+from nncore.data import make_dataset
 from nncore.engines import numpy_functions
 from nncore.engines.numpy_engine import NumpyEngine
 from nncore.errors import ConfigError
 from nncore.engines import network_sizes
-from nncore.gradcheck import (KINK_MARGIN, THRESHOLD, UNIT_ROUNDOFF, add_command, compare_direction, gradcheck,
+from nncore.inspect.gradcheck import (KINK_MARGIN, THRESHOLD, UNIT_ROUNDOFF, add_command, compare_direction, gradcheck,
                               noise_bound, relative_error, rounding_steps, run_gradcheck)
-from nncore.init import init_params
+from nncore.engines.init import init_params
 
 
 def check(dataset="xor", classes=2, **settings):

@@ -7,9 +7,9 @@ import struct
 import numpy as np
 import pytest
 
-from nncore.checkpoint import load_checkpoint, save_checkpoint
+from nncore.io.checkpoint import load_checkpoint, save_checkpoint
 from nncore.errors import ConfigError
-from nncore.training import Trainer
+from nncore.train.trainer import Trainer
 from tests.helpers import make_cfg
 
 F32_MAX = float(np.finfo(np.float32).max)
@@ -106,8 +106,8 @@ CLI_RUNS = {  # the CLI's flags -> what the Playground's widgets cannot show exa
 
 @pytest.mark.parametrize("run", list(CLI_RUNS))
 def test_a_checkpoint_saved_by_the_cli_loads_in_the_app_and_names_the_fitted_settings(run, tmp_path, capsys):
-    from nncore.checkpoint import read_checkpoint_file
-    from nncore.cli import main
+    from nncore.io.checkpoint import read_checkpoint_file
+    from nncore.cli.main import main
     flags, notes = CLI_RUNS[run]
     path = tmp_path / "x.safetensors"
     assert main(["train", *flags, "--epochs", "1", "--hidden", "8", "--save", str(path)]) == 0
@@ -190,7 +190,7 @@ def test_a_download_that_trickles_is_stopped_at_its_deadline_and_leaves_nothing(
     import threading
     import time
 
-    from nncore.datasets.download import download
+    from nncore.data.download import download
 
     size, pause = 2000, 0.02  # the whole file would take 40 s; every byte arrives well within the read timeout
 
@@ -287,11 +287,11 @@ def test_an_uploaded_table_s_names_are_shown_literally():
     _button(at, "Step").click().run()
     assert not at.exception, at.exception
     _assert_literal(at, f"{LINK}.csv")
-    at.switch_page("pages/from_scratch.py").run()  # the sample's target class
+    at.switch_page("app_pages/from_scratch.py").run()  # the sample's target class
     assert not at.exception, at.exception
     _assert_literal(at)
     assert any(LINK in _unescaped(b) or IMAGE in _unescaped(b) for b in _bodies(at) if "target" in b)
-    at.switch_page("pages/compare.py").run()  # the race's data line names the table
+    at.switch_page("app_pages/compare.py").run()  # the race's data line names the table
     assert not at.exception, at.exception
     _assert_literal(at, f"Data: **{LINK}.csv**")
 
@@ -304,11 +304,11 @@ def test_pages_name_no_server_folder_even_when_the_data_folder_is_unusable(tmp_p
     monkeypatch.setenv("NNCORE_DATA_DIR", str(folder))
     at = _app()
     at.run()
-    at.switch_page("pages/search.py").run()
+    at.switch_page("app_pages/search.py").run()
     assert not at.exception, at.exception
     assert any("Not a directory" in e.value for e in at.error), [e.value for e in at.error]
     assert not [b for b in _bodies(at) if str(tmp_path) in _unescaped(b)]
-    at.switch_page("pages/images.py").run()
+    at.switch_page("app_pages/images.py").run()
     assert not at.exception, at.exception
     bodies = _bodies(at)
     assert any("NNCORE_DATA_DIR" in b for b in bodies)  # how to get FashionMNIST is still said

@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 
 from nncore.config import DataConfig
-from nncore.datasets import split_dataset
-from nncore.datasets.download import download
-from nncore.datasets.idx import IMAGES_MAGIC, LABELS_MAGIC, idx_bytes, read_idx, read_idx_images, \
+from nncore.data import split_dataset
+from nncore.data.download import download
+from nncore.data.idx import IMAGES_MAGIC, LABELS_MAGIC, idx_bytes, read_idx, read_idx_images, \
     read_idx_labels, write_idx
-from nncore.datasets.images import (FASHION_MNIST_CLASSES, FASHION_MNIST_FILES, FASHION_MNIST_MD5, IMAGE_SHAPES,
+from nncore.data.images import (FASHION_MNIST_CLASSES, FASHION_MNIST_FILES, FASHION_MNIST_MD5, IMAGE_SHAPES,
                                     TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, augment_batch,
                                     default_data_dir, find_fashion_mnist, is_fashion_mnist_available,
                                     load_digits_images, load_fashion_mnist, make_image_dataset, rotate_images)
@@ -497,7 +497,7 @@ def test_trainers_on_one_float32_image_set_share_its_arrays_and_add_little_memor
     import tracemalloc
 
     from tests.helpers import make_cfg
-    from nncore.training import Trainer
+    from nncore.train.trainer import Trainer
 
     _write_big_fashion(tmp_path, 6000, 1000)
     cfg = make_cfg(dataset="fashion_mnist", hidden=(8,), batch_size=64, epochs=1, engine="numpy")

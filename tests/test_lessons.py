@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from nncore import cli, lessons
-from nncore.lessons import LESSONS, Lesson, run_lesson, run_variants
+from nncore.cli import main as cli
+from nncore.lessons import catalog as lessons
+from nncore.lessons.catalog import LESSONS, Lesson, run_lesson, run_variants
 
 
 def numbers(text: str) -> list[float]:

@@ -7,7 +7,7 @@ from dataclasses import fields
 import pytest
 
 from nncore.config import DataConfig
-from nncore.datasets import make_dataset
+from nncore.data import make_dataset
 from nncore.errors import ConfigError
 from nncore.limits import ENV_NAMES, Limits, TrainingSlots, check_run, load_limits, training_slots
 from tests.helpers import make_cfg
@@ -261,8 +261,8 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 def _checkpoint(**settings) -> bytes:
-    from nncore.checkpoint import save_checkpoint
-    from nncore.training import Trainer
+    from nncore.io.checkpoint import save_checkpoint
+    from nncore.train.trainer import Trainer
     return save_checkpoint(Trainer(make_cfg(n_points=100, engine="numpy", **settings), grid_resolution=2))
 
 
@@ -302,8 +302,8 @@ def test_a_checkpoint_beyond_the_limits_is_refused_by_name_on_upload(make, needl
 
 
 def test_a_checkpoint_is_checked_before_its_data_is_generated(monkeypatch):
-    from nncore import datasets
-    from nncore.checkpoint import load_checkpoint, trainer_from_checkpoint
+    from nncore import data as datasets
+    from nncore.io.checkpoint import load_checkpoint, trainer_from_checkpoint
 
     ckpt = load_checkpoint(_with_config(_checkpoint(), "data", n_points=1_000_000))
     monkeypatch.setattr(datasets, "make_dataset", lambda *a, **k: pytest.fail("the data was generated"))
@@ -312,9 +312,9 @@ def test_a_checkpoint_is_checked_before_its_data_is_generated(monkeypatch):
 
 
 def test_a_fashion_mnist_checkpoint_never_starts_a_download(tmp_path, monkeypatch):
-    from nncore.checkpoint import load_checkpoint, save_checkpoint, trainer_from_checkpoint
-    from nncore.datasets import images
-    from nncore.training import Trainer
+    from nncore.io.checkpoint import load_checkpoint, save_checkpoint, trainer_from_checkpoint
+    from nncore.data import images
+    from nncore.train.trainer import Trainer
     from tests.test_image_data import _write_big_fashion
 
     have = tmp_path / "have"
@@ -327,7 +327,7 @@ def test_a_fashion_mnist_checkpoint_never_starts_a_download(tmp_path, monkeypatc
     with pytest.raises(ConfigError, match="FashionMNIST is not in"):
         trainer_from_checkpoint(load_checkpoint(data), download=False)
     at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page("pages/images.py").run()
+    at.switch_page("app_pages/images.py").run()
     _uploader(at, "img.model.upload").upload("fashion.safetensors", data).run()
     next(b for b in at.button if b.label == "Use these weights and settings").click().run()
     assert not at.exception, at.exception
@@ -351,7 +351,7 @@ def test_epochs_raised_mid_run_beyond_the_limit_are_refused(monkeypatch):
 
 def test_a_lesson_is_refused_beyond_the_limits_and_stops_at_the_time_limit(monkeypatch):
     at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page("pages/lessons.py").run()
+    at.switch_page("app_pages/lessons.py").run()
     monkeypatch.setenv("NNPLAY_MAX_EPOCHS", "1")
     next(b for b in at.button if b.label == "Run the lesson").click().run()
     assert any("NNPLAY_MAX_EPOCHS" in e.value.replace("\\", "") for e in at.error), [e.value for e in at.error]

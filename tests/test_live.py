@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from ui.live import FRAME_SECONDS, TRAIN_SLICE_SECONDS, pace
+from ui.session.live import FRAME_SECONDS, TRAIN_SLICE_SECONDS, pace
 
 
 def test_up_to_one_training_per_core_runs_at_full_pace():

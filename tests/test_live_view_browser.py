@@ -13,9 +13,9 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-from nncore.checkpoint import load_checkpoint
+from nncore.io.checkpoint import load_checkpoint
 from nncore.config import DataConfig, ModelConfig, RunConfig
-from nncore.training import Trainer
+from nncore.train.trainer import Trainer
 
 from .browser_support import REPO_ROOT, StreamlitServer, launch_chromium, require_browser, wait_app_idle
 
@@ -198,7 +198,7 @@ def test_histogram_percentiles_from_bins_bracket_numpys_and_follow_the_interpola
     in the bin that holds it, interpolated linearly inside; so it is within that bin of NumPy's percentile of
     the raw values, and equal (to float64 rounding) to the same rule computed here."""
     require_browser()
-    from nncore.metrics import HIST_EDGES, histogram
+    from nncore.inspect.metrics import HIST_EDGES, histogram
     from ui.liveview import ASSETS
     edges = np.asarray(HIST_EDGES, np.float64)
     qs = [0, 0.07, 0.16, 0.31, 0.5, 0.69, 0.84, 0.93, 1]

@@ -5,7 +5,7 @@ import pytest
 
 from nncore.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from nncore.engines import make_engine
-from nncore.training import Trainer
+from nncore.train.trainer import Trainer
 from ui.liveview import payload, sources
 from ui.liveview.payload import FrameBuilder, decode, encode
 
@@ -154,7 +154,7 @@ def test_default_playground_frame_size_is_bounded():
 
 
 def test_image_runs_send_curves_and_histograms_only():
-    from nncore.datasets import make_dataset
+    from nncore.data import make_dataset
     cfg = RunConfig(data=DataConfig(dataset="digits", limit=200), model=ModelConfig(hidden=(8,)))
     trainer = Trainer(cfg, make_dataset(cfg.data))
     snap = trainer.run(steps=5)

@@ -13,13 +13,13 @@ import pytest
 
 from nncore import registry
 from nncore.config import ENGINES, DataConfig, ModelConfig, RunConfig, TrainConfig
-from nncore.datasets import make_dataset
+from nncore.data import make_dataset
 from nncore.engines import (ENGINE_CLASSES, engine_class, make_engine,
                             resolve_engine)
 from nncore.engines import numpy_functions, numpy_optim
 from nncore.engines.numpy_engine import NumpyEngine
-from nncore.init import init_params
-from nncore.training import Trainer
+from nncore.engines.init import init_params
+from nncore.train.trainer import Trainer
 from tests.helpers import assert_runs_without_torch
 
 TOL = 1e-5
@@ -312,8 +312,8 @@ def test_numpy_engine_solves_moons_through_the_trainer():
 
 def test_numpy_engine_and_gradcheck_run_without_importing_torch():
     code = ("import sys; from nncore.config import RunConfig, DataConfig, ModelConfig, TrainConfig;"
-            "from nncore.datasets import make_dataset; from nncore.engines import make_engine;"
-            "from nncore.gradcheck import gradcheck;"
+            "from nncore.data import make_dataset; from nncore.engines import make_engine;"
+            "from nncore.inspect.gradcheck import gradcheck;"
             "cfg = RunConfig(DataConfig(dataset='xor', n_points=60), ModelConfig(hidden=(4,), batch_norm=True),"
             " TrainConfig(engine='numpy'));"
             "ds = make_dataset(cfg.data); e = make_engine(cfg, ds);"

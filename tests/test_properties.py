@@ -19,13 +19,13 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st
 from safetensors.numpy import load as st_load, save as st_save
 
 from nncore import registry
-from nncore.checkpoint import describe, load_checkpoint, save_checkpoint
+from nncore.io.checkpoint import describe, load_checkpoint, save_checkpoint
 from nncore.config import ENGINES, DataConfig
-from nncore.datasets import SPECS
-from nncore.datasets.tabular import read_csv_table, table_to_dataset
+from nncore.data import SPECS
+from nncore.data.tabular import read_csv_table, table_to_dataset
 from nncore.errors import ConfigError
 from nncore.limits import Limits
-from nncore.training import HISTORY_KEYS, Trainer
+from nncore.train.trainer import HISTORY_KEYS, Trainer
 from tests.helpers import make_cfg
 
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "40"))

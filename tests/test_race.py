@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from nncore.errors import ConfigError
-from nncore.race import Race
+from nncore.train.race import Race
 
 from .helpers import make_cfg
 
@@ -120,7 +120,7 @@ def test_a_finished_racer_waits_while_the_others_go_on():
 
 def test_a_race_can_reuse_a_dataset_built_elsewhere():
     """The Compare page hands over the Playground's own data (an uploaded table cannot be rebuilt)."""
-    from nncore.datasets import make_dataset
+    from nncore.data import make_dataset
     configs = racers(a={}, b=dict(optimizer="sgd"))
     dataset = make_dataset(configs["a"].data)
     race = Race(configs, dataset=dataset)
@@ -130,7 +130,7 @@ def test_a_race_can_reuse_a_dataset_built_elsewhere():
 
 def test_the_race_data_line_names_each_kind_of_dataset_with_balanced_brackets():
     from nncore.config import defaults_for
-    from ui.race_panels import data_summary
+    from ui.panels.race import data_summary
     toy = data_summary(make_cfg(**DATA))
     assert toy.startswith("Data: **spirals** (200 points, noise 0.1, seed 3); batch size 32")
     table = data_summary(defaults_for("wine"))

@@ -11,14 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nncore import advice
-from nncore.cli import build_parser, config_from_args, main
+from nncore.inspect import advice
+from nncore.cli.main import build_parser, config_from_args, main
 from nncore.config import TABLE_DEFAULTS, DataConfig, RunConfig, defaults_for
-from nncore.datasets import REAL_TABLES, make_dataset
-from nncore.datasets.tabular import read_csv_table, table_to_dataset
+from nncore.data import REAL_TABLES, make_dataset
+from nncore.data.tabular import read_csv_table, table_to_dataset
 from nncore.errors import ConfigError
 from nncore.limits import Limits, check_run
-from nncore.training import Trainer
+from nncore.train.trainer import Trainer
 
 from .helpers import train
 
@@ -58,7 +58,7 @@ def test_bundled_tables_have_their_rows_real_feature_names_and_class_names(name)
 
 
 def test_loading_the_registry_imports_no_sklearn_datasets():
-    code = "import sys, nncore.datasets, nncore.config; print('sklearn.datasets' in sys.modules)"
+    code = "import sys, nncore.data, nncore.config; print('sklearn.datasets' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -13,12 +13,12 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from nncore import search
-from nncore.cli import main
-from nncore.datasets import make_dataset
+from nncore.search import study as search
+from nncore.cli.main import main
+from nncore.data import make_dataset
 from nncore.errors import ConfigError
-from nncore.search import SearchSpace, run_search
-from nncore.training import Trainer
+from nncore.search.study import SearchSpace, run_search
+from nncore.train.trainer import Trainer
 from tests.helpers import make_cfg, train
 
 REPO = __import__("pathlib").Path(__file__).resolve().parents[1]

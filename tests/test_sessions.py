@@ -4,7 +4,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from ui import state
+from ui.session import state
 
 from .test_app import button, step_count
 
@@ -81,19 +81,19 @@ def test_a_run_stops_at_the_servers_training_time_limit(monkeypatch):
 def _search_page(tmp_path, monkeypatch, epochs: int, trials: int = 3) -> AppTest:
     monkeypatch.setenv("NNCORE_DATA_DIR", str(tmp_path))  # the studies database lives here
     at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page("pages/search.py").run()
+    at.switch_page("app_pages/search.py").run()
     at.number_input(key="search.trials").set_value(trials).run()
     at.number_input(key="search.epochs").set_value(epochs).run()
     return at
 
 
 def _trial_states(tmp_path, name):
-    from nncore.search import load_study
+    from nncore.search.study import load_study
     return [t.state.name for t in load_study(name, f"sqlite:///{tmp_path / 'studies.db'}").trials]
 
 
 def test_a_search_is_bounded_by_the_servers_training_time(tmp_path, monkeypatch):
-    from ui import search_panels
+    from ui.panels import search as search_panels
     monkeypatch.setenv("NNPLAY_MAX_RUN_SECONDS", "0.6")
     at = _search_page(tmp_path, monkeypatch, epochs=500)  # trials of 500 epochs: far beyond 0.6 s each
     assert at.number_input(key="search.minutes").max == 0.01  # the Minutes control stops at the limit
@@ -147,7 +147,7 @@ def test_a_closed_tab_stops_its_search_and_the_study_resumes_from_the_page(tmp_p
     assert any("connection was lost" in i.value for i in at.info)
 
     again = AppTest.from_file(APP, default_timeout=60)  # a new visit picks the stored study
-    again.switch_page("pages/search.py").run()
+    again.switch_page("app_pages/search.py").run()
     assert name in again.selectbox(key="search.pick").options
     again.selectbox(key="search.pick").set_value(name).run()
     again.number_input(key="search.trials").set_value(1).run()

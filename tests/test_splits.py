@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import train_test_split as sk_split
 
-from nncore.datasets.splits import train_test_split
+from nncore.data.splits import train_test_split
 
 
 def assert_same_split(X, y, test_size, seed, stratify):

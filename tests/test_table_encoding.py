@@ -7,14 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nncore.checkpoint import load_checkpoint, save_checkpoint, trainer_from_checkpoint
-from nncore.cli import main
+from nncore.io.checkpoint import load_checkpoint, save_checkpoint, trainer_from_checkpoint
+from nncore.cli.main import main
 from nncore.config import DataConfig
-from nncore.datasets.columns import MAX_CATEGORIES, encode, plan_features
-from nncore.datasets.tabular import describe_table, read_csv_table, table_to_dataset
+from nncore.data.columns import MAX_CATEGORIES, encode, plan_features
+from nncore.data.tabular import describe_table, read_csv_table, table_to_dataset
 from nncore.errors import ConfigError
 from nncore.limits import Limits
-from nncore.training import Trainer
+from nncore.train.trainer import Trainer
 from tests.helpers import make_cfg
 
 LIMITS = Limits()
@@ -116,7 +116,7 @@ def test_a_damaged_encoding_in_a_checkpoint_is_refused():
     from safetensors.numpy import load, save
     _, trainer = trained_shop(epochs=1)
     data = save_checkpoint(trainer)
-    from nncore.checkpoint import _header_metadata
+    from nncore.io.checkpoint import _header_metadata
     meta = _header_metadata(data)
     info = json.loads(meta["dataset"])
     info["encoding"]["categories"]["shop"] = ["east", "west"]

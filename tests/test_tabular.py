@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nncore.cli import main
+from nncore.cli.main import main
 from nncore.config import DataConfig
-from nncore.datasets.tabular import describe_table, read_csv_table, table_to_dataset
+from nncore.data.tabular import describe_table, read_csv_table, table_to_dataset
 from nncore.errors import ConfigError
 from nncore.limits import Limits
-from nncore.training import Trainer
+from nncore.train.trainer import Trainer
 from tests.helpers import make_cfg
 
 LIMITS = Limits()
@@ -375,7 +375,7 @@ def test_a_table_with_targets_in_the_hundred_thousands_trains_to_a_good_fit():
 
 _BOMB_PROBE = r"""
 import resource, sys, time
-from nncore.datasets.tabular import read_csv_table
+from nncore.data.tabular import read_csv_table
 from nncore.errors import ConfigError
 bomb, legal = (open(p, "rb").read() for p in sys.argv[1:3])
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

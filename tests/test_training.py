@@ -7,11 +7,12 @@ from dataclasses import FrozenInstanceError
 import numpy as np
 import pytest
 
-from nncore import metrics, registry
+from nncore.inspect import metrics
+from nncore import registry
 from nncore.config import TrainConfig
-from nncore.datasets import SPECS
+from nncore.data import SPECS
 from nncore.errors import ConfigError
-from nncore.training import MAX_HIST_RECORDS, Trainer
+from nncore.train.trainer import MAX_HIST_RECORDS, Trainer
 
 from .helpers import make_cfg, train
 
@@ -301,7 +302,7 @@ def test_tables_with_more_features_get_a_boundary_in_their_pca_plane():
     import numpy as np
 
     from nncore.config import DataConfig
-    from nncore.datasets import split_dataset
+    from nncore.data import split_dataset
     rng = np.random.default_rng(0)
     t = rng.normal(size=(300, 1))
     X = t * [1.0, -0.8, 0.6, 0.9] + rng.normal(size=(300, 4)) * 0.2  # four views of one hidden cause
@@ -344,7 +345,7 @@ def test_time_travel_shows_a_kept_epoch_and_branches_reproduce_the_run():
 
 
 def test_time_travel_memory_is_bounded():
-    from nncore.training import MAX_KEPT
+    from nncore.train.trainer import MAX_KEPT
     trainer = Trainer(make_cfg(dataset="moons", n_points=100, epochs=300), grid_resolution=10)
     trainer.run(steps=100_000)
     kept = trainer.kept_epochs()

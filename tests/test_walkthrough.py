@@ -5,12 +5,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from nncore.datasets import make_dataset
+from nncore.data import make_dataset
 from nncore.engines import make_engine
 from nncore.errors import ConfigError
 from nncore.registry import ACTIVATIONS
-from nncore.training import Trainer
-from nncore.walkthrough import explain_sample, step_both_engines
+from nncore.train.trainer import Trainer
+from nncore.engines.numpy_walkthrough import explain_sample, step_both_engines
 
 from .helpers import (ELEMENTWISE_ULPS, assert_within, gamma, make_cfg, mlp_forward_bound, mlp_gradient_bound,
                       unit_roundoff)

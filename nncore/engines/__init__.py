@@ -8,10 +8,10 @@ from __future__ import annotations
 import importlib
 import os
 
-from ..errors import ConfigError
-from ..features import DEFAULT_INPUTS, check_inputs, input_width
-from ..init import cnn_dense_inputs, init_cnn_params, init_params
-from .base import Engine
+from nncore.errors import ConfigError
+from nncore.features import DEFAULT_INPUTS, check_inputs, input_width
+from nncore.engines.init import cnn_dense_inputs, init_cnn_params, init_params
+from nncore.engines.base import Engine
 
 # Engine key -> "module:Class", loaded lazily.
 ENGINE_CLASSES = {

@@ -1,6 +1,6 @@
 """The Engine interface: what the Trainer needs from a way of computing a network.
 
-Engines are interchangeable: same initial parameters (``nncore.init.init_params``), same batches from the
+Engines are interchangeable: same initial parameters (``nncore.engines.init.init_params``), same batches from the
 Trainer, same results. Arrays crossing this interface are NumPy; shapes are given per method.
 
 Parameters travel as a list with one dict per Linear layer (input side first):
@@ -14,9 +14,9 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from ..config import ModelConfig, TrainConfig
-from ..errors import ConfigError
-from ..registry import TASK_LOSS
+from nncore.config import ModelConfig, TrainConfig
+from nncore.errors import ConfigError
+from nncore.registry import TASK_LOSS
 
 
 def check_params(params: list[dict[str, np.ndarray]], dtype) -> None:

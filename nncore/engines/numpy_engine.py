@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import features
-from .base import Engine, check_params
-from .numpy_functions import ACTIVATIONS, LOSSES
-from .numpy_optim import OPTIMIZERS, SCHEDULES, scheduled_lr
-from .numpy_params import FlatLayout, layer_dicts
+from nncore import features
+from nncore.engines.base import Engine, check_params
+from nncore.engines.numpy_functions import ACTIVATIONS, LOSSES
+from nncore.engines.numpy_optim import OPTIMIZERS, SCHEDULES, scheduled_lr
+from nncore.engines.numpy_params import FlatLayout, layer_dicts
 
 _sum = np.add.reduce  # the ufunc method itself: np.sum's Python wrapper costs more than a small sum
 BN_EPS = 1e-5        # torch.nn.BatchNorm1d defaults

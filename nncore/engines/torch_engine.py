@@ -12,10 +12,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import features
-from ..config import TrainConfig
-from ..errors import ConfigError
-from .base import Engine, check_params
+from nncore import features
+from nncore.config import TrainConfig
+from nncore.errors import ConfigError
+from nncore.engines.base import Engine, check_params
 
 ACTIVATIONS = {
     "relu": nn.ReLU,

@@ -8,8 +8,8 @@ import streamlit as st
 
 from nncore.errors import ConfigError
 
-from ..safe import plain
-from ..state import RunSession
+from ui.safe import plain
+from ui.session.state import RunSession
 
 NEW_LAYER_WIDTH = 4  # a layer added with "+" when there is none to copy the width of
 
@@ -62,7 +62,7 @@ def change_network(session: RunSession, prefix: str, value: dict, max_layers: in
 
 
 def toggle_input(session: RunSession, prefix: str, value: dict) -> None:
-    from ..sidebar import toggle_input as sidebar_toggle
+    from ui.controls.sidebar import toggle_input as sidebar_toggle
     key, on = value.get("key"), bool(value.get("on"))
     if not isinstance(key, str):
         return
@@ -73,7 +73,7 @@ def toggle_input(session: RunSession, prefix: str, value: dict) -> None:
 
 
 def draw_point(session: RunSession, prefix: str, value: dict) -> None:
-    from ..drawing import apply_draw
+    from ui.controls.drawing import apply_draw
     if session.trainer is None:
         return
     session.notice = session.event_notice = apply_draw(value, prefix, session.trainer.dataset)

@@ -14,8 +14,8 @@ import base64
 import json
 from pathlib import Path
 
-from . import sources
-from .payload import demo_frames
+from ui.liveview import sources
+from ui.liveview.payload import demo_frames
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>live view harness</title>

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from . import live_view
-from .payload import PANELS, FrameBuilder
+from ui.liveview import live_view
+from ui.liveview.payload import PANELS, FrameBuilder
 
 EVENTS = ("edit", "network", "inputs", "draw", "hidden_layer")
 
@@ -23,7 +23,7 @@ def event_value(key: str, name: str):
 
 
 def _next_frame_id() -> int:
-    from ..state import space
+    from ui.session.state import space
     ns = space()
     ns["live_frames"] = ns.get("live_frames", 0) + 1
     return ns["live_frames"]

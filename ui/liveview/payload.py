@@ -17,9 +17,9 @@ import struct
 import numpy as np
 
 from nncore import features
-from nncore.training import Grid, Snapshot
+from nncore.train.trainer import Grid, Snapshot
 
-from ..charts import PALETTE, envelope_indices
+from ui.panels.charts import PALETTE, envelope_indices
 
 MAGIC = b"NNLV"
 DTYPES = {"uint8": np.uint8, "uint16": np.uint16, "float32": np.float32, "int32": np.int32}
@@ -321,7 +321,7 @@ def demo_frames(kind: str = "binary", hidden: tuple[int, ...] = (6, 4), count: i
     """``count`` frames of a real small run (``steps`` optimizer steps apart), for developing the view:
     binary (spirals), multiclass (4 blobs) or regression (ripple)."""
     from nncore.config import DataConfig, ModelConfig, RunConfig
-    from nncore.training import Trainer
+    from nncore.train.trainer import Trainer
 
     data = {"binary": DataConfig(dataset="spirals", n_points=300),
             "multiclass": DataConfig(dataset="blobs", classes=4, n_points=300),

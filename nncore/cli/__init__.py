@@ -1,0 +1,1 @@
+"""The command line (`python -m nncore`): train, bench, gradcheck, lessons, search, inspect, export."""

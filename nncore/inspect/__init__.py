@@ -1,0 +1,1 @@
+"""Looking inside a run: metrics, evaluation, diagnostics, the gradient check and advice."""

@@ -1,0 +1,453 @@
+"""Checkpoints: a trained network saved in a format that cannot carry code, and loaded back safely.
+
+A checkpoint is a safetensors file: raw tensors plus string metadata, nothing executable. Tensors are the
+network's parameters, ``layers.{i}.{W,b,gamma,beta,running_mean,running_var}`` (layer 0 on the input side,
+in the network's float type), and the input scaling ``dataset.mean`` / ``dataset.std`` (float64), so raw
+inputs are scaled exactly as in training. Metadata holds the format name and version, the run config, the
+last metrics, the dataset description (name, task, sizes, class and feature names) and the step and epoch.
+
+Uploaded bytes are only ever parsed by safetensors and ``json``; pickles and ``torch.save`` files (zip
+archives of pickles, which run code when loaded) are recognized and refused, never loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from nncore.config import RunConfig
+from nncore.engines import network_sizes
+from nncore.errors import ConfigError
+from nncore.features import input_width, is_default, labels
+
+FORMAT = "nn-playground-checkpoint"
+FORMAT_VERSION = "1"
+PARAM_KEYS = ("W", "b", "gamma", "beta", "running_mean", "running_var")
+_METRIC_KEYS = ("train_loss", "val_loss", "test_loss", "train_acc", "val_acc", "test_acc", "lr")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A loaded checkpoint. ``params`` is in ``Engine.get_params`` form: one dict per layer, float64 arrays.
+
+    ``metrics`` holds the saved weights' ``train_loss``/``val_loss``/``test_loss``, ``*_acc`` (R² for
+    regression), ``lr`` (None where not available), ``status``, ``message`` and ``best_epoch`` (the epoch
+    whose weights early stopping restored, else None). ``dataset`` holds ``name``,
+    ``task``, ``n_classes``, ``n_features``, ``n_outputs``, ``class_names``, ``feature_names``,
+    ``image_shape`` (or None), the input scaling ``mean``/``std`` ((n_features,) float64 arrays) and, for a
+    table, ``encoding`` (raw columns and the categories of the one-hot encoded ones; see
+    ``datasets.columns``; None otherwise)."""
+
+    config: RunConfig
+    params: list
+    metrics: dict
+    dataset: dict
+    step: int
+    epoch: int
+    format_version: str = FORMAT_VERSION
+
+    @property
+    def network_text(self) -> str:
+        return _network_text(self.config, self.dataset)
+
+
+def _network_text(cfg: RunConfig, info: dict) -> str:
+    """e.g. ``2 → 16 → 16 → 1``; a CNN reads ``28×28 → conv 16 → conv 32 → 128 → 10``."""
+    model = cfg.model
+    dense = [*model.hidden, info["n_outputs"]]
+    if getattr(model, "kind", "mlp") == "cnn":
+        rows, cols = info.get("image_shape") or ("?", "?")
+        return " → ".join([f"{rows}×{cols}", *(f"conv {c}" for c in model.channels), *map(str, dense)])
+    return " → ".join(map(str, [input_width(model.inputs, info["n_features"]), *dense]))
+
+
+def _clean(value):
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+# --- saving ----------------------------------------------------------------------------------------------
+
+def save_checkpoint(trainer) -> bytes:
+    """The checkpoint of ``trainer``'s current weights, config, metrics and data description, as bytes."""
+    from safetensors.numpy import save
+
+    cfg, ds = trainer.cfg, trainer.dataset
+    snap = trainer.snapshot()
+    store = np.float32 if cfg.model.dtype == "float32" else np.float64
+    tensors = {}
+    for i, layer in enumerate(trainer.engine.get_params()):
+        for key, value in layer.items():
+            value = np.asarray(value, dtype=np.float64)
+            narrow = value.astype(store)
+            exact = np.array_equal(narrow.astype(np.float64), value)
+            tensors[f"layers.{i}.{key}"] = np.ascontiguousarray(narrow if exact else value)
+    tensors["dataset.mean"] = np.ascontiguousarray(ds.mean, dtype=np.float64)
+    tensors["dataset.std"] = np.ascontiguousarray(ds.std, dtype=np.float64)
+    info = {"name": ds.name, "task": ds.task, "n_classes": int(ds.n_classes), "n_features": int(ds.n_features),
+            "n_outputs": int(ds.n_outputs), "class_names": list(ds.class_names),
+            "feature_names": list(ds.feature_names),
+            "image_shape": list(ds.image_shape) if getattr(ds, "image_shape", None) else None,
+            "y_mean": float(getattr(ds, "y_mean", 0.0)), "y_std": float(getattr(ds, "y_std", 1.0)),
+            "encoding": getattr(ds, "encoding", None)}
+    metrics = {key: _clean(snap.final(key)) for key in _METRIC_KEYS}  # the saved weights' (best epoch's)
+    metrics.update(status=snap.status, message=snap.message, best_epoch=snap.best_epoch)
+    metadata = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                "config": json.dumps(cfg.to_dict(), allow_nan=False),
+                "dataset": json.dumps(info, allow_nan=False), "metrics": json.dumps(metrics, allow_nan=False),
+                "step": str(int(trainer.step)), "epoch": str(int(trainer.epoch))}
+    return save(tensors, metadata=metadata)
+
+
+def save_checkpoint_file(trainer, path) -> None:
+    """Write ``save_checkpoint(trainer)`` to ``path``."""
+    data = save_checkpoint(trainer)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+# --- loading ---------------------------------------------------------------------------------------------
+
+def _refuse(why: str) -> ConfigError:
+    return ConfigError(f"not a playground checkpoint: {why}", "checkpoint")
+
+
+def _sniff_unsafe(data: bytes) -> str | None:
+    """Why ``data`` is a code-carrying format we refuse, or None."""
+    if data[:4] == b"PK\x03\x04":
+        return ("this is a zip archive, such as a PyTorch torch.save file; those hold pickles, which can run "
+                "code when loaded, so they are refused. Save the model with the playground (safetensors)")
+    if len(data) >= 2 and data[0] == 0x80 and 2 <= data[1] <= 5:
+        return ("this is a Python pickle (for example an old torch.save file), which can run code when "
+                "loaded, so it is refused. Save the model with the playground (safetensors)")
+    return None
+
+
+def _header_metadata(data: bytes) -> dict:
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + length].decode("utf-8"))
+    metadata = header.get("__metadata__") or {}
+    if not isinstance(metadata, dict):
+        raise _refuse("its metadata is not a table of strings")
+    return metadata
+
+
+def _json_field(metadata: dict, key: str, kind: type):
+    if key not in metadata:
+        raise ConfigError(f"checkpoint metadata lacks {key!r}: the file is incomplete or was edited", "checkpoint")
+    try:
+        value = json.loads(metadata[key])
+    except (ValueError, RecursionError, TypeError):
+        raise ConfigError(f"checkpoint metadata {key!r} is not valid JSON: the file is damaged",
+                          "checkpoint") from None
+    if not isinstance(value, kind):
+        raise ConfigError(f"checkpoint metadata {key!r} has the wrong shape: the file is damaged", "checkpoint")
+    return value
+
+
+def _expected_params(cfg: RunConfig, info: dict) -> list[dict]:
+    """Parameters of a freshly initialized network of this config and data (for their names and shapes)."""
+    from nncore.engines.init import init_params
+    if getattr(cfg.model, "kind", "mlp") == "cnn":
+        from nncore.engines.init import init_cnn_params
+        if not info.get("image_shape"):
+            raise ConfigError("checkpoint describes a CNN without an image shape: the file is damaged", "checkpoint")
+        return init_cnn_params(cfg.model, tuple(info["image_shape"]), info["n_outputs"], seed=0)
+    return init_params(cfg.model, network_sizes(cfg.model, info["n_features"], info["n_outputs"]), seed=0)
+
+
+def _dataset_info(metadata: dict) -> dict:
+    info = _json_field(metadata, "dataset", dict)
+    rules = {"name": str, "task": str, "n_classes": int, "n_features": int, "n_outputs": int,
+             "class_names": list, "feature_names": list}
+    for key, kind in rules.items():
+        if not isinstance(info.get(key), kind) or isinstance(info.get(key), bool):
+            raise ConfigError(f"checkpoint dataset description lacks a valid {key!r}: the file is damaged",
+                              "checkpoint")
+    if info["task"] not in ("binary", "multiclass", "regression"):
+        raise ConfigError(f"checkpoint dataset task {info['task']!r} is unknown: the file is damaged", "checkpoint")
+    names_ok = all(isinstance(n, str) for n in info["class_names"] + info["feature_names"])
+    outputs = {"binary": 1, "multiclass": info["n_classes"], "regression": 1}[info["task"]]
+    classes = {"binary": 2, "regression": 0}.get(info["task"], info["n_classes"])
+    shape = info.get("image_shape")
+    shape_ok = shape is None or (isinstance(shape, list) and len(shape) == 2 and
+                                 all(isinstance(v, int) and v > 0 for v in shape) and
+                                 shape[0] * shape[1] == info["n_features"])
+    if not (names_ok and shape_ok and info["n_features"] >= 1 and 1 <= info["n_outputs"] == outputs
+            and info["n_classes"] == classes == len(info["class_names"])
+            and len(info["feature_names"]) == info["n_features"]):
+        raise ConfigError("checkpoint dataset description is inconsistent: the file is damaged", "checkpoint")
+    info["image_shape"] = shape
+    y_mean, y_std = info.get("y_mean", 0.0), info.get("y_std", 1.0)  # regression target scaling (identity)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (y_mean, y_std)) \
+            or y_std <= 0:
+        raise ConfigError("checkpoint target scaling (y_mean, y_std) is damaged", "checkpoint")
+    info["y_mean"], info["y_std"] = float(y_mean), float(y_std)
+    from nncore.data.columns import check_encoding
+    info["encoding"] = check_encoding(info.get("encoding"), info["feature_names"])
+    return {key: info[key] for key in (*rules, "image_shape", "y_mean", "y_std", "encoding")}
+
+
+def _clean_metrics(raw: dict) -> dict:
+    """Known metrics only: finite numbers or None, and the status and message texts."""
+    metrics = {}
+    for key in _METRIC_KEYS:
+        v = raw.get(key)
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        metrics[key] = float(v) if ok else None
+    for key in ("status", "message"):
+        metrics[key] = raw.get(key) if isinstance(raw.get(key), str) else ""
+    best = raw.get("best_epoch")
+    metrics["best_epoch"] = best if isinstance(best, int) and not isinstance(best, bool) and best >= 1 else None
+    return metrics
+
+
+def _declared_weights(cfg: RunConfig, info: dict) -> int:
+    """Weights in the dense layers the config declares, computed without allocating them."""
+    first = input_width(cfg.model.inputs, info["n_features"])
+    if getattr(cfg.model, "kind", "mlp") == "cnn" and info["image_shape"]:
+        from nncore.engines.init import cnn_dense_inputs
+        first = cnn_dense_inputs(cfg.model, tuple(info["image_shape"]))
+    sizes = [first, *cfg.model.hidden, info["n_outputs"]]
+    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def load_checkpoint(data: bytes, limits=None) -> Checkpoint:
+    """Parse checkpoint ``data`` (as uploaded) into a ``Checkpoint``; ConfigError for anything else.
+
+    Only safetensors and JSON parsers read the bytes, so a file can never run code. ``limits`` (default
+    ``load_limits()``) bounds the size, like every upload."""
+    from safetensors.numpy import load
+
+    from nncore.limits import ENV_NAMES, load_limits
+    limits = limits if limits is not None else load_limits()
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise _refuse(f"expected the file's bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if len(data) > limits.max_upload_bytes:
+        raise ConfigError(f"the file is {len(data) / 2**20:.1f} MB; this server accepts up to "
+                          f"{limits.max_upload_mb:g} MB ({ENV_NAMES['max_upload_mb']})", "checkpoint")
+    unsafe = _sniff_unsafe(data)
+    if unsafe:
+        raise _refuse(unsafe)
+    if len(data) < 8:
+        raise _refuse("the file is too short to be a safetensors file")
+    try:
+        tensors = load(data)
+        metadata = _header_metadata(data)
+    except ConfigError:
+        raise
+    except Exception as e:  # anything the safetensors or JSON parser rejects
+        raise _refuse(f"not a valid safetensors file ({str(e)[:120]})") from None
+    if metadata.get("format") != FORMAT:
+        raise _refuse("a safetensors file without playground metadata (saved by another program?)")
+    version = metadata.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ConfigError(f"checkpoint format version {version!r} is not supported (this version reads "
+                          f"{FORMAT_VERSION}): save it again with this version of the playground", "checkpoint")
+    raw_config = _json_field(metadata, "config", dict)
+    try:
+        config = RunConfig.from_dict(raw_config)
+    except ConfigError as e:
+        raise ConfigError(f"checkpoint config is not valid here: {e}", "checkpoint") from None
+    except (TypeError, AttributeError, ValueError, RecursionError):
+        raise ConfigError("checkpoint config has the wrong shape: the file is damaged", "checkpoint") from None
+    info = _dataset_info(metadata)
+    metrics = _clean_metrics(_json_field(metadata, "metrics", dict))
+    try:
+        step, epoch = int(metadata["step"]), int(metadata["epoch"])
+    except (KeyError, ValueError):
+        raise ConfigError("checkpoint metadata lacks a valid step and epoch: the file is damaged",
+                          "checkpoint") from None
+    for key in ("mean", "std"):
+        name = f"dataset.{key}"
+        value = tensors.get(name)
+        if value is None or value.shape != (info["n_features"],) or not np.isfinite(value).all():
+            raise ConfigError(f"checkpoint tensor {name!r} is missing or damaged", "checkpoint")
+        info[key] = value.astype(np.float64)
+    if not (info["std"] > 0).all():
+        raise ConfigError("checkpoint tensor 'dataset.std' has values <= 0: the file is damaged", "checkpoint")
+    if _declared_weights(config, info) > sum(t.size for t in tensors.values()):
+        raise ConfigError(f"checkpoint tensors are too small for its network {_network_text(config, info)}: "
+                          "the file is incomplete", "checkpoint")
+    params = _read_params(tensors, config, info)
+    return Checkpoint(config, params, metrics, info, step, epoch, version)
+
+
+def _read_params(tensors: dict, cfg: RunConfig, info: dict) -> list[dict]:
+    expected = _expected_params(cfg, info)
+    names = {f"layers.{i}.{k}" for i, layer in enumerate(expected) for k in layer}
+    extra = sorted(k for k in tensors if k not in names and not k.startswith("dataset."))
+    if extra:
+        raise ConfigError(f"checkpoint has tensors this network does not use: {', '.join(extra[:5])}; it does not "
+                          f"match its own config ({_network_text(cfg, info)})", "checkpoint")
+    params = []
+    for i, layer in enumerate(expected):
+        loaded = {}
+        for key, init in layer.items():
+            name = f"layers.{i}.{key}"
+            if name not in tensors:
+                raise ConfigError(f"checkpoint is missing tensor {name!r} of its network "
+                                  f"{_network_text(cfg, info)}: the file is incomplete", "checkpoint")
+            value = tensors[name]
+            if value.dtype.kind != "f" or value.shape != init.shape:
+                raise ConfigError(f"checkpoint tensor {name!r} has shape {list(value.shape)} ({value.dtype}); "
+                                  f"the network {_network_text(cfg, info)} needs {list(init.shape)} floats",
+                                  "checkpoint")
+            value = value.astype(np.float64)
+            if not np.isfinite(value).all():
+                raise ConfigError(f"checkpoint tensor {name!r} holds NaN or infinite values", "checkpoint")
+            biggest = float(np.abs(value).max()) if value.size else 0.0
+            if biggest > float(np.finfo(cfg.model.dtype).max):  # would be inf in the network: diverges at once
+                raise ConfigError(f"checkpoint tensor {name!r} holds {biggest:.3g}, beyond what its "
+                                  f"{cfg.model.dtype} network can hold (±{float(np.finfo(cfg.model.dtype).max):.3g}): "
+                                  "the file is damaged or was edited", "checkpoint")
+            loaded[key] = value
+        params.append(loaded)
+    return params
+
+
+# --- using a checkpoint ----------------------------------------------------------------------------------
+
+def check_compatible(checkpoint: Checkpoint, cfg: RunConfig, dataset) -> None:
+    """Raise ConfigError unless ``checkpoint``'s weights fit the network ``cfg`` builds for ``dataset``."""
+    ck, info = checkpoint.config.model, checkpoint.dataset
+    here = {"n_features": dataset.n_features, "n_outputs": dataset.n_outputs,
+            "image_shape": list(dataset.image_shape) if getattr(dataset, "image_shape", None) else None}
+    theirs, ours = _network_text(checkpoint.config, info), _network_text(cfg, here)
+    fix = "load its settings first or pick a matching network"
+    if theirs != ours or getattr(ck, "kind", "mlp") != getattr(cfg.model, "kind", "mlp"):
+        raise ConfigError(f"this checkpoint is for {theirs} ({info['name']}); the current network is {ours}: {fix}",
+                          "checkpoint")
+    for field, what in (("activation", "activation"), ("batch_norm", "batch norm")):
+        a, b = getattr(ck, field), getattr(cfg.model, field)
+        if a != b:
+            a, b = ({True: "on", False: "off"}.get(v, v) for v in (a, b))
+            raise ConfigError(f"this checkpoint's network uses {what} {a}; the current network uses {what} {b}: "
+                              f"{fix}", "checkpoint")
+    if tuple(ck.inputs) != tuple(cfg.model.inputs):
+        a, b = (", ".join(labels(m.inputs)) for m in (ck, cfg.model))
+        raise ConfigError(f"this checkpoint's network reads the inputs {a}; the current network reads {b}: {fix}",
+                          "checkpoint")
+    if info["task"] != dataset.task:
+        raise ConfigError(f"this checkpoint solves a {info['task']} task ({info['name']}); the current data "
+                          f"({dataset.name}) is {dataset.task}: load matching data", "checkpoint")
+    if tuple(info["feature_names"]) != tuple(dataset.feature_names):
+        raise ConfigError(f"this checkpoint was trained on the features {', '.join(info['feature_names'][:10])}; "
+                          f"the current data has {', '.join(dataset.feature_names[:10])}: load matching data",
+                          "checkpoint")
+    if tuple(info["class_names"]) != tuple(dataset.class_names):
+        raise ConfigError(f"this checkpoint predicts the classes {', '.join(info['class_names'][:10])}; the "
+                          f"current data has {', '.join(dataset.class_names[:10])}: load matching data",
+                          "checkpoint")
+
+
+def trainer_from_checkpoint(checkpoint: Checkpoint, dataset=None, limits=None, download: bool = True):
+    """A Trainer for ``checkpoint``'s config, starting from its weights, to evaluate or train on.
+
+    ``dataset`` None regenerates the data from the config (toy and image sets; ``download`` False refuses to
+    fetch image files that are not on disk); uploaded tables must be passed in. ``limits`` (a server's
+    ``Limits``): the config is checked against them before any data is generated. The inputs are rescaled
+    with the checkpoint's mean/std, so the network sees them exactly as
+    in training. The optimizer state and the metric histories are not saved: the Trainer starts at step 0
+    with a fresh optimizer, and its schedule starts again from the beginning."""
+    from nncore.data import make_dataset
+    from nncore.train.trainer import Trainer
+
+    cfg, info = checkpoint.config, checkpoint.dataset
+    if limits is not None:
+        from nncore.limits import check_run
+        check_run(cfg, limits, dataset)
+    if dataset is None:
+        if info["name"] != cfg.data.dataset:
+            raise ConfigError(f"this checkpoint was trained on {info['name']!r} (uploaded data): load the same "
+                              "table to use it", "checkpoint")
+        dataset = make_dataset(cfg.data, download=download)
+    check_compatible(checkpoint, cfg, dataset)
+    if not (np.array_equal(dataset.mean, info["mean"]) and np.array_equal(dataset.std, info["std"])):
+        def rescale(X):
+            return (dataset.unscale(X) - info["mean"]) / info["std"]
+        dataset = dataclasses.replace(dataset, X_train=rescale(dataset.X_train), X_val=rescale(dataset.X_val),
+                                      X_test=rescale(dataset.X_test), mean=info["mean"].copy(),
+                                      std=info["std"].copy())
+    if dataset.task == "regression" and (dataset.y_mean, dataset.y_std) != (info["y_mean"], info["y_std"]):
+        def retarget(y):  # the network predicts targets on the checkpoint's scale
+            return (dataset.unscale_targets(y) - info["y_mean"]) / info["y_std"]
+        dataset = dataclasses.replace(dataset, y_train=retarget(dataset.y_train), y_val=retarget(dataset.y_val),
+                                      y_test=retarget(dataset.y_test), y_mean=info["y_mean"], y_std=info["y_std"])
+    trainer = Trainer(cfg, dataset)
+    params = [{k: v.copy() for k, v in layer.items()} for layer in checkpoint.params]
+    trainer.load_params(params)
+    return trainer
+
+
+# --- command line: python -m nncore inspect FILE ---------------------------------------------------------
+
+def describe(checkpoint: Checkpoint) -> str:
+    """Human-readable summary: data, network, progress, metrics and every config setting."""
+    info, m, model = checkpoint.dataset, checkpoint.metrics, checkpoint.config.model
+    classes = f"; classes: {', '.join(info['class_names'][:20])}" if info["class_names"] else ""
+    lines = [f"playground checkpoint (format {checkpoint.format_version})",
+             f"data:     {info['name']} ({info['task']}, {info['n_features']} features → "
+             f"{info['n_outputs']} output{'s' if info['n_outputs'] > 1 else ''}){classes}",
+             f"network:  {checkpoint.network_text}"
+             + (f" (inputs {', '.join(labels(model.inputs))})" if not is_default(model.inputs) else "")
+             + f", {model.activation}, batch norm "
+             f"{'on' if model.batch_norm else 'off'}, dropout {model.dropout:g}, {model.dtype}",
+             f"progress: epoch {checkpoint.epoch}, step {checkpoint.step}, status {m.get('status', '?')}"
+             + (f"; best epoch {m['best_epoch']} of {checkpoint.epoch}, weights restored (metrics are its)"
+                if m.get("best_epoch") else "")]
+    if m.get("message"):
+        lines.append(f"          {m['message']}")
+    score = "r2" if info["task"] == "regression" else "acc"
+    parts = []
+    for split in ("train", "val", "test"):
+        for key, label in ((f"{split}_loss", f"{split} loss"), (f"{split}_acc", f"{split} {score}")):
+            value = m.get(key)
+            parts.append(f"{label} {value:.4f}" if isinstance(value, (int, float)) else f"{label} n/a")
+    lines.append("metrics:  " + ", ".join(parts))
+    lines.append("config:")
+    for section, values in checkpoint.config.to_dict().items():
+        lines.append(f"  {section}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+    return "\n".join(lines)
+
+
+def read_checkpoint_file(path, limits=None) -> Checkpoint:
+    """``load_checkpoint`` on a file, refusing one over the upload limit before reading it."""
+    from nncore.limits import ENV_NAMES, load_limits
+    limits = limits if limits is not None else load_limits()
+    try:
+        size = os.stat(path).st_size
+        if size > limits.max_upload_bytes:
+            raise ConfigError(f"{path} is {size / 2**20:.1f} MB; checkpoints may be up to "
+                              f"{limits.max_upload_mb:g} MB ({ENV_NAMES['max_upload_mb']})", "checkpoint")
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise ConfigError(f"cannot read {path}: {e.strerror or e}", "checkpoint") from None
+    return load_checkpoint(data, limits)
+
+
+def cmd_inspect(a: argparse.Namespace) -> int:
+    ckpt = read_checkpoint_file(a.file)
+    if a.json:
+        info = {k: v for k, v in ckpt.dataset.items() if k not in ("mean", "std")}
+        print(json.dumps({"format_version": ckpt.format_version, "network": ckpt.network_text,
+                          "step": ckpt.step, "epoch": ckpt.epoch, "dataset": info, "metrics": ckpt.metrics,
+                          "config": ckpt.config.to_dict()}))
+    else:
+        print(describe(ckpt))
+    return 0
+
+
+def add_command(subparsers) -> None:
+    p = subparsers.add_parser("inspect", help="show the config and metrics stored in a checkpoint file")
+    p.add_argument("file", help="a checkpoint saved by the playground or by train --save")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_inspect)

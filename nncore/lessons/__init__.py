@@ -1,0 +1,1 @@
+"""Lessons: each a claim about training, checked by running its variants headless."""

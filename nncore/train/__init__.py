@@ -1,0 +1,1 @@
+"""Training: the Trainer's loop, what it records, time travel, races and speed measurement."""

@@ -1,0 +1,1 @@
+"""Panels that show a run: status, charts, and each page's own panels (images, lessons, race, search...)."""

@@ -1,0 +1,262 @@
+"""Race helpers for the Compare page: each racer's knobs, the race controls, and the fragment that trains all
+racers in lockstep and draws them side by side. The race obeys the server's limits like any run: its
+configs are checked against them, its training time is capped, and it needs a training slot to advance."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import streamlit as st
+
+from nncore.config import RunConfig, parse_hidden
+from nncore.data import SPECS
+from nncore.errors import ConfigError
+from nncore.limits import training_slots
+from nncore.train.race import Race
+from nncore.registry import ACTIVATIONS, INITIALIZERS, OPTIMIZERS
+from nncore.train.trainer import Snapshot
+
+from ui.panels import charts, common as panels
+from ui.session import gate, state
+from ui.panels.compare import overlay_chart
+from ui.safe import plain, server_text
+from ui.controls.sidebar import LEARNING_RATES, PENALTIES, PLAYGROUND, check_hidden
+
+RACER_NAMES = ("A", "B", "C", "D")
+FRAME_SECONDS = 0.3    # a new race frame every 0.3 s while racing
+SLICE_SECONDS = 0.1    # lockstep training per frame, all racers together
+RACERS_PER_ROW = 2     # boundaries side by side, two to a row (a boundary chart needs ~360 px)
+
+
+@dataclass
+class RaceSession:
+    """The race of this browser session and its controls."""
+
+    race: Race | None = None
+    playing: bool = False
+    trained_seconds: float = 0.0  # wall seconds this race has trained (bounded by NNPLAY_MAX_RUN_SECONDS)
+    notice: str = ""
+
+
+def _free(hook: dict) -> None:
+    """A closed tab: stop and drop its race (its training slot is given back with the session's)."""
+    session = hook.get("session")
+    if session is not None:
+        session.race, session.playing, session.trained_seconds = None, False, 0.0
+        session.notice = "The connection was lost, so the race was stopped and cleared."
+
+
+@st.cache_resource(scope="session", on_release=_free, show_spinner=False)
+def _release_hook(session_id: str) -> dict:
+    """One object per browser session whose release (the tab closed) frees that session's race."""
+    return {}
+
+
+def race_session() -> RaceSession:
+    session = state.space().setdefault("race", RaceSession())
+    _release_hook(state.session_id())["session"] = session
+    return session
+
+
+def data_summary(cfg: RunConfig) -> str:
+    """The racers' shared data and batches, in one line."""
+    d = cfg.data
+    what = (f"**{d.dataset}** ({d.n_points} points, noise {d.noise}, seed {d.seed})" if d.dataset in SPECS
+            else f"**{plain(d.table.split('#')[0] or d.dataset)}** (seed {d.seed})")
+    return (f"Data: {what}; batch size {cfg.train.batch_size}, {cfg.train.epochs} epochs, "
+            f"engine {cfg.train.engine}.")
+
+
+def racer_default(base: RunConfig, index: int) -> RunConfig:
+    """Racer A starts as the base run; B, C and D each change one thing, so the first race already shows a
+    difference: the optimizer, the activation, batch norm."""
+    m, t = base.model, base.train
+    if index == 1:
+        return base.replace(train=replace(t, optimizer="sgd" if t.optimizer != "sgd" else "adam"))
+    if index == 2:
+        return base.replace(model=replace(m, activation="tanh" if m.activation != "tanh" else "relu"))
+    if index == 3:
+        return base.replace(model=replace(m, batch_norm=not m.batch_norm))
+    return base
+
+
+def _snap(options: list[float], value: float) -> float:
+    """The listed option nearest ``value`` (select sliders take listed values only)."""
+    return value if value in options else min(options, key=lambda o: abs(o - value))
+
+
+def _rate(x: float) -> str:
+    return "off" if x == 0 else f"{x:g}"
+
+
+def racer_knobs(name: str, default: RunConfig) -> RunConfig:
+    """The knobs worth comparing, for one racer; other settings come from ``default``. Raises ConfigError."""
+    m, t = default.model, default.train
+
+    def kw(knob: str) -> dict:
+        return {"key": f"race.{name}.{knob}", "persist_state": "session"}
+
+    def pick(label, registry, value, knob):
+        return st.selectbox(label, list(registry), index=list(registry).index(value), **kw(knob))
+
+    optimizer = pick("Optimizer", OPTIMIZERS, t.optimizer, "optimizer")
+    lr = st.select_slider("Learning rate", LEARNING_RATES, _snap(LEARNING_RATES, t.learning_rate),
+                          format_func=_rate, **kw("learning_rate"))
+    activation = pick("Activation", ACTIVATIONS, m.activation, "activation")
+    init = pick("Initialization", INITIALIZERS, m.init, "init")
+    hidden = st.text_input("Hidden layers", ",".join(map(str, m.hidden)), **kw("hidden"))
+    batch_norm = st.toggle("Batch norm", m.batch_norm, **kw("batch_norm"))
+    dropout = st.slider("Dropout", 0.0, 0.8, m.dropout, step=0.05, **kw("dropout"))
+    l2 = st.select_slider("L2", PENALTIES, _snap(PENALTIES, t.l2), format_func=_rate, **kw("l2"))
+    widths = parse_hidden(hidden)
+    check_hidden(widths, PLAYGROUND.max_layers, PLAYGROUND.max_width)
+    return RunConfig(default.data, replace(m, hidden=widths, activation=activation, init=init,
+                                           batch_norm=batch_norm, dropout=dropout),
+                     replace(t, optimizer=optimizer, learning_rate=lr, l2=l2))
+
+
+def racer_summary(cfg: RunConfig) -> str:
+    """A racer's knobs in one line: "adam lr 0.01 · relu · he_uniform · 16,16 · batch norm"."""
+    m, t = cfg.model, cfg.train
+    parts = [f"{t.optimizer} lr {t.learning_rate:g}", m.activation, m.init, ",".join(map(str, m.hidden)) or "linear"]
+    parts += ["batch norm"] * m.batch_norm + [f"dropout {m.dropout:g}"] * (m.dropout > 0) + [f"L2 {t.l2:g}"] * (t.l2 > 0)
+    return " · ".join(parts)
+
+
+def _heading(name: str, summary: str = "") -> None:
+    """The racer's name in its colour (the same as its curve in the overlaid chart)."""
+    colour = charts.PALETTE[RACER_NAMES.index(name) % len(charts.PALETTE)]
+    st.markdown(f"<span style='color:{colour}'>■</span> **Racer {name}**" + (f" — {summary}" if summary else ""),
+                unsafe_allow_html=True)
+
+
+def racer_settings(base: RunConfig, count: int) -> dict[str, RunConfig] | None:
+    """One column of knobs per racer; the racers' configs, or None (with the message shown) when one is
+    invalid."""
+    configs, ok = {}, True
+    for index, (name, column) in enumerate(zip(RACER_NAMES[:count], st.columns(count))):
+        with column:
+            _heading(name)
+            try:
+                configs[name] = racer_knobs(name, racer_default(base, index))
+            except ConfigError as e:
+                st.error(server_text(e))
+                ok = False
+    return configs if ok else None
+
+
+def _build(configs: dict[str, RunConfig], dataset) -> Race:
+    """A race within this server's limits (NNPLAY_* variables); raises ConfigError naming the limit."""
+    for cfg in configs.values():
+        gate.check(cfg)  # before the data is generated
+    race = Race(configs, dataset=dataset)
+    for cfg in configs.values():
+        gate.check(cfg, race.dataset)
+    return race
+
+
+def sync_race(session: RaceSession, configs: dict[str, RunConfig] | None, dataset=None) -> None:
+    """Start the race, or start it again when a racer's settings (or the shared data) changed: racers only
+    compare fairly when they start together. Invalid settings (None) keep the race as it is. ``dataset``:
+    the base run's data, reused (it matches the racers' DataConfig)."""
+    if configs is None:
+        return
+    race = session.race
+    if race is not None and race.configs == configs:
+        return
+    try:
+        session.race = _build(configs, dataset)
+    except ConfigError as e:
+        st.error(server_text(e))
+        return
+    session.trained_seconds = 0.0
+    if race is not None and race.step > 0:  # say why a race under way went back to step 0
+        if list(race.configs) != list(configs):
+            what = "The number of racers changed"
+        elif next(iter(race.configs.values())).data != next(iter(configs.values())).data:
+            what = "The Playground's data changed"
+        else:
+            what = f"Racer settings changed ({', '.join(n for n in configs if race.configs[n] != configs[n])})"
+        session.notice = f"{what}: the race starts again from step 0, all racers together."
+        session.playing = False
+
+
+def race_controls(session: RaceSession) -> None:
+    """Start / Pause / Step / Reset for the race: the buttons only flip flags (the fragment trains)."""
+
+    def start():
+        session.playing, session.notice = True, ""
+
+    def pause():
+        session.playing = False
+        training_slots().release(state.session_id())
+
+    def step():
+        session.playing = False
+        session.race.run(1)
+
+    def reset():
+        session.playing, session.notice, session.trained_seconds = False, "", 0.0
+        training_slots().release(state.session_id())
+        session.race = Race(session.race.configs, dataset=session.race.dataset)
+
+    missing = session.race is None
+    finished = missing or not session.race.running
+    go, halt, one, again, _ = st.columns([1, 1, 1, 1, 3])
+    go.button("Start race", on_click=start, type="primary", disabled=finished, width="stretch", key="race.start")
+    halt.button("Pause race", on_click=pause, width="stretch", key="race.pause")
+    one.button("Step race", on_click=step, disabled=finished, width="stretch", key="race.step",
+               help="one optimizer step for every racer, on the same mini-batch")
+    again.button("Reset race", on_click=reset, disabled=missing, width="stretch", key="race.reset",
+                 help="all racers back to their initial weights")
+    if session.notice:
+        st.info(session.notice)
+
+
+def draw_race(snapshots: dict[str, Snapshot], race: Race, playing: bool) -> None:
+    """Per racer: settings, status line and boundary, two racers to a row; below, the racers' validation
+    losses overlaid (one colour per racer)."""
+    task = race.dataset.task
+    items = list(snapshots.items())
+    for row in range(0, len(items), RACERS_PER_ROW):
+        for column, (name, snap) in zip(st.columns(RACERS_PER_ROW), items[row:row + RACERS_PER_ROW]):
+            with column:
+                _heading(name, racer_summary(race.configs[name]))
+                st.markdown(panels.status_text(snap, task, race.trainers[name].engine_label, playing))
+                if snap.message:
+                    st.caption(snap.message)
+                panels.view(f"race.view.{name}", snap, race.trainers[name].engine, race.dataset,
+                            panels=("boundary", "diagram"), playing=playing)
+    if all(len(s.history["epoch"]) == 0 for s in snapshots.values()):
+        st.caption("The racers' validation losses appear here after the first epoch.")
+        return
+    st.vega_lite_chart(overlay_chart(snapshots, "loss", "Validation loss (log)", log_y=True), key="race.val_loss")
+
+
+def race_fragment(session: RaceSession) -> None:
+    """While racing, every FRAME_SECONDS: train all racers in lockstep for a slice, then draw."""
+
+    def frame():
+        race = session.race
+        if race is None:
+            st.warning("Fix the racers' settings above to start a race.")
+            return
+        was_playing = session.playing
+        allowed = session.playing and race.running and gate.may_train(session, "race",
+                                                                      "press Reset race to start it again")
+        if allowed:
+            started = time.perf_counter()
+            snapshots = race.run_for(SLICE_SECONDS)
+            session.trained_seconds += time.perf_counter() - started
+        else:
+            snapshots = race.snapshots()
+        draw_race(snapshots, race, session.playing)
+        if not session.playing or not race.running:
+            training_slots().release(state.session_id())
+        if was_playing and not (session.playing and race.running):
+            # every racer finished, diverged or stopped, or the time cap was reached: stop the timer
+            session.playing = False
+            st.rerun()
+
+    st.fragment(frame, run_every=FRAME_SECONDS if session.playing else None)()

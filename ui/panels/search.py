@@ -1,0 +1,138 @@
+"""Search page helpers: the search-space form, the search's session and its slices of training (through the
+server's training gate), and the charts of a running study."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import altair as alt
+import streamlit as st
+
+from nncore import registry
+from nncore.config import RunConfig
+from nncore.errors import ConfigError
+from nncore.limits import training_slots
+from nncore.search.study import SearchSpace, SteppedSearch, config_from_params
+
+from ui.session import gate, live, state
+from ui.safe import server_text
+
+FRAME_SECONDS = 0.5   # the search's progress refreshes this often while it runs
+SLICE_SECONDS = 0.3   # training per refresh (shorter when the server is busy, as for every run)
+
+
+@dataclass
+class SearchSession:
+    """This browser session's search: the study under way and its share of the server's training time."""
+
+    search: SteppedSearch | None = None
+    playing: bool = False
+    trained_seconds: float = 0.0     # training this search has used (bounded by its minutes and the server)
+    seconds: float = 0.0             # the training time it was given, in seconds
+    notice: str = ""                 # why it stopped, when it did not finish its trials
+    error: str = ""                  # why it could not start
+    charts: dict = field(default_factory=dict)  # the study's charts, redrawn when a trial ends
+
+
+def search_session() -> SearchSession:
+    return state.space().setdefault("search", SearchSession())
+
+
+def stop(session: SearchSession, note: str = "stopped by the Stop button") -> None:
+    """End the search now (its trial under way is set aside) and give the training slot back."""
+    if session.search is not None and not session.search.finished:
+        session.search.stop(note)
+    session.playing = False
+    gate.release()
+
+
+def start(session: SearchSession, base: RunConfig, space: SearchSpace, *, trials: int, minutes: float,
+          study: str | None, **settings) -> None:
+    """Start (or resume, when ``study`` names a stored one) a search of ``trials`` more trials, within this
+    server's limits; a message in ``session.error`` says why not."""
+    stop(session)
+    session.error, session.notice, session.charts = "", "", {}
+    try:
+        widest = {k: max(v) for k, v in (("depth", space.depth), ("width", space.width)) if v}
+        gate.check(config_from_params(base, widest))  # every trial within NNPLAY_* limits, before any data
+        gate.check(base)
+        search = SteppedSearch(base, space, n_trials=1, study_name=study, **settings)
+        search.run_more(trials)
+    except ConfigError as e:
+        session.error = f"The search cannot start: {server_text(e)}"
+        return
+    session.search, session.playing = search, True
+    session.trained_seconds, session.seconds = 0.0, minutes * 60
+
+
+def tick(session: SearchSession) -> None:
+    """One slice of the search, if the server's gate lets it train now; stops it at its time or its trials."""
+    search = session.search
+    if not session.playing or search is None:
+        return
+    if session.trained_seconds >= session.seconds:
+        stop(session, "stopped: the search used its minutes")
+        session.notice = (f"The search used its {session.seconds / 60:g} minutes of training: resume the study "
+                          "to search on.")
+        return
+    if not gate.may_train(session, "search", "resume the study to search on"):
+        if not session.playing:  # out of the server's time: the trial under way is set aside
+            stop(session, "stopped: the search used the server's time for one run")
+        return
+    _, run_slice = live.pace(training_slots().busy)  # a busier server gives every training a shorter slice
+    started = time.perf_counter()
+    more = search.advance(min(SLICE_SECONDS * run_slice / live.TRAIN_SLICE_SECONDS,
+                              session.seconds - session.trained_seconds))
+    session.trained_seconds += time.perf_counter() - started
+    if not more:
+        session.playing = False
+        gate.release()
+
+KNOB_LABELS = {"learning_rate": "Learning rate", "depth": "Depth (hidden layers)", "width": "Width",
+               "activation": "Activation", "optimizer": "Optimizer", "l2": "L2", "dropout": "Dropout",
+               "batch_size": "Batch size", "init": "Initialization"}
+LOG_STEPS = [1e-6, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0]
+
+
+def space_form() -> SearchSpace:
+    """Widgets for which knobs to search and their ranges; returns the SearchSpace (may raise ConfigError)."""
+    chosen = st.multiselect("Settings to search", list(KNOB_LABELS), ["learning_rate", "depth", "width", "activation"],
+                            format_func=KNOB_LABELS.get, key="search.knobs")
+    values = {k: None for k in KNOB_LABELS}
+    columns = st.columns(3)
+    widgets = {
+        "learning_rate": lambda: st.select_slider("Learning rate range", LOG_STEPS, (1e-3, 0.3), key="search.lr"),
+        "depth": lambda: st.slider("Depth range", 0, 6, (1, 3), key="search.depth"),
+        "width": lambda: tuple(st.multiselect("Widths", [2, 4, 8, 16, 32, 64], [4, 8, 16, 32], key="search.width")),
+        "activation": lambda: tuple(st.multiselect("Activations", list(registry.ACTIVATIONS), ["relu", "tanh"],
+                                                   key="search.activation")),
+        "optimizer": lambda: tuple(st.multiselect("Optimizers", list(registry.OPTIMIZERS), ["adam", "momentum"],
+                                                  key="search.optimizer")),
+        "l2": lambda: st.select_slider("L2 range", LOG_STEPS, (1e-6, 0.01), key="search.l2"),
+        "dropout": lambda: st.slider("Dropout range", 0.0, 0.8, (0.0, 0.3), key="search.dropout"),
+        "batch_size": lambda: tuple(st.multiselect("Batch sizes", [8, 16, 32, 64, 128, 256], [16, 32, 64],
+                                                   key="search.batch_size")),
+        "init": lambda: tuple(st.multiselect("Initializations", list(registry.INITIALIZERS),
+                                             ["xavier_uniform", "he_uniform"], key="search.init")),
+    }
+    for i, knob in enumerate(chosen):
+        with columns[i % 3]:
+            values[knob] = widgets[knob]()
+    return SearchSpace(**values)
+
+
+def history_chart(rows: list[dict]) -> dict:
+    points = alt.Chart(alt.Data(values=rows)).mark_circle(size=50).encode(
+        x=alt.X("trial:Q"), y=alt.Y("value:Q", title="validation score", scale=alt.Scale(zero=False)),
+        tooltip=["trial:Q", alt.Tooltip("value:Q", format=".4f")])
+    best = alt.Chart(alt.Data(values=rows)).mark_line(interpolate="step-after", color="#e15759").encode(
+        x="trial:Q", y="best:Q")
+    return (points + best).properties(title="Optimization history (red: best so far)", height=260).to_dict()
+
+
+def importance_chart(rows: list[dict]) -> dict:
+    return alt.Chart(alt.Data(values=rows)).mark_bar().encode(
+        x=alt.X("importance:Q", title="share of the score's variance (fANOVA)"),
+        y=alt.Y("param:N", sort="-x", title=None), tooltip=["param:N", alt.Tooltip("importance:Q", format=".2f")],
+    ).properties(title="Parameter importance", height=260).to_dict()

@@ -1,0 +1,1 @@
+"""Per-browser-session state, the live loop (Play/Pause/Step/Reset) and the server's training gate."""
