@@ -33,8 +33,8 @@ def test_the_browser_tests_write_only_into_a_temporary_folder(tmp_path):
     pytest's temporary folder; the README's picture is made on purpose by benchmarks/screenshot.py."""
     import ast
 
-    import tests.test_browser as e2e
-    from tests.browser_support import REPO_ROOT, save_screenshots
+    import tests.browser.test_app_browser as e2e
+    from tests.browser.support import REPO_ROOT, save_screenshots
 
     # no module-level path into the repository (the app's folder itself, where the server runs, aside)
     inside = [name for name, value in vars(e2e).items() if isinstance(value, Path) and value != REPO_ROOT

@@ -11,7 +11,7 @@ import pytest
 from nncore.inspect import metrics
 from nncore.cli.main import main
 
-REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+REPO = __import__("pathlib").Path(__file__).resolve().parents[3]
 HEAVY = ("torch", "sklearn", "optuna", "pandas")
 
 

@@ -10,7 +10,7 @@ from nncore import registry
 from nncore.cli.main import main
 from nncore.data import DATASETS
 
-REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+REPO = __import__("pathlib").Path(__file__).resolve().parents[3]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:

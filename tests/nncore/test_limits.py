@@ -257,7 +257,7 @@ from pathlib import Path  # noqa: E402
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 def _checkpoint(**settings) -> bytes:
@@ -315,7 +315,7 @@ def test_a_fashion_mnist_checkpoint_never_starts_a_download(tmp_path, monkeypatc
     from nncore.io.checkpoint import load_checkpoint, save_checkpoint, trainer_from_checkpoint
     from nncore.data import images
     from nncore.train.trainer import Trainer
-    from tests.test_image_data import _write_big_fashion
+    from tests.nncore.data.test_image_data import _write_big_fashion
 
     have = tmp_path / "have"
     have.mkdir()

@@ -8,7 +8,7 @@ from ui.session import state
 
 from .test_app import button, step_count
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 def test_two_sessions_train_independently():

@@ -21,7 +21,7 @@ from nncore.search.study import SearchSpace, run_search
 from nncore.train.trainer import Trainer
 from tests.helpers import make_cfg, train
 
-REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+REPO = __import__("pathlib").Path(__file__).resolve().parents[3]
 
 # Tiny runs: 150 points (90 train / 30 val / 30 test), a few epochs, the NumPy engine for speed.
 DATA = dict(dataset="circles", n_points=150, engine="numpy")

@@ -9,7 +9,7 @@
   so that a CI job can never pass by skipping the browser check.
 - ``wait_app_idle()``: the selectors Streamlit's own e2e tests use to know that a page finished a script run.
 
-Import it as ``from tests.browser_support import ...`` (repository root on ``sys.path``) or, inside ``tests/``,
+Import it as ``from tests.browser.support import ...`` (repository root on ``sys.path``) or, inside ``tests/``,
 ``from .browser_support import ...``.
 """
 
@@ -28,7 +28,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 # Debian's Chromium; CHROMIUM_PATH overrides it (Playwright cannot download its own browsers here).
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -140,8 +140,8 @@ def test_the_app_shows_the_inputs_and_the_columns_left_out_as_plain_text():
 
     from streamlit.testing.v1 import AppTest
 
-    from tests.test_app import _file_uploader, button
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+    from tests.app.test_pages import _file_uploader, button
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[3] / "app.py"), default_timeout=60)
     at.run()
     at.sidebar.selectbox(key="pg.dataset").set_value("csv").run()
     table = shop_table(n=120).replace(b"customer,", b"[who](https://evil.example),", 1)

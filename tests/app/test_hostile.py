@@ -79,7 +79,7 @@ def test_a_float64_checkpoint_keeps_large_weights(small_trainer):
 def _app():
     from streamlit.testing.v1 import AppTest
 
-    from tests.test_app import APP
+    from tests.app.test_pages import APP
     return AppTest.from_file(APP, default_timeout=60)
 
 

@@ -22,7 +22,7 @@ from nncore.train.trainer import Trainer
 
 from .helpers import train
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 SHAPES = {"iris": (150, 4, 3), "wine": (178, 13, 3), "breast_cancer": (569, 30, 2), "diabetes": (442, 10, 0),
           "digits_table": (1797, 64, 10)}
 MARGIN = {"classification": 0.02, "regression": 0.1}  # accuracy points / R² below the linear baseline allowed

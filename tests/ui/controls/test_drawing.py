@@ -18,7 +18,7 @@ from nncore.limits import Limits, check_run
 from nncore.train.trainer import Trainer
 from ui.controls import drawing
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[3] / "app.py")
 EPS = np.finfo(np.float64).eps
 
 

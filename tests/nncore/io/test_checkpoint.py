@@ -31,7 +31,7 @@ def _rescaling_bound(values, mean):
     roundings, off by at most gamma_4 (|v - mean| + |v|)."""
     return gamma(np.float64, 4) * (np.abs(values - mean) + np.abs(values))
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def trained(epochs=4, **settings) -> Trainer:

@@ -1,0 +1,30 @@
+"""Test layers. The folders mirror the code: tests/nncore/<room>/ for the core, tests/ui/<room>/ for the
+Streamlit glue, tests/app/ for whole pages run through Streamlit's AppTest, tests/browser/ for real Chromium.
+
+Markers: ``slow`` (whole pages, real browsers, trainings of more than a moment) and ``browser``. The unit
+layer, ``pytest -m "not slow"``, runs in under a minute; plain ``pytest`` runs everything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+SLOW_FOLDERS = {"app": ("slow",), "browser": ("slow", "browser")}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: a whole page, a real browser or a longer training (left out by -m 'not slow')")
+    config.addinivalue_line("markers", "browser: drives a real Chromium")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        try:
+            folder = Path(item.fspath).resolve().relative_to(TESTS).parts[0]
+        except ValueError:
+            continue
+        for name in SLOW_FOLDERS.get(folder, ()):
+            item.add_marker(getattr(pytest.mark, name))
