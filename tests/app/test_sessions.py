@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from ui.session import state
 
-from .test_app import button, step_count
+from tests.app.test_pages import button, step_count
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 

@@ -10,7 +10,7 @@
 - ``wait_app_idle()``: the selectors Streamlit's own e2e tests use to know that a page finished a script run.
 
 Import it as ``from tests.browser.support import ...`` (repository root on ``sys.path``) or, inside ``tests/``,
-``from .browser_support import ...``.
+``from tests.browser.support import ...``.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from .browser_support import (REPO_ROOT, VIEWPORT, CpuMeter, StreamlitServer, launch_chromium, require_browser,
+from tests.browser.support import (REPO_ROOT, VIEWPORT, CpuMeter, StreamlitServer, launch_chromium, require_browser,
                               save_screenshots, wait_app_idle)
 
 LOAD_TIMEOUT_S = 120       # opening the page until the first script run has drawn the status line

@@ -17,7 +17,7 @@ from nncore.io.checkpoint import load_checkpoint
 from nncore.config import DataConfig, ModelConfig, RunConfig
 from nncore.train.trainer import Trainer
 
-from .browser_support import REPO_ROOT, StreamlitServer, launch_chromium, require_browser, wait_app_idle
+from tests.browser.support import REPO_ROOT, StreamlitServer, launch_chromium, require_browser, wait_app_idle
 
 LINK = "/?pg.hidden=3,2&pg.n_points=200&pg.epochs=10000"  # a small network, drawn in full
 CONFIG = RunConfig(data=DataConfig(n_points=200), model=ModelConfig(hidden=(3, 2)))  # what LINK trains

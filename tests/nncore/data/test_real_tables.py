@@ -20,7 +20,7 @@ from nncore.errors import ConfigError
 from nncore.limits import Limits, check_run
 from nncore.train.trainer import Trainer
 
-from .helpers import train
+from tests.helpers import train
 
 REPO = Path(__file__).resolve().parents[3]
 SHAPES = {"iris": (150, 4, 3), "wine": (178, 13, 3), "breast_cancer": (569, 30, 2), "diabetes": (442, 10, 0),

@@ -10,7 +10,7 @@ from nncore.engines.torch_engine import available_devices, resolve_device
 from nncore.errors import ConfigError
 from nncore.train.trainer import Trainer
 
-from .helpers import make_cfg, train
+from tests.helpers import make_cfg, train
 
 DEVICES = available_devices()
 

@@ -12,7 +12,7 @@ from nncore.registry import ACTIVATIONS
 from nncore.train.trainer import Trainer
 from nncore.engines.numpy_walkthrough import explain_sample, step_both_engines
 
-from .helpers import (ELEMENTWISE_ULPS, assert_within, gamma, make_cfg, mlp_forward_bound, mlp_gradient_bound,
+from tests.helpers import (ELEMENTWISE_ULPS, assert_within, gamma, make_cfg, mlp_forward_bound, mlp_gradient_bound,
                       unit_roundoff)
 
 

@@ -12,7 +12,7 @@ from nncore.data import SPECS, split_dataset
 from nncore.inspect.diagnostics import CHECKS, diagnose
 from nncore.train.trainer import Trainer
 
-from .helpers import make_cfg, train
+from tests.helpers import make_cfg, train
 
 FAST = {"engine": "auto", "n_points": 200}  # small data on the faster engine keeps this file quick
 

@@ -7,7 +7,7 @@ from nncore.inspect import metrics
 from nncore.inspect.evaluation import MAX_PCA_POINTS, evaluate
 from nncore.train.trainer import Trainer
 
-from .helpers import make_cfg
+from tests.helpers import make_cfg
 
 
 @pytest.fixture(scope="module")

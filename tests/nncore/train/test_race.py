@@ -7,7 +7,7 @@ import pytest
 from nncore.errors import ConfigError
 from nncore.train.race import Race
 
-from .helpers import make_cfg
+from tests.helpers import make_cfg
 
 DATA = dict(dataset="spirals", n_points=200, noise=0.1, seed=3)  # 120 training samples: 4 batches of 32 per epoch
 

@@ -14,7 +14,7 @@ from nncore.data import SPECS
 from nncore.errors import ConfigError
 from nncore.train.trainer import MAX_HIST_RECORDS, Trainer
 
-from .helpers import make_cfg, train
+from tests.helpers import make_cfg, train
 
 
 @pytest.mark.parametrize("dataset", [d for d in SPECS if d != "ripple"])
