@@ -1,3 +1,4 @@
+import pytest
 """Structure rules: the core never imports the UI, pages stay small, engines cover every registry key."""
 
 import subprocess
@@ -7,6 +8,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_nncore_never_imports_streamlit():
     sources = [p for p in (REPO / "nncore").rglob("*.py")]
     assert sources
@@ -82,6 +84,7 @@ def test_the_browser_tests_write_only_into_a_temporary_folder(tmp_path):
 HEAVY = ("torch", "sklearn", "optuna", "onnx", "onnxruntime", "pandas")
 
 
+@pytest.mark.slow
 def test_the_playground_loads_and_draws_without_torch_or_scikit_learn():
     """The first visitor of a fresh server waits for whatever the Playground's first run imports; its
     default (the NumPy engine on a toy set) needs none of torch, scikit-learn, Optuna, ONNX or pandas (pandas

@@ -221,6 +221,7 @@ def test_gradient_check_passes_with_every_feature_at_once_and_batch_norm():
     assert result["passed"] and len(result["layers"]) == 3 * 2 + 2 * 2  # W, b, gamma, beta on hidden layers
 
 
+@pytest.mark.slow
 def test_a_numpy_run_with_features_does_not_import_torch():
     code = ("import sys; from nncore.config import RunConfig, DataConfig, ModelConfig, TrainConfig;"
             "from nncore.train.trainer import Trainer; from nncore.inspect.gradcheck import gradcheck;"
@@ -271,6 +272,7 @@ def _probability_bound(z_err, u):
     return 0.25 * z_err[:, 0] + (ELEMENTWISE_ULPS + 1) * u
 
 
+@pytest.mark.slow
 def test_onnx_and_script_exports_take_raw_x1_x2_and_give_the_engines_probabilities(squares, tmp_path):
     import onnxruntime as ort
     trainer, ds = squares, squares.dataset
@@ -356,6 +358,7 @@ def _app(query=None):
     return app
 
 
+@pytest.mark.slow
 def test_sidebar_input_features_come_from_a_link_and_reach_the_config():
     app = _app({"pg.dataset": "circles", "pg.inputs": ["x1²", "x2²"]})
     widget = app.sidebar.multiselect(key="pg.inputs")
@@ -367,6 +370,7 @@ def test_sidebar_input_features_come_from_a_link_and_reach_the_config():
     assert app.text[0].value.startswith("error: inputs must name at least one feature")
 
 
+@pytest.mark.slow
 def test_toggle_input_changes_the_widget_from_a_callback():
     app = _app({"pg.dataset": "circles"})
     assert app.sidebar.multiselect(key="pg.inputs").value == ["x1", "x2"] and app.text[0].value == "x1,x2"
@@ -382,6 +386,7 @@ def test_toggle_input_changes_the_widget_from_a_callback():
     assert app.text[0].value == "x1_sq,x1_x2"
 
 
+@pytest.mark.slow
 def test_the_last_input_feature_stays_on_and_unknown_keys_are_refused():
     from streamlit.testing.v1 import AppTest
 
@@ -401,6 +406,7 @@ def test_the_last_input_feature_stays_on_and_unknown_keys_are_refused():
                                                     "sin_x1, sin_x2, got 'cos_x1'"]
 
 
+@pytest.mark.slow
 def test_a_bad_link_value_is_ignored_with_a_note_and_tables_show_no_control():
     app = _app({"pg.dataset": "circles", "pg.inputs": ["x1²", "x3"]})
     assert any("ignored pg.inputs=x1²,x3: must name one or more different input features" in w.value

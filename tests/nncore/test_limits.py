@@ -284,6 +284,7 @@ def _uploader(at: AppTest, key: str):
     return next(u for u in at.get("file_uploader") if key in u.proto.id)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make, needle", [
     (lambda: _with_config(_checkpoint(), "train", epochs=1_000_000), "NNPLAY_MAX_EPOCHS"),
     (lambda: _with_config(_checkpoint(), "data", n_points=1_000_000), "NNPLAY_MAX_POINTS"),
@@ -311,6 +312,7 @@ def test_a_checkpoint_is_checked_before_its_data_is_generated(monkeypatch):
         trainer_from_checkpoint(ckpt, limits=Limits())
 
 
+@pytest.mark.slow
 def test_a_fashion_mnist_checkpoint_never_starts_a_download(tmp_path, monkeypatch):
     from nncore.io.checkpoint import load_checkpoint, save_checkpoint, trainer_from_checkpoint
     from nncore.data import images
@@ -336,6 +338,7 @@ def test_a_fashion_mnist_checkpoint_never_starts_a_download(tmp_path, monkeypatc
     assert not (tmp_path / "empty").exists() or not any((tmp_path / "empty").iterdir())
 
 
+@pytest.mark.slow
 def test_epochs_raised_mid_run_beyond_the_limit_are_refused(monkeypatch):
     monkeypatch.setenv("NNPLAY_MAX_EPOCHS", "5000")
     at = AppTest.from_file(APP, default_timeout=60)
@@ -349,6 +352,7 @@ def test_epochs_raised_mid_run_beyond_the_limit_are_refused(monkeypatch):
     assert run.trainer.cfg.train.epochs == before and run.trainer.step == 0  # the run goes on as it was
 
 
+@pytest.mark.slow
 def test_a_lesson_is_refused_beyond_the_limits_and_stops_at_the_time_limit(monkeypatch):
     at = AppTest.from_file(APP, default_timeout=60)
     at.switch_page("app_pages/lessons.py").run()

@@ -112,6 +112,7 @@ def assert_finite_report(trainer: Trainer, snap) -> None:
         assert all(np.isfinite(v).all() for v in layer.values())
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(drawn=run_settings())
 def test_any_configuration_trains_or_is_refused_at_construction(drawn):
@@ -161,6 +162,7 @@ def tables(draw):
     return text.encode(draw(st.sampled_from(["utf-8", "utf-16", "cp1252"])))
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=tables(), task=st.sampled_from(["auto", "classification", "regression"]),
        missing=st.sampled_from([None, "drop", "impute"]), pick=st.integers(0, 10))

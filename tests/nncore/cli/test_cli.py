@@ -18,6 +18,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
                           timeout=120)
 
 
+@pytest.mark.slow
 def test_train_json_last_line_has_the_promised_fields():
     proc = _run("train", "--dataset", "moons", "--n", "200", "--epochs", "15", "--hidden", "8,8", "--json")
     assert proc.returncode == 0, proc.stderr
@@ -78,6 +79,7 @@ def test_bad_argument_exits_2_with_one_line(args, needle, capsys):
     assert needle in lines[0] and captured.out == ""
 
 
+@pytest.mark.slow
 def test_bad_argument_from_the_real_entry_point_has_no_traceback():
     proc = _run("train", "--batch-size", "0")
     assert proc.returncode == 2
@@ -94,6 +96,7 @@ def test_help_lists_every_registry(capsys):
             assert key in out, key
 
 
+@pytest.mark.slow
 def test_bench_toy_prints_ratios_against_the_reference(monkeypatch):
     from nncore.train import bench
     real_rate, rates = bench._rate, iter([1000.0, 250.0, 50.0, 25.0])  # reference, engine, grids 100 and 200

@@ -30,6 +30,7 @@ def stopped_early(tmp_path_factory):
     return json.loads(proc.stdout.strip().splitlines()[-1]), path
 
 
+@pytest.mark.slow
 def test_early_stopping_json_reports_the_restored_weights(stopped_early):
     result, path = stopped_early
     assert result["status"] == "early_stopped"
@@ -73,6 +74,7 @@ def _early_stopped_trainer():
     return trainer, snap
 
 
+@pytest.mark.slow
 def test_status_line_and_compare_show_the_kept_weights():
     from ui.panels import compare as compare_panels, common as panels
     from ui.session import state
@@ -86,6 +88,7 @@ def test_status_line_and_compare_show_the_kept_weights():
     assert row["test loss"] == round(snap.final("test_loss"), 4)
 
 
+@pytest.mark.slow
 def test_min_delta_flag_ends_a_creeping_run(capsys):
     """wine, seed 2, patience 20, no regularization: the validation loss creeps down by tiny steps for
     hundreds of epochs."""
@@ -104,6 +107,7 @@ def _python(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_numpy_engine_run_imports_no_torch_and_seconds_is_training_time():
     proc = _python("import json, sys\nfrom nncore.cli.main import main\n"
                    "main(['train', '--dataset', 'moons', '--engine', 'numpy', '--epochs', '5', '--json'])\n"
@@ -115,6 +119,7 @@ def test_numpy_engine_run_imports_no_torch_and_seconds_is_training_time():
     assert 0 < result["seconds"] <= result["wall_seconds"]
 
 
+@pytest.mark.slow
 def test_help_imports_no_heavy_library():
     proc = _python("import sys\nfrom nncore.cli.main import main\ntry:\n    main(['train', '--help'])\n"
                    "except SystemExit:\n    pass\n"
@@ -123,6 +128,7 @@ def test_help_imports_no_heavy_library():
     assert proc.stdout.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.slow
 def test_json_and_text_carry_the_diagnostics(capsys):
     args = ["train", "--dataset", "spirals", "--optimizer", "sgd", "--lr", "10", "--epochs", "60"]
     assert main([*args, "--json"]) == 0
@@ -205,6 +211,7 @@ def test_auto_engine_follows_the_step_cost_model():
     assert step_seconds("torch", wide, 32) < step_seconds("numpy", wide, 32)
 
 
+@pytest.mark.slow
 def test_bench_auto_measures_both_engines_beside_the_choice():
     from nncore.train import bench
     (row,) = bench.auto_benchmark(seconds=0.3, shapes=[([2, 8, 8, 2], 32)])

@@ -208,6 +208,7 @@ def test_download_checksum_mismatch_keeps_nothing(tmp_path, serve, fake):
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_download_http_error_and_timeout(tmp_path, serve, fake):
     folder, _, _ = fake
     url = serve(folder)

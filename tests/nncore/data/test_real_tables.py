@@ -57,12 +57,14 @@ def test_bundled_tables_have_their_rows_real_feature_names_and_class_names(name)
         assert ds.task == "regression" and abs(ds.y_train.mean()) < 1e-12 and ds.y_std > 10
 
 
+@pytest.mark.slow
 def test_loading_the_registry_imports_no_sklearn_datasets():
     code = "import sys, nncore.data, nncore.config; print('sklearn.datasets' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, seeds", [("diabetes", (0, 1, 2)), ("iris", (0, 1, 2)), ("wine", (0, 1, 2)),
                                          ("breast_cancer", (0, 1))])
 def test_table_defaults_reach_the_linear_baseline(name, seeds):
@@ -82,6 +84,7 @@ def test_table_defaults_reach_the_linear_baseline(name, seeds):
         assert min(o - lin for o, lin in zip(ours, linear)) >= -margin, (ours, linear)
 
 
+@pytest.mark.slow
 def test_uploaded_csv_gets_the_table_defaults_and_the_same_result(tmp_path):
     """diabetes written as a CSV and uploaded trains with the same defaults, on the same split, to the same R²."""
     from sklearn.datasets import load_diabetes
@@ -102,6 +105,7 @@ def test_uploaded_csv_gets_the_table_defaults_and_the_same_result(tmp_path):
     assert config_from_args(args).train == csv_cfg.train and config_from_args(args).model == csv_cfg.model
 
 
+@pytest.mark.slow
 def test_advice_overfitting_suggests_regularization_not_more_epochs():
     _, snap = train(dataset="diabetes", epochs=120)  # the toy defaults on a small table: memorizes it
     assert snap.status == "done"
@@ -123,6 +127,7 @@ def test_advice_levelled_off_says_more_epochs_will_not_help():
     assert "raise Epochs" not in advice.end_of_run(falling, 50, 0.1)  # falls by less than min_delta per tenth
 
 
+@pytest.mark.slow
 def test_table_defaults_stop_early_and_say_the_weights_were_restored():
     _, snap = run_to_end(defaults_for("diabetes"))
     assert snap.status == "early_stopped" and "restored" in snap.message
@@ -158,6 +163,7 @@ def test_cli_trains_wine_with_the_table_defaults(capsys):
     assert set(result["test_accuracy_per_class"]) == {"cultivar 1", "cultivar 2", "cultivar 3"}
 
 
+@pytest.mark.slow
 def test_playground_offers_the_tables_with_their_defaults():
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)

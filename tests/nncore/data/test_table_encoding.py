@@ -135,6 +135,7 @@ def test_cli_json_lists_the_features_used_and_the_columns_left_out(tmp_path, cap
 
 
 
+@pytest.mark.slow
 def test_the_app_shows_the_inputs_and_the_columns_left_out_as_plain_text():
     from pathlib import Path
 

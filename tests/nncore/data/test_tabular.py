@@ -396,6 +396,7 @@ print(repr((message, bomb_s, grown, time.perf_counter() - start)))
 """
 
 
+@pytest.mark.slow
 def test_a_multi_megabyte_ragged_line_is_refused_quickly_and_with_bounded_memory(tmp_path):
     """One data line of 2 million fields: pandas used to build a 2-million-column frame (2 MB: 0.5 GB and
     10 s). Refusing it must cost less memory than 20 bytes per file byte and less time than reading a legal

@@ -78,6 +78,7 @@ def run_parity(model_kw=None, train_kw=None, task="multiclass", steps=50, epoch_
     return worst, moved
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("activation", list(registry.ACTIVATIONS))
 @pytest.mark.parametrize("optimizer", list(registry.OPTIMIZERS))
 def test_parity_every_optimizer_and_activation(optimizer, activation):
@@ -116,6 +117,7 @@ def test_parity_l1_l2():
     assert worst < TOL and moved > 1e-3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_parity_clipping(optimizer):
     clip = 0.05
@@ -155,6 +157,7 @@ def test_schedules_match_torch_over_many_epochs(schedule):
     assert len(seen) > 3
 
 
+@pytest.mark.slow
 def test_set_train_config_mid_run_lr_and_optimizer_kind():
     base = {"optimizer": "adam", "schedule": "step", "step_size": 1, "gamma": 0.9}
     changes = {
@@ -260,6 +263,7 @@ def test_moments_in_the_denormal_range_are_flushed(denormals_kept):
     assert np.all(m == 0) and np.all(v == 0)
 
 
+@pytest.mark.slow
 def test_every_engine_implements_every_registry_key():
     assert set(ENGINES) == set(ENGINE_CLASSES) | {"auto"}
     assert set(numpy_functions.ACTIVATIONS) == set(registry.ACTIVATIONS)
@@ -297,6 +301,7 @@ def test_auto_engine_picks_numpy_for_small_and_torch_for_large_networks():
     assert make_engine(cfg, make_dataset(cfg.data)).name == "numpy"
 
 
+@pytest.mark.slow
 def test_numpy_engine_solves_moons_through_the_trainer():
     cfg = RunConfig(DataConfig(dataset="moons", n_points=400, noise=0.1, seed=1),
                     ModelConfig(hidden=(16, 16), activation="tanh"),
@@ -310,6 +315,7 @@ def test_numpy_engine_solves_moons_through_the_trainer():
     assert snap.history["train_loss"][-1] < 0.5 * snap.history["train_loss"][0]
 
 
+@pytest.mark.slow
 def test_numpy_engine_and_gradcheck_run_without_importing_torch():
     code = ("import sys; from nncore.config import RunConfig, DataConfig, ModelConfig, TrainConfig;"
             "from nncore.data import make_dataset; from nncore.engines import make_engine;"

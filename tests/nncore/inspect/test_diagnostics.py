@@ -40,6 +40,7 @@ def test_registry_holds_every_check():
                            "lr_too_low", "overfitting", "identical_units", "unscaled_inputs"}
 
 
+@pytest.mark.slow
 def test_healthy_default_run_gets_no_warning():
     """The app's defaults on moons (torch engine) learn cleanly: nothing to warn about."""
     trainer, snap = train(dataset="moons", epochs=40)
@@ -47,6 +48,7 @@ def test_healthy_default_run_gets_no_warning():
     assert [f for f in diagnose(trainer) if f.severity != "info"] == []
 
 
+@pytest.mark.slow
 def test_dead_relu_after_a_huge_sgd_step_but_never_for_leaky_relu():
     trainer, _ = train(**FAST, dataset="moons", optimizer="sgd", learning_rate=5.0, epochs=15)
     f = findings(trainer)["dead_relu"]
@@ -60,6 +62,7 @@ def test_dead_relu_after_a_huge_sgd_step_but_never_for_leaky_relu():
     assert "dead_relu" not in findings(leaky)  # ... yet leaky ReLU still passes them a gradient: not dead
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("activation, factor", [("tanh", 50), ("sigmoid", 200)])
 def test_saturation_on_large_unscaled_inputs(activation, factor):
     init = "xavier_uniform"
@@ -70,6 +73,7 @@ def test_saturation_on_large_unscaled_inputs(activation, factor):
     assert "saturated" not in findings(calm)  # the same data standardized: the units work in their slope
 
 
+@pytest.mark.slow
 def test_vanishing_gradients_in_deep_sigmoid_with_small_init():
     trainer, _ = train(**FAST, dataset="moons", hidden=(16,) * 6, activation="sigmoid", init="normal", epochs=15)
     f = findings(trainer)["vanishing_gradients"]
@@ -99,6 +103,7 @@ def test_lr_too_high_when_the_loss_bounces_without_diverging():
     assert ups >= 100 * diagnostics.OSCILLATING_UPS
 
 
+@pytest.mark.slow
 def test_lr_too_low_only_after_enough_epochs():
     trainer = Trainer(make_cfg(**FAST, dataset="moons", optimizer="sgd", learning_rate=1e-5, epochs=15))
     while trainer.epoch < diagnostics.SLOW_EPOCHS - 1:
@@ -115,6 +120,7 @@ def test_lr_too_low_is_not_blamed_for_a_network_too_small():
     assert "lr_too_low" not in findings(trainer)
 
 
+@pytest.mark.slow
 def test_overfitting_on_tiny_noisy_data_with_a_big_network():
     trainer, _ = train(engine="auto", dataset="moons", n_points=60, noise=0.4, hidden=(64, 64), epochs=200)
     f = findings(trainer)["overfitting"]
@@ -143,6 +149,7 @@ def test_identical_units_after_zero_init():
     assert "identical_units" not in findings(distinct)
 
 
+@pytest.mark.slow
 def test_unscaled_inputs_only_when_standardize_is_off():
     raw = scaled_run(50, standardize=False, epochs=6)
     f = findings(raw)["unscaled_inputs"]
@@ -167,6 +174,7 @@ def test_findings_are_frozen_and_validated():
         diagnostics.Finding("x", "fatal", "t", "d", "f", "curves")
 
 
+@pytest.mark.slow
 def test_convolution_layers_are_read_per_channel():
     """A CNN's conv layers count each channel as one unit: zero init leaves every channel of conv 1 alike."""
     trainer, snap = train(dataset="digits", kind="cnn", channels=(4, 8), hidden=(16,), limit=200, epochs=5,

@@ -18,6 +18,7 @@ def digits_trainer():
     return trainer
 
 
+@pytest.mark.slow
 def test_confusion_matrix_and_scores_agree_with_predictions(digits_trainer):
     ev = evaluate(digits_trainer, "test")
     ds = digits_trainer.dataset
@@ -32,6 +33,7 @@ def test_confusion_matrix_and_scores_agree_with_predictions(digits_trainer):
     np.testing.assert_allclose(ev.f1, f1)
 
 
+@pytest.mark.slow
 def test_roc_curves_and_auc(digits_trainer):
     ev = evaluate(digits_trainer, "test")
     assert set(ev.roc) == set(range(10))
@@ -40,6 +42,7 @@ def test_roc_curves_and_auc(digits_trainer):
     assert np.all(ev.auc > 0.95)
 
 
+@pytest.mark.slow
 def test_mistakes_are_wrong_and_sorted_by_confidence(digits_trainer):
     ev = evaluate(digits_trainer, "test")
     assert len(ev.mistakes) == int(np.sum(ev.predicted != ev.truth))
@@ -48,6 +51,7 @@ def test_mistakes_are_wrong_and_sorted_by_confidence(digits_trainer):
     assert np.all(np.diff(conf) <= 0)
 
 
+@pytest.mark.slow
 def test_pca_of_the_last_hidden_layer(digits_trainer):
     ev = evaluate(digits_trainer, "test")
     assert ev.pca.shape == (len(ev.pca_index), 2) and len(ev.pca_index) <= MAX_PCA_POINTS

@@ -115,6 +115,7 @@ def test_reloaded_trainer_predicts_exactly_like_the_original(spirals):
     assert snap.step == 15 and np.isfinite(again.engine.forward(X)).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("settings", [
     dict(batch_norm=True, activation="tanh", engine="numpy", dtype="float64"),
     dict(dataset="ripple", hidden=(6,), engine="torch"),
@@ -294,6 +295,7 @@ def test_the_checkpoint_module_never_unpickles():
     assert not names & {"pickle", "torch", "Unpickler"}
 
 
+@pytest.mark.slow
 def test_cli_inspect_refuses_a_malicious_file_in_one_line(tmp_path):
     marker = tmp_path / "marker"
     path = tmp_path / "model.pt"

@@ -59,6 +59,7 @@ def _load_script(path):
     return module
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(MODELS))
 def test_onnx_model_gives_the_app_predictions_from_raw_features_at_any_batch_size(name, trained, tmp_path):
     trainer = trained[name]
@@ -95,6 +96,7 @@ def test_onnx_model_gives_the_app_predictions_from_raw_features_at_any_batch_siz
     assert json.loads(props["config"]) == trainer.cfg.to_dict()
 
 
+@pytest.mark.slow
 def test_python_script_runs_standalone_on_a_csv_and_prints_the_app_predictions(trained, tmp_path):
     trainer = trained["multiclass-torch-bn-dropout"]
     ds = trainer.dataset
@@ -168,6 +170,7 @@ def test_cli_export_of_a_bad_file_exits_2_with_one_line(content, tmp_path, capsy
     assert not (tmp_path / "m.onnx").exists()
 
 
+@pytest.mark.slow
 def test_exports_of_a_table_regression_predict_in_the_targets_units(tmp_path):
     """Targets standardized for training (a price table): the exported model and script answer in dollars."""
     import pandas as pd
@@ -210,6 +213,7 @@ def test_exports_of_a_table_regression_predict_in_the_targets_units(tmp_path):
     assert_within(_load_script(path).predict(raw), want, app + script, "the script's predictions in dollars")
 
 
+@pytest.mark.slow
 def test_exports_of_a_table_with_a_categorical_column_take_the_raw_columns(tmp_path):
     """ONNX: inputs ``numbers`` and ``categories`` one-hot encoded in the graph; the script: ``encode`` of raw
     cells, and the command line on the raw table. Both give the app's probabilities, an unseen category too."""

@@ -16,6 +16,7 @@ def numbers(text: str) -> list[float]:
     return [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?", text)]
 
 
+@pytest.mark.slow
 def test_every_lesson_passes_from_the_command_line(capsys):
     """``python -m nncore lessons --check --json``: exit 0, last line maps every lesson to passed + numbers."""
     assert len(LESSONS) >= 9
@@ -54,6 +55,7 @@ def test_normalization_check_fails_without_the_scaled_inputs():
     assert passed is False
 
 
+@pytest.mark.slow
 def test_input_features_check_fails_when_both_runs_read_x1_x2():
     """The squares variant on raw inputs is the same straight line: the check must then fail."""
     lesson = LESSONS["input_features_circles"]

@@ -39,6 +39,7 @@ def _study(name, tmp_path):
     return search.load_study(name, f"sqlite:///{tmp_path / 's.db'}")
 
 
+@pytest.mark.slow
 def test_search_beats_a_bad_baseline_and_its_best_config_reproduces_the_score(tmp_path):
     baseline = make_cfg(**DATA, optimizer="sgd", learning_rate=1e-4, epochs=6)
     _, snap = train(**DATA, optimizer="sgd", learning_rate=1e-4, epochs=6)
@@ -170,6 +171,7 @@ class _Stop(BaseException):
     """Like a UI framework's stop signal: not an Exception, so Optuna does not catch it."""
 
 
+@pytest.mark.slow
 def test_an_interrupted_search_leaves_no_trial_running_and_resumes(tmp_path, monkeypatch):
     storage = f"sqlite:///{tmp_path / 's.db'}"
     calls = []
@@ -193,6 +195,7 @@ def test_an_interrupted_search_leaves_no_trial_running_and_resumes(tmp_path, mon
                                                                               "COMPLETE"]
 
 
+@pytest.mark.slow
 def test_resume_continues_the_count_and_refuses_other_settings(tmp_path):
     storage = f"sqlite:///{tmp_path / 's.db'}"
     space = SearchSpace(**ONLY_LR, learning_rate=(0.01, 0.1))
@@ -220,6 +223,7 @@ def _two_trial_study(tmp_path, name):
     return optuna.load_study(study_name=name, storage=storage), space, args
 
 
+@pytest.mark.slow
 def test_a_worker_stands_down_when_the_last_trial_is_already_under_way_elsewhere(tmp_path):
     study, space, args = _two_trial_study(tmp_path, "w")
     elsewhere = study.ask()  # another worker's trial, still training
@@ -240,6 +244,7 @@ def test_default_storage_lives_in_the_data_folder(tmp_path, monkeypatch):
     assert search.default_storage_url() == f"sqlite:///{tmp_path / 'cache' / 'nncore' / 'studies.db'}"
 
 
+@pytest.mark.slow
 def test_app_processes_share_studies_through_the_search_storage_variable(tmp_path, monkeypatch):
     shared = f"sqlite:///{tmp_path / 'shared.db'}"
     monkeypatch.setenv("NNCORE_DATA_DIR", str(tmp_path / "own"))
@@ -251,6 +256,7 @@ def test_app_processes_share_studies_through_the_search_storage_variable(tmp_pat
     assert not (tmp_path / "own" / "studies.db").exists()
 
 
+@pytest.mark.slow
 def test_two_workers_share_one_study_and_finish_exactly_the_requested_trials(tmp_path):
     storage = f"sqlite:///{tmp_path / 'x.db'}"
     args = ["search", "--dataset", "circles", "--n", "150", "--epochs", "4", "--trials", "6", "--study", "S",
@@ -308,6 +314,7 @@ def _dead_worker() -> str:
     return f"{socket.gethostname()}:{child.pid}"
 
 
+@pytest.mark.slow
 def test_a_trial_left_running_by_a_crashed_worker_does_not_count(tmp_path):
     study, space, args = _two_trial_study(tmp_path, "o")
     orphan = study.ask()  # its worker died mid-trial: the database still says RUNNING
@@ -318,6 +325,7 @@ def test_a_trial_left_running_by_a_crashed_worker_does_not_count(tmp_path):
     assert result.trials[2]["note"] == "its worker stopped while running it"
 
 
+@pytest.mark.slow
 def test_a_killed_search_process_leaves_a_running_trial_that_a_resumed_search_replaces(tmp_path):
     import signal
     import time
@@ -365,6 +373,7 @@ def test_a_search_in_slices_finds_what_one_call_finds(tmp_path):
     assert got.best_std == whole.best_std
 
 
+@pytest.mark.slow
 def test_stopping_a_search_in_slices_fails_its_trial_and_a_resumed_one_completes_the_count(tmp_path):
     storage = f"sqlite:///{tmp_path / 's.db'}"
     space = SearchSpace(**ONLY_LR, learning_rate=(0.01, 0.1))

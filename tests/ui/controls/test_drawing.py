@@ -229,6 +229,7 @@ def _draw(app: AppTest, **event) -> tuple[str, str]:
     return app.text[0].value.removeprefix("message: "), app.text[1].value
 
 
+@pytest.mark.slow
 def test_edits_start_from_the_shown_data_and_undo_goes_back_to_it():
     app = _page({"pg.dataset": "circles", "pg.n_points": "40", "pg.seed": "2"})
     circles = make_dataset(DataConfig(dataset="circles", n_points=40, seed=2))
@@ -260,6 +261,7 @@ def test_edits_start_from_the_shown_data_and_undo_goes_back_to_it():
     assert _draw(app, op="undo")[0] == "Nothing to undo."
 
 
+@pytest.mark.slow
 def test_clear_and_bad_events_say_what_happens():
     app = _page({"pg.dataset": "moons", "pg.n_points": "40"})
     message, config = _draw(app, op="clear")
@@ -279,6 +281,7 @@ def test_clear_and_bad_events_say_what_happens():
     assert _draw(app, op="undo")[0] == "Undid the last edit: back to moons."
 
 
+@pytest.mark.slow
 def test_a_set_of_200_points_travels_in_the_link_and_201_do_not():
     points = _points(200, classes=2, seed=5)
     text = drawn.to_text(points, "classification")
@@ -298,6 +301,7 @@ def test_a_set_of_200_points_travels_in_the_link_and_201_do_not():
     assert app.query_params["pg.points"] == text and app.session_state["config"].data.points == points
 
 
+@pytest.mark.slow
 def test_a_bad_link_text_is_warned_about_as_plain_text_and_the_other_settings_apply():
     app = _page({"pg.dataset": "drawn", "pg.points": "[click](https://e.example),1,0", "pg.seed": "7"})
     warnings = [w.value for w in app.sidebar.warning]
@@ -310,6 +314,7 @@ def test_a_bad_link_text_is_warned_about_as_plain_text_and_the_other_settings_ap
 
 # --- the whole app -----------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_link_with_drawn_points_opens_the_playground_on_them_and_trains():
     points = _points(36, classes=3, seed=9)
     app = AppTest.from_file(APP, default_timeout=60)

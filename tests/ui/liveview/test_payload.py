@@ -114,6 +114,7 @@ def test_hidden_space_of_a_two_unit_layer_is_its_units_and_wider_layers_their_pr
     np.testing.assert_allclose(got, top, rtol=1e-4)
 
 
+@pytest.mark.slow
 def test_curves_are_thinned_to_the_chart_width_and_keep_the_extremes():
     trainer, snap = _run(steps=2000)
     assert snap.epoch > payload.MAX_CURVE_POINTS // 7  # more epochs than a thinned line keeps per series
