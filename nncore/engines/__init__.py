@@ -83,6 +83,19 @@ def resolve_engine(name: str, model_cfg, sizes: list[int], device: str = "auto",
     return "numpy" if numpy_s <= torch_s else "torch"
 
 
+SMALL_NETWORK_WEIGHTS = 100_000  # below this many weights, a torch MLP on the CPU computes best on one thread
+
+
+def wants_one_thread(engine: Engine) -> bool:
+    """Whether torch should compute ``engine``'s network on one thread: a torch MLP on the CPU with fewer than
+    ``SMALL_NETWORK_WEIGHTS`` weights, whose matrices are too small to split (extra threads only spin, and on a
+    busy machine that slows training several times). The thread count is per process, so engines never set
+    it: the entry points do (app.py through OMP_NUM_THREADS, the CLI's train command from this answer)."""
+    if engine.name != "torch" or engine.device != "cpu" or engine.model.kind != "mlp":
+        return False
+    return sum(a * b for a, b in zip(engine.sizes[:-1], engine.sizes[1:])) < SMALL_NETWORK_WEIGHTS
+
+
 def make_engine(cfg, dataset, params=None) -> Engine:
     """Build the engine ``cfg.train.engine`` (resolving "auto") for ``dataset``, starting from ``params`` or
     the seeded init."""

@@ -42,7 +42,8 @@ class Engine(ABC):
     """One network plus its optimizer and learning-rate schedule."""
 
     name: str = "?"
-    device: object = "cpu"   # where the arithmetic runs (the torch engine may use an accelerator)
+    device: str = "cpu"   # where the arithmetic runs, a key of config.DEVICES (cpu, cuda, mps; torch may use
+    #                       an accelerator, NumPy always computes on the CPU)
 
     def __init__(self, model: ModelConfig, train: TrainConfig, sizes: list[int], task: str,
                  params: list[dict[str, np.ndarray]], seed: int):

@@ -1,7 +1,8 @@
 """PyTorch engine: torch.nn layers, torch.optim optimizers and torch.optim.lr_scheduler schedules.
 
 Speed notes (see the guide): Adam/AdamW run fused; the training thread flushes denormals (Adam's moment
-buffers decay into denormal floats that are ~10x slower); the app process keeps torch to one thread.
+buffers decay into denormal floats that are ~10x slower). Building an engine never changes torch's thread
+count (a process-wide setting): the entry points choose it (``nncore.engines.wants_one_thread``).
 """
 
 from __future__ import annotations
@@ -44,8 +45,6 @@ SCHEDULES = {
     "cosine": lambda opt, t: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=t.epochs),
     "exponential": lambda opt, t: torch.optim.lr_scheduler.ExponentialLR(opt, gamma=t.gamma),
 }
-
-SMALL_NETWORK_WEIGHTS = 100_000  # below this many weights, train with one torch thread
 
 LOSSES = {
     "softmax_ce": nn.CrossEntropyLoss,
@@ -131,11 +130,6 @@ class TorchEngine(Engine):
         super().__init__(model, train, sizes, task, params, seed)
         self.dtype = torch.float64 if model.dtype == "float64" else torch.float32
         self.device = resolve_device(train.device)
-        weights = sum(a * b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
-        if self.device.type == "cpu" and model.kind == "mlp" and weights < SMALL_NETWORK_WEIGHTS:
-            # Intra-op threads cannot speed up tiny matrices; they only spin, and on a busy machine that
-            # made small-network training 10x slower (measured). The setting is per process.
-            torch.set_num_threads(1)
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
         if model.kind == "cnn":
             self.net = CNN(image_shape, model.channels, self.sizes, model.activation, model.batch_norm,
@@ -279,15 +273,16 @@ def available_devices() -> list[str]:
     return found
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` = CUDA, else Apple MPS, else the CPU; a named device that is not here is a ConfigError."""
+def resolve_device(name: str) -> str:
+    """The device key (cpu, cuda, mps) the engine computes on, a plain string as on every engine: ``auto`` =
+    CUDA, else Apple MPS, else the CPU; a named device that is not here is a ConfigError."""
     found = available_devices()
     if name == "auto":
-        return torch.device(found[-1] if len(found) > 1 else "cpu")
+        return found[-1] if len(found) > 1 else "cpu"
     if name not in found:
         raise ConfigError(f"device must be one available here ({', '.join(['auto', *found])}), got {name!r}",
                           "device")
-    return torch.device(name)
+    return name
 
 
 def _tensor(X) -> torch.Tensor:

@@ -442,8 +442,7 @@ class Trainer:
     @property
     def engine_label(self) -> str:
         """Which engine computes, and where: "torch on cpu", "numpy on cpu", "torch on cuda"."""
-        device = getattr(self.engine.device, "type", self.engine.device)
-        return f"{self.engine.name} on {device}"
+        return f"{self.engine.name} on {self.engine.device}"
 
     def steps_per_sec(self, window: float = 3.0) -> float:
         marks = self._rate_marks
