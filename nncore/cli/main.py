@@ -13,9 +13,11 @@ import os
 import sys
 import time
 
-from nncore import registry
-from nncore.config import DEVICES, ENGINES, DataConfig, ModelConfig, RunConfig, TrainConfig, defaults_for
-from nncore.data import DATASETS, noise_help
+from dataclasses import replace
+
+from nncore import registry, settings
+from nncore.config import ENGINES, RunConfig, defaults_for
+from nncore.data import DATASETS
 from nncore.errors import ConfigError
 from nncore.features import FEATURES
 
@@ -36,86 +38,115 @@ def _registries_text() -> str:
     return "\n".join(lines)
 
 
+def _default_text(name: str) -> str:
+    """ "default 0.01, images 0.001, tables 0.003": the setting's start per preset, where they differ."""
+    values = settings.preset_defaults(name)
+    if name == "dataset":  # each preset names its own dataset; the flag's default is the toy one
+        values = {"toy": values["toy"]}
+    shown = [_value_text(values["toy"])] + [f"{k} {_value_text(v)}" for k, v in values.items()
+                                            if k != "toy" and v != values["toy"]]
+    return "default " + ", ".join(shown)
+
+
+def _value_text(value) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value)) or "''"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def flag_help(s: settings.Setting) -> str:
+    """A flag's help: the table's help, the accepted values and the default(s)."""
+    if s.name == "inputs":
+        keys = ", ".join(f"{k} ({f.label})" if f.label != k else k for k, f in FEATURES.items())
+        return f"{s.help}: {keys} ({_default_text(s.name)}: the data's features as they are, for any data)"
+    if s.kind == "layers":
+        layers = f"up to {settings.MAX_LAYERS} layers of " if s.name == "hidden" else "two convolutions of "
+        return f"{s.help} ({layers}{s.lo}-{s.hi} units; {_default_text(s.name)})"
+    rule = s.rule_text().replace("value", s.dest or s.name)
+    if s.choices is not None:
+        rule = ", ".join(s.choices)
+    says_default = s.kind in ("text", "columns") or "(default" in s.help
+    parts = "; ".join(p for p in (rule, "" if says_default else _default_text(s.name)) if p)
+    return f"{s.help} ({parts})" if parts else s.help
+
+
+def _flag_default(s: settings.Setting):
+    """None where the presets start differently (the run's preset decides), else the config default."""
+    values = settings.preset_defaults(s.name)
+    if s.name == "dataset" or len(values) == 1:
+        value = values["toy"]
+        return ",".join(map(str, value)) if isinstance(value, tuple) else value
+    return None
+
+
+_ARGPARSE_CHOICES = {"dtype", "task", "missing"}  # checked by argparse (the rest by the config, naming the field)
+_TYPES = {"int": int, "float": float}
+
+
+def add_setting_flag(g, s: settings.Setting) -> None:
+    """One setting's flag, from the settings table."""
+    kwargs = {"help": flag_help(s)}
+    if s.kind == "bool":
+        default = _flag_default(s)
+        if default is False:
+            kwargs["action"] = "store_true"
+        else:
+            kwargs.update(action=argparse.BooleanOptionalAction, default=default)
+    else:
+        kwargs["default"] = None if s.kind in ("text", "columns") else _flag_default(s)
+        if s.kind in _TYPES:
+            kwargs["type"] = _TYPES[s.kind]
+        if s.name in _ARGPARSE_CHOICES:
+            kwargs["choices"] = list(s.choices)
+    if s.metavar:
+        kwargs["metavar"] = s.metavar
+    if s.name == "missing":  # no flag means refuse: the table says so
+        kwargs["default"] = None
+    g.add_argument(s.flag, **kwargs)
+
+
+def augment_help() -> str:
+    shift, rotate = settings.get("augment_shift"), settings.get("augment_rotate")
+    return (f"image sets: augment training images with random flips / shifts (up to {shift.hi} pixels) / "
+            f"rotations (up to {rotate.hi:g} degrees)")
+
+
+CLI_GROUPS = {"data": "data", "model": "network", "train": "training"}
+
+
 def add_network_args(p: argparse.ArgumentParser) -> None:
-    """Flags for data, network and training; defaults are the config defaults (the app's)."""
-    d, m, t = DataConfig(), ModelConfig(), TrainConfig()
-    g = p.add_argument_group("data")
-    g.add_argument("--dataset", default=d.dataset, help=f"one of: {', '.join(DATASETS)}")
-    g.add_argument("--classes", type=int, default=d.classes, help="classes / spiral arms (spirals, blobs)")
-    g.add_argument("--n", type=int, default=d.n_points, help="points to generate")
-    g.add_argument("--noise", type=float, default=d.noise, help=noise_help())
-    g.add_argument("--seed", type=int, default=d.seed)
-    g.add_argument("--val-fraction", type=float, default=d.val_fraction, help="share held out for validation")
-    g.add_argument("--test-fraction", type=float, default=d.test_fraction, help="share held out for the test")
-    g.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
-                   help="scale inputs to zero mean, unit variance (default: on for toy sets, off for images)")
-    g.add_argument("--limit", type=int, default=d.limit, help="image sets: cap on training images (0 = all)")
-    g.add_argument("--data-dir", help="image sets: folder holding (or receiving) the FashionMNIST files "
-                   "(default: $NNCORE_DATA_DIR or ~/.cache/nncore)")
-    g.add_argument("--augment", default="", metavar="flip,shift=2,rotate=10",
-                   help="image sets: augment training images with random flips / shifts (pixels) / rotations "
-                        "(degrees)")
-    g = p.add_argument_group("network")
-    g.add_argument("--model", default=m.kind, help="mlp, or cnn for image sets (conv-pool-conv-pool-dense)")
-    g.add_argument("--channels", default=",".join(map(str, m.channels)), help="cnn: the two convolutions' widths")
-    g.add_argument("--hidden", help=f"layer widths, e.g. 16,16 ('' = none; default {','.join(map(str, m.hidden))}, "
-                   "images 512,512)")
-    g.add_argument("--activation", default=m.activation, help=", ".join(registry.ACTIVATIONS))
-    g.add_argument("--init", default=m.init, help=", ".join(registry.INITIALIZERS))
-    g.add_argument("--dropout", type=float, help=f"default {m.dropout:g}, tables 0.2")
-    g.add_argument("--batch-norm", action="store_true")
-    g.add_argument("--dtype", default=m.dtype, choices=["float32", "float64"])
-    g.add_argument("--inputs", default=",".join(m.inputs), metavar="x1,x2",
-                   help="input features the network reads, computed from the standardized x1, x2 of 2-D data: "
-                        + ", ".join(f"{k} ({f.label})" if f.label != k else k for k, f in FEATURES.items())
-                        + f" (default {','.join(m.inputs)}: the data's features as they are, for any data)")
-    g = p.add_argument_group("training")
-    g.add_argument("--engine", default=t.engine, help=", ".join(ENGINES))
-    g.add_argument("--device", default=t.device, help="torch engine: " + ", ".join(DEVICES))
-    g.add_argument("--optimizer", default=t.optimizer, help=", ".join(registry.OPTIMIZERS))
-    g.add_argument("--lr", type=float, help=f"learning rate (default {t.learning_rate:g}, images 1e-3)")
-    g.add_argument("--momentum", type=float, default=t.momentum)
-    g.add_argument("--batch-size", type=int, help=f"default {t.batch_size}, images 256")
-    g.add_argument("--schedule", default=t.schedule, help=", ".join(registry.SCHEDULES))
-    g.add_argument("--epochs", type=int, help=f"default {t.epochs}, images 30")
-    g.add_argument("--l1", type=float, default=t.l1)
-    g.add_argument("--l2", type=float, help=f"default {t.l2:g}, tables 0.01")
-    g.add_argument("--clip-norm", type=float, default=t.clip_norm, help="max gradient norm (0 = off)")
-    g.add_argument("--early-stopping", type=int, metavar="PATIENCE",
-                   help="epochs without a better validation loss before stopping (0 = off; default "
-                        f"{t.early_stopping}, tables 50)")
-    g.add_argument("--min-delta", type=float, default=t.min_delta,
-                   help="early stopping: a validation-loss drop smaller than this is no improvement")
-    g.add_argument("--restore-best", action=argparse.BooleanOptionalAction, default=t.restore_best,
-                   help="early stopping: go back to the best validation-loss weights")
-    g.add_argument("--step-size", type=int, default=t.step_size, help="schedule step: epochs between decays")
-    g.add_argument("--gamma", type=float, default=t.gamma,
-                   help="schedule step/exponential: decay factor per step (per epoch for exponential)")
-    g.add_argument("--beta1", type=float, default=t.beta1, help="adam/adamw first-moment decay")
-    g.add_argument("--beta2", type=float, default=t.beta2, help="adam/adamw second-moment decay")
-    g.add_argument("--weight-decay", type=float, default=t.weight_decay, help="adamw's decoupled weight decay")
+    """Flags for data, network and training, one per setting of ``nncore.settings`` (the uploaded table's
+    come with ``add_csv_args``); defaults are the config defaults (the app's), or the dataset's preset where
+    presets differ."""
+    groups = {section: p.add_argument_group(title) for section, title in CLI_GROUPS.items()}
+    for s in settings.TABLE:
+        if s.flag is None or s.name in settings.CSV_FIELDS or s.flag == "--augment":
+            continue
+        add_setting_flag(groups[s.section], s)
+        if s.name == "limit":
+            groups["data"].add_argument(
+                "--data-dir", help="image sets: folder holding (or receiving) the FashionMNIST files "
+                "(default: $NNCORE_DATA_DIR or ~/.cache/nncore)")
+            groups["data"].add_argument("--augment", default="", metavar="flip,shift=2,rotate=10",
+                                        help=augment_help())
 
 
 def config_from_args(a: argparse.Namespace) -> RunConfig:
-    """Build a validated RunConfig from parsed flags (raises ConfigError)."""
+    """Build a validated RunConfig from parsed flags (raises ConfigError): each setting's flag, or the
+    dataset's preset value where the flag was not given."""
     source = "csv" if getattr(a, "csv", None) else a.dataset  # a --csv table trains with the table defaults
     base = defaults_for(source) if source in DATASETS else RunConfig()  # an unknown name fails below
-    pick = lambda value, default: default if value is None else value  # noqa: E731
-    data = DataConfig(dataset=a.dataset, n_points=a.n, noise=a.noise, classes=a.classes, seed=a.seed,
-                      val_fraction=a.val_fraction, test_fraction=a.test_fraction,
-                      standardize=pick(a.standardize, base.data.standardize), limit=a.limit)
-    model = ModelConfig(hidden=pick(a.hidden, base.model.hidden), activation=a.activation, init=a.init,
-                        dropout=pick(a.dropout, base.model.dropout), batch_norm=a.batch_norm, dtype=a.dtype,
-                        kind=a.model, channels=a.channels, inputs=a.inputs)
-    train = TrainConfig(engine=a.engine, device=a.device, optimizer=a.optimizer,
-                        learning_rate=pick(a.lr, base.train.learning_rate),
-                        momentum=a.momentum, batch_size=pick(a.batch_size, base.train.batch_size),
-                        schedule=a.schedule, epochs=pick(a.epochs, base.train.epochs), l1=a.l1,
-                        l2=pick(a.l2, base.train.l2), clip_norm=a.clip_norm,
-                        early_stopping=pick(a.early_stopping, base.train.early_stopping), min_delta=a.min_delta,
-                        restore_best=a.restore_best, step_size=a.step_size, gamma=a.gamma, beta1=a.beta1,
-                        beta2=a.beta2, weight_decay=a.weight_decay, **parse_augment(a.augment))
-    return RunConfig(data, model, train)
+    values = {section: {} for section in settings.SECTIONS}
+    for s in settings.TABLE:
+        if s.flag is None or s.name in settings.CSV_FIELDS or s.flag == "--augment":
+            continue
+        value = getattr(a, s.dest)
+        values[s.section][s.name] = getattr(getattr(base, s.section), s.name) if value is None else value
+    values["train"].update(parse_augment(a.augment))
+    return RunConfig(replace(base.data, **values["data"]), replace(base.model, **values["model"]),
+                     replace(base.train, **values["train"]))
 
 
 def parse_augment(text: str) -> dict:
@@ -158,13 +189,10 @@ def dataset_from_args(a: argparse.Namespace, cfg: RunConfig):
 
 
 def add_csv_args(p: argparse.ArgumentParser) -> None:
+    """Flags of an uploaded table's settings (``settings.CSV_FIELDS``)."""
     g = p.add_argument_group("your own data (instead of --dataset)")
-    g.add_argument("--csv", metavar="FILE", help="train on this CSV table (header line, one row per sample)")
-    g.add_argument("--label", metavar="COLUMN", help="the column to predict (default: the last column)")
-    g.add_argument("--features", metavar="A,B,...", help="feature columns (default: all other numeric ones)")
-    g.add_argument("--task", default="auto", choices=["auto", "classification", "regression"])
-    g.add_argument("--missing", choices=["drop", "impute"], help="drop rows with missing values, or impute "
-                   "column means (default: refuse missing values)")
+    for name in settings.CSV_FIELDS:
+        add_setting_flag(g, settings.get(name))
 
 
 def dataset_from_csv(a: argparse.Namespace, cfg: RunConfig):
@@ -186,7 +214,6 @@ def dataset_from_csv(a: argparse.Namespace, cfg: RunConfig):
 
 def csv_config(a: argparse.Namespace, cfg: RunConfig) -> RunConfig:
     """The run config of a ``--csv`` run names the table and its columns, not a generated dataset."""
-    from dataclasses import replace
     if not a.csv:
         return cfg
     features = tuple(f.strip() for f in a.features.split(",") if f.strip()) if a.features else ()
