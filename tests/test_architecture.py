@@ -1,6 +1,7 @@
 import pytest
 """Structure rules: the core never imports the UI, pages stay small, engines cover every registry key."""
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -26,8 +27,49 @@ def test_nncore_never_imports_streamlit():
 
 
 def test_pages_read_like_descriptions():
-    for page in (REPO / "pages").glob("*.py"):
+    pages = list((REPO / "app_pages").glob("*.py"))
+    assert pages
+    for page in pages:
         assert len(page.read_text().splitlines()) <= 150, f"{page.name} is too long: move logic to ui/ or nncore/"
+
+
+def _imported_modules(tree) -> set[str]:
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            out.add(node.module or "")
+            out |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return out
+
+
+def test_the_command_line_lives_in_nncore_cli():
+    """Each command's flags and handler are in nncore/cli/<command>.py, which imports the work plainly: no
+    core module outside nncore/cli imports the CLI or argparse or defines a command, and no command is
+    registered through a module-name string."""
+    cli = REPO / "nncore" / "cli"
+    for path in (REPO / "nncore").rglob("*.py"):
+        if path.is_relative_to(cli) or path == REPO / "nncore" / "__main__.py":  # the entry point calls cli.main
+            continue
+        tree = ast.parse(path.read_text())
+        imported = _imported_modules(tree)
+        assert not {m for m in imported if m == "argparse" or m.startswith("nncore.cli")}, path
+        commands = [n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)
+                    and (n.name == "add_command" or n.name.startswith("cmd_"))]
+        assert commands == [], path
+    for path in cli.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        assert not _imported_modules(tree) & {"importlib", "importlib.import_module"}, path
+        calls = {ast.unparse(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+        assert not {c for c in calls if c.endswith(("import_module", "__import__"))}, path
+
+    # every command's handler is defined in the module named for it, and every such module is a command
+    from nncore.cli.main import build_parser
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    handlers = {name: p.get_default("func") for name, p in sub.choices.items()}
+    assert {name: f.__module__ for name, f in handlers.items()} == {name: f"nncore.cli.{name}" for name in handlers}
+    assert set(handlers) == {p.stem for p in cli.glob("*.py")} - {"__init__", "main"}
 
 
 def test_the_browser_tests_write_only_into_a_temporary_folder(tmp_path):

@@ -1,18 +1,17 @@
-"""Command line: ``python -m nncore train|bench ...``.
+"""Command line: ``python -m nncore train|bench|inspect|search|export|lessons|gradcheck ...``.
 
-Defaults come from the config dataclasses, so the CLI trains exactly what the app trains on first click.
-A bad argument exits with code 2 and one line naming the parameter; no traceback.
+This module holds the parser, the flags shared by several commands and ``main``; each command's own flags
+and handler are in ``nncore/cli/<command>.py``. Defaults come from the config dataclasses, so the CLI trains
+exactly what the app trains on first click. A bad argument exits with code 2 and one line naming the
+parameter; no traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import sys
 import time
-
 from dataclasses import replace
 
 from nncore import registry, settings
@@ -221,165 +220,15 @@ def csv_config(a: argparse.Namespace, cfg: RunConfig) -> RunConfig:
                                     features=features, task=a.task, missing=a.missing or "refuse"))
 
 
-def _clean(v):
-    """JSON-safe: NaN/inf become null."""
-    return None if isinstance(v, float) and not math.isfinite(v) else v
-
-
-def check_writable(path: str) -> None:
-    """Refuse a ``--save`` path that cannot be written, before any training (raises ConfigError)."""
-    fix = "choose a writable file path for --save"
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise ConfigError(f"cannot save to {path}: it is a folder; {fix}", "save")
-    if not os.path.isdir(folder):
-        raise ConfigError(f"cannot save to {path}: folder {folder} does not exist; {fix}", "save")
-    existed = os.path.exists(path)
-    try:
-        open(path, "ab").close()  # appends nothing: an existing checkpoint stays as it is until replaced
-    except OSError as e:
-        raise ConfigError(f"cannot save to {path}: {e.strerror or e}; {fix}", "save") from None
-    if not existed:
-        os.remove(path)
-
-
-def diagnostics_of(trainer, snap) -> list[dict]:
-    """The app's diagnostics (nncore.inspect.diagnostics) of a finished run, one line each."""
-    from nncore.inspect.diagnostics import diagnose
-    return [{"id": f.id, "severity": f.severity,
-             "message": " ".join(f"{f.title}: {f.detail}; try: {f.fix}".split())}
-            for f in diagnose(trainer, snapshot=snap)]
-
-
-def per_class_accuracy(trainer, split: str) -> dict[str, float | None]:
-    """Share of each class's ``split`` samples the held weights classify correctly (the rule of
-    ``metrics.accuracy``, so the shares weighted by class size give the split's accuracy)."""
-    import numpy as np
-    ds = trainer.dataset
-    X, y = ds.split(split)
-    z = np.asarray(trainer.engine.forward(X))
-    pred = z.argmax(axis=1) if ds.task == "multiclass" else (z.reshape(-1) > 0).astype(np.int64)
-    return {name: float(np.mean(pred[y == c] == c)) if np.any(y == c) else None
-            for c, name in enumerate(ds.class_names)}
-
-
-def run_result(trainer, snap) -> dict:
-    """The JSON result of a run: every metric is that of the weights the run holds (the best epoch's when
-    early stopping restored it); ``epochs`` counts the epochs trained."""
-    regression = trainer.dataset.task == "regression"
-    result = {"dataset": trainer.dataset.name, "engine": trainer.engine.name,
-              "device": str(trainer.engine.device), "epochs": snap.epoch, "best_epoch": snap.best_epoch,
-              "steps": snap.step, "status": snap.status, "diverged": snap.status == "diverged",
-              "message": snap.message}
-    for split in ("train", "val", "test"):
-        result[f"{split}_loss"] = _clean(snap.final(f"{split}_loss"))
-        score = _clean(snap.final(f"{split}_acc"))
-        result[f"{split}_acc"] = None if regression else score
-        if regression:
-            result[f"{split}_r2"] = score
-    if not regression:
-        result["test_accuracy_per_class"] = per_class_accuracy(trainer, "test")
-    result["diagnostics"] = diagnostics_of(trainer, snap)
-    return result
-
-
-def _print_progress(trainer) -> None:
-    snap = trainer.snapshot()
-    print(f"epoch {snap.epoch:5d}  step {snap.step:7d}  train loss {snap.last('train_loss'):.4f}  "
-          f"val loss {snap.last('val_loss'):.4f}", flush=True)
-
-
-def cmd_train(a: argparse.Namespace) -> int:
-    started = getattr(a, "started", None) or time.perf_counter()  # main() sets it
-    from nncore.train.trainer import Trainer
-    cfg = config_from_args(a)
-    if a.save:
-        check_writable(a.save)
-    trainer = Trainer(csv_config(a, cfg), dataset_from_args(a, cfg))
-    cfg = trainer.cfg
-    report_every = max(1, cfg.train.epochs // 10)
-    while trainer.running:
-        before = trainer.epoch // report_every
-        trainer.advance(steps=200)
-        if not a.json and trainer.epoch // report_every > before:
-            _print_progress(trainer)
-    snap = trainer.snapshot()
-    result = run_result(trainer, snap)
-    result["config"] = cfg.to_dict()
-    result["inputs"] = list(cfg.model.inputs)  # the network's input features, in order
-    if a.csv:  # the network's inputs (categories one-hot encoded) and the columns not used, with the reason
-        result["features"] = list(trainer.dataset.feature_names)
-        result["features_left_out"] = dict(getattr(trainer.dataset, "features_left_out", {}))
-    code, save_error = 0, ""
-    if a.save:
-        from nncore.io.checkpoint import save_checkpoint_file
-        try:
-            save_checkpoint_file(trainer, a.save)
-            result["checkpoint"] = a.save
-        except OSError as e:
-            code, save_error = 2, f"error: cannot save to {a.save}: {e.strerror or e}; the results above are " \
-                                  "not saved (choose a writable file path for --save)"
-            result["checkpoint"] = None
-    result["seconds"] = round(trainer.train_seconds, 3)            # inside training steps and epochs
-    result["wall_seconds"] = round(time.perf_counter() - started, 3)  # the whole command
-    if a.json:
-        print(json.dumps(result))
-    else:
-        _print_text(result, snap)
-    if save_error:
-        print(save_error, file=sys.stderr)
-    return code
-
-
-def _print_text(result: dict, snap) -> None:
-    if snap.message:
-        print(snap.message)
-    acc = "  ".join(f"{s} acc {result[f'{s}_acc']:.3f}" for s in ("train", "val", "test")
-                    if result[f"{s}_acc"] is not None)
-    kept = f" ({snap.kept_note})" if snap.kept_note else ""
-    print(f"{result['engine']}: {snap.epoch} epochs{kept}, {snap.step} steps in {result['seconds']:.2f}s "
-          f"training ({result['wall_seconds']:.2f}s in all)  test loss {result['test_loss']}  {acc}")
-    for d in result["diagnostics"]:
-        print(f"{d['severity']}: {d['message']}")
-    if result.get("checkpoint"):
-        print(f"checkpoint saved to {result['checkpoint']}")
-
-
-def cmd_bench(a: argparse.Namespace) -> int:
-    from nncore.train import bench
-    return bench.main(a)
-
-
-# Modules that add their own subcommands: each defines ``add_command(subparsers)`` and sets ``func``.
-COMMAND_MODULES: list[str] = ["nncore.io.checkpoint"]
-COMMAND_MODULES.append("nncore.search.study")
-COMMAND_MODULES.append("nncore.io.export")
-COMMAND_MODULES.append("nncore.lessons.catalog")
-COMMAND_MODULES.append("nncore.inspect.gradcheck")
-
-
 def build_parser() -> OneLineParser:
+    # Each command's flags and handler live in nncore/cli/<command>.py; imported here rather than at the
+    # top because they import this module's argument builders.
+    from nncore.cli import bench, export, gradcheck, inspect, lessons, search, train
     parser = OneLineParser(prog="python -m nncore", description="Train and inspect small neural networks.",
                            epilog=_registries_text(), formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
-    p = sub.add_parser("train", help="train one network and print its metrics",
-                       epilog=_registries_text(), formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_network_args(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
-    p.add_argument("--save", metavar="FILE", help="write a checkpoint (safetensors) after training")
-    add_csv_args(p)
-    p.set_defaults(func=cmd_train)
-    p = sub.add_parser("bench", help="speed benchmarks (ratios against references run in the same process)")
-    p.add_argument("suite", choices=["toy", "defaults", "mlp", "auto"],
-                   help="toy: small-network steps/s and grid evaluation time; "
-                        "auto: numpy/torch step times beside the engine auto picks, for a few MLP shapes; "
-                        "defaults: seconds for the default settings to reach 95%% test accuracy; "
-                        "mlp: 784-512-512-10 epoch time against the GEMM roofline")
-    p.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
-    p.set_defaults(func=cmd_bench)
-    import importlib
-    for module in COMMAND_MODULES:
-        importlib.import_module(module).add_command(sub)
+    for command in (train, bench, inspect, search, export, lessons, gradcheck):
+        command.add_command(sub)
     return parser
 
 

@@ -6,7 +6,14 @@ here once, in float64, so both engines are judged by the same code.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+
+def finite_or_none(value):
+    """``value``, or None where it is a NaN or infinite float (JSON has no such numbers)."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:

@@ -12,7 +12,6 @@ archives of pickles, which run code when loaded) are recognized and refused, nev
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
@@ -26,6 +25,7 @@ from nncore.config import RunConfig
 from nncore.engines import network_sizes
 from nncore.errors import ConfigError
 from nncore.features import input_width, is_default, labels
+from nncore.inspect.metrics import finite_or_none
 
 FORMAT = "nn-playground-checkpoint"
 FORMAT_VERSION = "1"
@@ -68,10 +68,6 @@ def _network_text(cfg: RunConfig, info: dict) -> str:
     return " → ".join(map(str, [input_width(model.inputs, info["n_features"]), *dense]))
 
 
-def _clean(value):
-    return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
 # --- saving ----------------------------------------------------------------------------------------------
 
 def save_checkpoint(trainer) -> bytes:
@@ -96,7 +92,7 @@ def save_checkpoint(trainer) -> bytes:
             "image_shape": list(ds.image_shape) if getattr(ds, "image_shape", None) else None,
             "y_mean": float(getattr(ds, "y_mean", 0.0)), "y_std": float(getattr(ds, "y_std", 1.0)),
             "encoding": getattr(ds, "encoding", None)}
-    metrics = {key: _clean(snap.final(key)) for key in _METRIC_KEYS}  # the saved weights' (best epoch's)
+    metrics = {key: finite_or_none(snap.final(key)) for key in _METRIC_KEYS}  # the saved weights' (best epoch's)
     metrics.update(status=snap.status, message=snap.message, best_epoch=snap.best_epoch)
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION,
                 "config": json.dumps(cfg.to_dict(), allow_nan=False),
@@ -387,7 +383,7 @@ def trainer_from_checkpoint(checkpoint: Checkpoint, dataset=None, limits=None, d
     return trainer
 
 
-# --- command line: python -m nncore inspect FILE ---------------------------------------------------------
+# --- a checkpoint's summary and its file (what ``python -m nncore inspect`` shows) --------------------------
 
 def describe(checkpoint: Checkpoint) -> str:
     """Human-readable summary: data, network, progress, metrics and every config setting."""
@@ -432,22 +428,3 @@ def read_checkpoint_file(path, limits=None) -> Checkpoint:
     except OSError as e:
         raise ConfigError(f"cannot read {path}: {e.strerror or e}", "checkpoint") from None
     return load_checkpoint(data, limits)
-
-
-def cmd_inspect(a: argparse.Namespace) -> int:
-    ckpt = read_checkpoint_file(a.file)
-    if a.json:
-        info = {k: v for k, v in ckpt.dataset.items() if k not in ("mean", "std")}
-        print(json.dumps({"format_version": ckpt.format_version, "network": ckpt.network_text,
-                          "step": ckpt.step, "epoch": ckpt.epoch, "dataset": info, "metrics": ckpt.metrics,
-                          "config": ckpt.config.to_dict()}))
-    else:
-        print(describe(ckpt))
-    return 0
-
-
-def add_command(subparsers) -> None:
-    p = subparsers.add_parser("inspect", help="show the config and metrics stored in a checkpoint file")
-    p.add_argument("file", help="a checkpoint saved by the playground or by train --save")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_inspect)

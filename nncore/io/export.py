@@ -189,7 +189,7 @@ def export_onnx(cfg: RunConfig, params: list[dict], info, path_or_buffer=None) -
     onnx.helper.set_model_props(model, props)
     model.doc_string = f"{network_text(cfg, info)} exported from the neural-network playground"
     data = model.SerializeToString()
-    _write(path_or_buffer, data)
+    write_file(path_or_buffer, data)
     return data
 
 
@@ -230,7 +230,8 @@ def _encode_in_graph(model, encoding: dict) -> dict:
                      "training split's scaling are part of the graph"}
 
 
-def _write(path_or_buffer, data: bytes) -> None:
+def write_file(path_or_buffer, data: bytes) -> None:
+    """Write ``data`` to a path or a binary file object (nothing for None)."""
     if path_or_buffer is None:
         return
     if isinstance(path_or_buffer, (str, os.PathLike)):
@@ -474,25 +475,3 @@ def export_bytes(cfg: RunConfig, params: list[dict], info, fmt: str) -> bytes:
     if fmt == "onnx":
         return export_onnx(cfg, params, info)
     return export_python(cfg, params, info).encode("utf-8")
-
-
-# --- command line ----------------------------------------------------------------------------------------
-def add_command(subparsers) -> None:
-    p = subparsers.add_parser("export", help="export a checkpoint's network as ONNX or a PyTorch script")
-    p.add_argument("file", help="a checkpoint saved by the app or nncore.io.checkpoint")
-    p.add_argument("--format", default="onnx", choices=list(EXPORT_FORMATS))
-    p.add_argument("--out", default=None, help="output path (default: model.onnx / model.py)")
-    p.set_defaults(func=cmd_export)
-
-
-def cmd_export(a) -> int:
-    from nncore.io.checkpoint import read_checkpoint_file
-    ckpt = read_checkpoint_file(a.file)  # ConfigError (exit 2, one line) for a missing, foreign or damaged file
-    data = export_bytes(ckpt.config, ckpt.params, ckpt.dataset, a.format)
-    out = a.out or FILES[a.format][0]
-    try:
-        _write(out, data)
-    except OSError as e:
-        raise ConfigError(f"out cannot be written: {out} ({e.strerror or e})", "out") from None
-    print(f"wrote {out}: {network_text(ckpt.config, ckpt.dataset)} as {a.format} ({len(data):,} bytes)")
-    return 0

@@ -9,7 +9,6 @@ same numbers every time. ``python -m nncore lessons --check`` runs them all head
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -375,48 +374,16 @@ def run_lesson(lesson_id: str) -> dict:
 def check_all(ids: list[str] | None = None) -> dict[str, dict]:
     """Run every lesson (or those in ``ids``): ``{id: {"passed", "observation"}}``."""
     out = {}
-    for lesson_id in _known(ids):  # unknown ids fail here, before time is spent on the others
+    for lesson_id in lesson_ids(ids):  # unknown ids fail here, before time is spent on the others
         result = run_lesson(lesson_id)
         out[lesson_id] = {"passed": result["passed"], "observation": result["observation"]}
     return out
 
 
-# --- command line -------------------------------------------------------------------------------------------------
-def _known(ids: list[str] | None) -> list[str]:
+def lesson_ids(ids: list[str] | None) -> list[str]:
     """``ids`` (default: every lesson), or a one-line error naming the first unknown one."""
     ids = list(ids or LESSONS)
     unknown = [i for i in ids if i not in LESSONS]
     if unknown:
         raise ConfigError(f"lesson must be one of {', '.join(LESSONS)}, got {unknown[0]!r}", "lesson")
     return ids
-
-
-def cmd_lessons(a) -> int:
-    if not a.check:
-        chosen = [LESSONS[i] for i in _known(a.lesson)]
-        if a.json:
-            print(json.dumps({v.id: {"title": v.title, "what_to_watch": v.what_to_watch, "expected": v.expected}
-                              for v in chosen}))
-        else:
-            for lesson in chosen:
-                print(f"{lesson.id}: {lesson.title}\n    watch: {lesson.what_to_watch}")
-        return 0
-    results = check_all(a.lesson)
-    if a.json:
-        print(json.dumps(results))
-    else:
-        for lesson_id, r in results.items():
-            print(f"{'PASS' if r['passed'] else 'FAIL'} {lesson_id}: {r['observation']}", flush=True)
-        print(f"{sum(r['passed'] for r in results.values())}/{len(results)} lessons passed")
-    return 0 if all(r["passed"] for r in results.values()) else 1
-
-
-def add_command(subparsers) -> None:
-    p = subparsers.add_parser("lessons", help="list the lessons, or run them and check what they promise",
-                              description="Without --check: list the lessons. With --check: run each lesson's "
-                                          "variants and check its stated observation; exit code 1 if any fails.")
-    p.add_argument("lesson", nargs="*", help="lesson ids to list or check (default: all)")
-    p.add_argument("--check", action="store_true", help="run the lessons headless; exit 1 if any lesson fails")
-    p.add_argument("--json", action="store_true",
-                   help="print one JSON object as the last line (with --check: id -> passed, observation)")
-    p.set_defaults(func=cmd_lessons)

@@ -11,7 +11,6 @@ evaluation), and the time of one decision-boundary grid pass.
 
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
@@ -92,6 +91,7 @@ def toy_benchmark(seconds: float = 2.0, engines: list[str] | None = None) -> dic
         run_cfg = cfg.replace(train=TrainConfig(**{**cfg.train.__dict__, "engine": name}))
         engine = make_engine(run_cfg, dataset)
         rate = _rate(lambda: engine.train_step(*next_batch()), seconds)
+        from nncore.inspect.grid import boundary_grid
         from nncore.train.trainer import Trainer
         trainer = Trainer(run_cfg, dataset)
         trainer.run(steps=200)
@@ -100,8 +100,8 @@ def toy_benchmark(seconds: float = 2.0, engines: list[str] | None = None) -> dic
         trainer_rate = (trainer.step - step0) / (time.perf_counter() - start)
         grid = {}
         for res in (100, 200):
-            trainer.grid_resolution = res
-            grid[f"grid_{res}x{res}_ms"] = round(1000 / _rate(trainer.grid, seconds / 4), 2)
+            one_grid = lambda res=res: boundary_grid(trainer.engine, dataset, res)  # noqa: E731
+            grid[f"grid_{res}x{res}_ms"] = round(1000 / _rate(one_grid, seconds / 4), 2)
         result["engines"][name] = {
             "steps_per_s": round(rate, 1), "ratio_vs_reference": round(rate / ref, 3),
             "trainer_steps_per_s": round(trainer_rate, 1),
@@ -241,37 +241,3 @@ def auto_benchmark(seconds: float = 1.0, shapes=None) -> list[dict]:
                     "faster": "numpy" if best["numpy"] <= best["torch"] else "torch",
                     "auto": resolve_engine("auto", model, sizes, batch_size=batch)})
     return out
-
-
-def main(args) -> int:
-    if args.suite == "auto":
-        result = auto_benchmark(args.seconds)
-        for r in result:
-            print(f"{r['network']:>18} batch {r['batch_size']:4d}: numpy {r['numpy_step_ms']:.3f} ms, torch "
-                  f"{r['torch_step_ms']:.3f} ms per step; torch/numpy measured {r['measured_torch_over_numpy']:.2f}, "
-                  f"estimated {r['estimated_torch_over_numpy']:.2f}; auto picks {r['auto']} "
-                  f"(measured faster: {r['faster']})")
-        print(json.dumps(result))
-    if args.suite == "mlp":
-        result = mlp_benchmark()
-        print(f"GEMM roofline {result['gemm_gflops']} GFLOP/s; epoch = {result['epoch_gflop']} GFLOP "
-              f"→ {result['roofline_epoch_s']} s at the roofline")
-        for name, r in result["engines"].items():
-            print(f"{name:>6} engine: {r['epoch_s']} s/epoch (x{r['ratio_vs_roofline']:.2f} of the roofline time)")
-        print(json.dumps(result))
-    if args.suite == "defaults":
-        result = defaults_benchmark()
-        for name, r in result.items():
-            print(f"{name:>8}: {r['seconds_to_target']} s to 95% test accuracy ({r['steps']} steps, "
-                  f"{r['epochs']} epochs, test acc {r['test_acc']:.3f})")
-        print(json.dumps(result))
-    if args.suite == "toy":
-        result = toy_benchmark(args.seconds)
-        print(f"bare NumPy reference loop: {result['reference_numpy_steps_per_s']:.0f} steps/s")
-        for name, r in result["engines"].items():
-            print(f"{name:>6} engine: {r['steps_per_s']:.0f} steps/s (x{r['ratio_vs_reference']:.2f} of reference); "
-                  f"Trainer with per-epoch evaluation {r['trainer_steps_per_s']:.0f} steps/s "
-                  f"(x{r['trainer_ratio_vs_reference']:.2f}); grid 100x100 {r['grid_100x100_ms']} ms, "
-                  f"200x200 {r['grid_200x200_ms']} ms")
-        print(json.dumps(result))
-    return 0

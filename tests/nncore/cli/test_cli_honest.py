@@ -170,7 +170,7 @@ def test_save_to_an_unwritable_path_is_refused_before_training(where, tmp_path, 
 def test_save_to_an_existing_file_keeps_it_until_replaced(tmp_path, capsys):
     path = tmp_path / "old.safetensors"
     path.write_bytes(b"old")
-    from nncore.cli import main as cli
+    from nncore.cli import train as cli
     cli.check_writable(str(path))
     assert path.read_bytes() == b"old"
     cli.check_writable(str(tmp_path / "new.safetensors"))
