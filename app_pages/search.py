@@ -6,7 +6,7 @@ import streamlit as st
 from nncore.config import RunConfig
 from nncore.errors import ConfigError
 from nncore.search.study import (PRUNERS, SAMPLERS, history_records, importance_records, list_studies, stored_search)
-from ui.session import gate, state
+from ui.session import gate, live, state
 from ui.panels import search as search_panels
 from ui.safe import server_text
 from ui.controls.sidebar import PLAYGROUND, load_config
@@ -73,9 +73,8 @@ go.button("Start search" if pick == NEW else "Resume search", type="primary", on
 halt.button("Stop", on_click=search_panels.stop, args=(session,), disabled=not session.playing)
 
 
-def progress() -> None:
-    was_playing = session.playing
-    search_panels.tick(session)
+def progress(_frame) -> None:
+    """The search's progress, drawn by the live loop after each slice (from the session; a slice draws nothing)."""
     if session.error:
         st.error(session.error)
     search = session.search
@@ -106,8 +105,6 @@ def progress() -> None:
     if charts["importance"]:
         right.vega_lite_chart(search_panels.importance_chart(charts["importance"]), key="search.importance")
     st.dataframe(result.trials, hide_index=True, key="search.table")
-    if was_playing and not session.playing:
-        st.rerun()  # finished or out of time: stop the timer
 
 
-st.fragment(progress, run_every=search_panels.FRAME_SECONDS if session.playing else None)()
+live.fragment(session, search_panels.search_work(session), progress)

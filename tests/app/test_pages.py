@@ -478,20 +478,6 @@ def test_race_waits_for_a_training_slot_and_stops_at_the_time_cap(at, monkeypatc
     assert slots.busy == 0  # the slot is given back
 
 
-def test_a_closed_tab_stops_and_frees_its_race(at):
-    from ui.panels import race as race_panels
-    at.switch_page("app_pages/compare.py").run()
-    button(at, "Start race").click().run()
-    race = at.session_state["nnplay"]["race"]
-    assert race.playing and race.race.step > 0
-    race_panels._free({"session": race})  # what the server calls when the tab's connection closes
-    assert race.race is None and not race.playing
-    at.run()
-    assert not at.exception, at.exception
-    assert race_steps(at) == [0, 0, 0]  # a fresh race from the settings, which the widgets kept
-    assert any("connection was lost" in i.value for i in at.info)
-
-
 def test_a_page_run_as_its_own_script_draws_its_page():
     """The pages live in `app_pages/`, not `pages/`, so Streamlit never engages its legacy pages-folder mode
     (which ran a deep-linked page without app.py); a page file run on its own still draws."""

@@ -1,4 +1,5 @@
-"""Many users on one server: sessions never share runs, and a closed tab's run is stopped and freed."""
+"""Many users on one server: sessions never share runs, everything that trains live goes through the one
+live loop and its gate, and a closed tab's work (runs, race, search) is stopped and freed by one hook."""
 
 from pathlib import Path
 
@@ -6,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from ui.session import state
 
-from tests.app.test_pages import button, step_count
+from tests.app.test_pages import button, race_steps, step_count
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -76,6 +77,92 @@ def test_a_run_stops_at_the_servers_training_time_limit(monkeypatch):
     assert step_count(a) == steps
 
 
+# --- the one live loop: the gate is asked once per slice, and its refusal stops the timer ----------------------
+
+def _counted_gate(monkeypatch):
+    """The gate, with every question asked of it written down (what asked); ``refuse`` makes it answer as it
+    does once a run's training time is used up."""
+    from ui.session import gate
+    real, asked, refuse = gate.may_train, [], []
+
+    def may_train(session, what="run", restart="save it, or press Reset to start a new one"):
+        asked.append(what)
+        if refuse:
+            session.playing = False
+            return False
+        return real(session, what, restart)
+
+    monkeypatch.setattr(gate, "may_train", may_train)
+    return asked, refuse
+
+
+def test_a_playground_run_asks_the_gate_once_per_slice_and_stops_when_refused(monkeypatch):
+    asked, refuse = _counted_gate(monkeypatch)
+    a = AppTest.from_file(APP, default_timeout=60)
+    a.run()
+    a.select_slider(key="pg.speed").set_value("1 step").run()  # one step per slice: steps count the slices
+    assert asked == []  # nothing asks while paused
+    button(a, "Play").click().run()
+    for _ in range(3):
+        a.run()  # one timer tick each
+    assert asked == ["run"] * 4 and step_count(a) == 4
+    refuse.append(True)
+    a.run()
+    assert asked == ["run"] * 5 and step_count(a) == 4
+    run = a.session_state["nnplay"]["run.playground"]
+    assert not run.playing and run.frame_seconds is None  # the timer is stopped, not just idle
+    a.run()
+    assert len(asked) == 5 and step_count(a) == 4
+
+
+def test_the_race_asks_the_gate_once_per_slice_and_stops_when_refused(monkeypatch):
+    asked, refuse = _counted_gate(monkeypatch)
+    a = AppTest.from_file(APP, default_timeout=60)
+    a.switch_page("app_pages/compare.py").run()
+    assert asked == []
+    button(a, "Start race").click().run()
+    steps = [race_steps(a)[0]]
+    for _ in range(2):
+        a.run()
+        steps.append(race_steps(a)[0])
+    assert asked == ["race"] * 3 and 0 < steps[0] < steps[1] < steps[2]  # every slice moved every racer
+    refuse.append(True)
+    a.run()
+    race = a.session_state["nnplay"]["race"]
+    assert asked == ["race"] * 4 and race_steps(a) == [steps[-1]] * 3
+    assert not race.playing and race.frame_seconds is None
+    a.run()
+    assert len(asked) == 4
+
+
+def test_a_search_asks_the_gate_once_per_slice(tmp_path, monkeypatch):
+    asked, refuse = _counted_gate(monkeypatch)
+    at = _search_page(tmp_path, monkeypatch, epochs=500, trials=50)
+    button(at, "Start search").click().run()
+    session = at.session_state["nnplay"]["search"]
+    at.run()
+    assert asked == ["search"] * 2 and session.trained_seconds > 0
+    refuse.append(True)
+    at.run()
+    assert asked == ["search"] * 3 and not session.playing and session.search.finished  # stopped, trial set aside
+    at.run()
+    assert len(asked) == 3
+
+
+def test_a_closed_tab_stops_and_frees_its_race():
+    a = AppTest.from_file(APP, default_timeout=60)
+    a.switch_page("app_pages/compare.py").run()
+    button(a, "Start race").click().run()
+    race = a.session_state["nnplay"]["race"]
+    assert race.playing and race.race.step > 0
+    state._free({"space": a.session_state["nnplay"]})  # the session's one release hook, as the server calls it
+    assert race.race is None and not race.playing
+    a.run()
+    assert not a.exception, a.exception
+    assert race_steps(a) == [0, 0, 0]  # a fresh race from the settings, which the widgets kept
+    assert any("connection was lost" in i.value for i in a.info)
+
+
 # --- searches: metered like runs, stopped with their tab, resumable ------------------------------------------
 
 def _search_page(tmp_path, monkeypatch, epochs: int, trials: int = 3) -> AppTest:
@@ -123,8 +210,10 @@ def test_a_search_waits_for_a_training_slot(tmp_path, monkeypatch):
     assert session.trained_seconds == 0 and session.search.result().n_trials == 0
     assert any("The server is busy" in w.value for w in at.warning)
     slots.release("someone else")
-    for _ in range(4):
+    for _ in range(40):  # timer ticks until its 3 trials are done (how many depends on the machine's load)
         at.run()
+        if not session.playing:
+            break
     assert session.search.result().n_trials == 3
 
 

@@ -3,19 +3,18 @@ the Playground."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-
 import altair as alt
 import numpy as np
 import streamlit as st
 
 from nncore.inspect.diagnostics import Finding, diagnose
 from nncore.errors import ConfigError
+from nncore.inspect.grid import has_plane
 from nncore.lessons.catalog import RunResult, final_metrics, make_lesson_dataset
 from nncore.train.trainer import Trainer
 
-from ui.session import gate
+from ui.session import gate, live
+from ui.session.state import LiveState
 from ui.panels import common as panels
 from ui.safe import server_text
 from ui.controls.sidebar import PLAYGROUND, check_hidden, load_config
@@ -69,7 +68,7 @@ def variant(name: str, result, transform, key: str) -> None:
     st.markdown(f"**{name}**")
     snap, trainer = result.snapshot, result.trainer
     st.caption(panels.status_text(snap, trainer.dataset.task, trainer.engine_label, playing=False))
-    if snap.grid is not None:
+    if has_plane(trainer.dataset):
         panels.view(f"{key}.view", snap, trainer.engine, trainer.dataset, panels=("diagram", "boundary"))
     callouts(diagnose(trainer, snapshot=snap))
     reason = playground_fit(trainer.cfg, transform)
@@ -82,16 +81,17 @@ LESSON_SLICE_SECONDS = 0.25  # training between progress updates while a lesson 
 
 
 def run_lesson(lesson) -> dict[str, RunResult] | None:
-    """Train the lesson's variants through the server's gate: their settings within its limits, one training
-    slot, and NNPLAY_MAX_RUN_SECONDS for all variants together. Returns the results, or None with the reason
-    shown (the settings, a full server, or the time limit)."""
+    """Train the lesson's variants through the server's gate, one slice of the live loop at a time: their
+    settings within its limits, one training slot, and NNPLAY_MAX_RUN_SECONDS for all variants together.
+    Returns the results, or None with the reason shown (the settings, a full server, or the time limit). The
+    lesson trains within the click that asked for it, with a progress bar, so it needs no frame timer."""
     try:
         for cfg in lesson.configs.values():
             gate.check(cfg)
     except ConfigError as e:
         st.error(f"This lesson cannot run on this server: {server_text(e)}")
         return None
-    session = LessonRun()
+    session = LiveState(playing=True)  # the lesson's training as the gate sees it
     if not gate.may_train(session, "lesson"):
         st.caption("Press Run the lesson again in a moment.")
         return None
@@ -103,15 +103,16 @@ def run_lesson(lesson) -> dict[str, RunResult] | None:
             gate.check(cfg, trainer.dataset)
             snap = trainer.snapshot()
             while trainer.running:
-                if not gate.may_train(session, "lesson", "it stopped before its variants finished"):
-                    st.error(session.notice)
-                    return None
                 bar.progress((i + min(trainer.epoch / cfg.train.epochs, 1.0)) / len(lesson.configs),
                              text=f"training {name}…")
-                started = time.perf_counter()
                 left = gate.limits().max_run_seconds - session.trained_seconds
-                snap = trainer.run(seconds=min(LESSON_SLICE_SECONDS, left))
-                session.trained_seconds += time.perf_counter() - started
+                trained, frame = live.train_slice(session, lambda _, seconds: trainer.run(seconds=seconds),
+                                                  seconds=min(LESSON_SLICE_SECONDS, left), what="lesson",
+                                                  restart="it stopped before its variants finished")
+                if not trained:
+                    st.error(session.notice)
+                    return None
+                snap = frame
             results[name] = RunResult(trainer, snap, final_metrics(trainer))
     except ConfigError as e:
         st.error(f"This lesson cannot run on this server: {server_text(e)}")
@@ -120,12 +121,3 @@ def run_lesson(lesson) -> dict[str, RunResult] | None:
         gate.release()
     bar.progress(1.0, text="done")
     return results
-
-
-@dataclass
-class LessonRun:
-    """A lesson's training as the gate sees it (time used so far, and the reason it stopped)."""
-
-    playing: bool = True
-    trained_seconds: float = 0.0
-    notice: str = ""

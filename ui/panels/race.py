@@ -4,24 +4,22 @@ configs are checked against them, its training time is capped, and it needs a tr
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 
 import streamlit as st
 
+from nncore import settings
 from nncore.config import RunConfig, parse_hidden
 from nncore.data import SPECS
 from nncore.errors import ConfigError
-from nncore.limits import training_slots
 from nncore.train.race import Race
-from nncore.registry import ACTIVATIONS, INITIALIZERS, OPTIMIZERS
 from nncore.train.trainer import Snapshot
 
 from ui.panels import charts, common as panels
-from ui.session import gate, state
+from ui.session import gate, live, state
 from ui.panels.compare import overlay_chart
 from ui.safe import plain, server_text
-from ui.controls.sidebar import LEARNING_RATES, PENALTIES, PLAYGROUND, check_hidden
+from ui.controls.sidebar import PLAYGROUND, check_hidden, draw
 
 RACER_NAMES = ("A", "B", "C", "D")
 FRAME_SECONDS = 0.3    # a new race frame every 0.3 s while racing
@@ -30,33 +28,41 @@ RACERS_PER_ROW = 2     # boundaries side by side, two to a row (a boundary chart
 
 
 @dataclass
-class RaceSession:
-    """The race of this browser session and its controls."""
+class RaceSession(state.LiveState):
+    """The race of this browser session; the live loop keeps its flags."""
 
     race: Race | None = None
-    playing: bool = False
-    trained_seconds: float = 0.0  # wall seconds this race has trained (bounded by NNPLAY_MAX_RUN_SECONDS)
-    notice: str = ""
 
-
-def _free(hook: dict) -> None:
-    """A closed tab: stop and drop its race (its training slot is given back with the session's)."""
-    session = hook.get("session")
-    if session is not None:
-        session.race, session.playing, session.trained_seconds = None, False, 0.0
-        session.notice = "The connection was lost, so the race was stopped and cleared."
-
-
-@st.cache_resource(scope="session", on_release=_free, show_spinner=False)
-def _release_hook(session_id: str) -> dict:
-    """One object per browser session whose release (the tab closed) frees that session's race."""
-    return {}
+    def close(self) -> None:
+        """A closed tab: stop and drop its race (its training slot is given back with the session's)."""
+        self.race, self.playing, self.trained_seconds = None, False, 0.0
+        self.notice = "The connection was lost, so the race was stopped and cleared."
 
 
 def race_session() -> RaceSession:
-    session = state.space().setdefault("race", RaceSession())
-    _release_hook(state.session_id())["session"] = session
-    return session
+    return state.space().setdefault("race", RaceSession())
+
+
+def race_work(session: RaceSession) -> live.Work:
+    """The race as the live loop's work: every racer advances in lockstep, one slice per frame."""
+
+    def advance(steps, seconds):
+        return session.race.run(steps) if steps else session.race.run_for(seconds)
+
+    def again():
+        session.race = Race(session.race.configs, dataset=session.race.dataset)
+
+    return live.Work(advance=advance, still=lambda: session.race.snapshots(), running=lambda: session.race.running,
+                     ready=lambda: session.race is not None, reset=again, what="race",
+                     restart="press Reset race to start it again",
+                     missing="Fix the racers' settings above to start a race.",
+                     pace=lambda busy: (FRAME_SECONDS, SLICE_SECONDS))
+
+
+RACE_BUTTONS = live.Buttons("race", play="Start race", pause="Pause race", step="Step race", reset="Reset race",
+                            play_name="start", step_help="one optimizer step for every racer, on the same mini-batch",
+                            reset_help="all racers back to their initial weights", speed=False,
+                            only_while_running=True)
 
 
 def data_summary(cfg: RunConfig) -> str:
@@ -86,34 +92,23 @@ def _snap(options: list[float], value: float) -> float:
     return value if value in options else min(options, key=lambda o: abs(o - value))
 
 
-def _rate(x: float) -> str:
-    return "off" if x == 0 else f"{x:g}"
-
-
 def racer_knobs(name: str, default: RunConfig) -> RunConfig:
-    """The knobs worth comparing, for one racer; other settings come from ``default``. Raises ConfigError."""
-    m, t = default.model, default.train
-
-    def kw(knob: str) -> dict:
-        return {"key": f"race.{name}.{knob}", "persist_state": "session"}
-
-    def pick(label, registry, value, knob):
-        return st.selectbox(label, list(registry), index=list(registry).index(value), **kw(knob))
-
-    optimizer = pick("Optimizer", OPTIMIZERS, t.optimizer, "optimizer")
-    lr = st.select_slider("Learning rate", LEARNING_RATES, _snap(LEARNING_RATES, t.learning_rate),
-                          format_func=_rate, **kw("learning_rate"))
-    activation = pick("Activation", ACTIVATIONS, m.activation, "activation")
-    init = pick("Initialization", INITIALIZERS, m.init, "init")
-    hidden = st.text_input("Hidden layers", ",".join(map(str, m.hidden)), **kw("hidden"))
-    batch_norm = st.toggle("Batch norm", m.batch_norm, **kw("batch_norm"))
-    dropout = st.slider("Dropout", 0.0, 0.8, m.dropout, step=0.05, **kw("dropout"))
-    l2 = st.select_slider("L2", PENALTIES, _snap(PENALTIES, t.l2), format_func=_rate, **kw("l2"))
-    widths = parse_hidden(hidden)
-    check_hidden(widths, PLAYGROUND.max_layers, PLAYGROUND.max_width)
-    return RunConfig(default.data, replace(m, hidden=widths, activation=activation, init=init,
-                                           batch_norm=batch_norm, dropout=dropout),
-                     replace(t, optimizer=optimizer, learning_rate=lr, l2=l2))
+    """The knobs worth comparing (``settings.RACE_KNOBS``), for one racer; other settings come from
+    ``default``. Each knob is the sidebar's widget for that setting, keyed ``race.<racer>.<setting>`` and kept
+    out of the URL. Raises ConfigError."""
+    values = {"model": {}, "train": {}}
+    for knob in settings.RACE_KNOBS:
+        s = settings.get(knob)
+        value = getattr(getattr(default, s.section), knob)
+        kw = {"key": f"race.{name}.{knob}", "persist_state": "session"}
+        if knob == "hidden":
+            value = parse_hidden(st.text_input(s.label, ",".join(map(str, value)), **kw))
+            check_hidden(value, PLAYGROUND.max_layers, PLAYGROUND.max_width)
+        else:
+            value = draw(knob, _snap(list(s.options), value) if s.options else value, kw)
+        values[s.section][knob] = value
+    return RunConfig(default.data, replace(default.model, **values["model"]),
+                     replace(default.train, **values["train"]))
 
 
 def racer_summary(cfg: RunConfig) -> str:
@@ -183,35 +178,8 @@ def sync_race(session: RaceSession, configs: dict[str, RunConfig] | None, datase
 
 
 def race_controls(session: RaceSession) -> None:
-    """Start / Pause / Step / Reset for the race: the buttons only flip flags (the fragment trains)."""
-
-    def start():
-        session.playing, session.notice = True, ""
-
-    def pause():
-        session.playing = False
-        training_slots().release(state.session_id())
-
-    def step():
-        session.playing = False
-        session.race.run(1)
-
-    def reset():
-        session.playing, session.notice, session.trained_seconds = False, "", 0.0
-        training_slots().release(state.session_id())
-        session.race = Race(session.race.configs, dataset=session.race.dataset)
-
-    missing = session.race is None
-    finished = missing or not session.race.running
-    go, halt, one, again, _ = st.columns([1, 1, 1, 1, 3])
-    go.button("Start race", on_click=start, type="primary", disabled=finished, width="stretch", key="race.start")
-    halt.button("Pause race", on_click=pause, width="stretch", key="race.pause")
-    one.button("Step race", on_click=step, disabled=finished, width="stretch", key="race.step",
-               help="one optimizer step for every racer, on the same mini-batch")
-    again.button("Reset race", on_click=reset, disabled=missing, width="stretch", key="race.reset",
-                 help="all racers back to their initial weights")
-    if session.notice:
-        st.info(session.notice)
+    """Start / Pause / Step / Reset for the race (the live loop's buttons: they only flip flags)."""
+    live.buttons(session, race_work(session), RACE_BUTTONS)
 
 
 def draw_race(snapshots: dict[str, Snapshot], race: Race, playing: bool) -> None:
@@ -235,28 +203,6 @@ def draw_race(snapshots: dict[str, Snapshot], race: Race, playing: bool) -> None
 
 
 def race_fragment(session: RaceSession) -> None:
-    """While racing, every FRAME_SECONDS: train all racers in lockstep for a slice, then draw."""
-
-    def frame():
-        race = session.race
-        if race is None:
-            st.warning("Fix the racers' settings above to start a race.")
-            return
-        was_playing = session.playing
-        allowed = session.playing and race.running and gate.may_train(session, "race",
-                                                                      "press Reset race to start it again")
-        if allowed:
-            started = time.perf_counter()
-            snapshots = race.run_for(SLICE_SECONDS)
-            session.trained_seconds += time.perf_counter() - started
-        else:
-            snapshots = race.snapshots()
-        draw_race(snapshots, race, session.playing)
-        if not session.playing or not race.running:
-            training_slots().release(state.session_id())
-        if was_playing and not (session.playing and race.running):
-            # every racer finished, diverged or stopped, or the time cap was reached: stop the timer
-            session.playing = False
-            st.rerun()
-
-    st.fragment(frame, run_every=FRAME_SECONDS if session.playing else None)()
+    """While racing, every FRAME_SECONDS: all racers train in lockstep for a slice, then are drawn."""
+    live.fragment(session, race_work(session),
+                  lambda snapshots: draw_race(snapshots, session.race, session.playing))

@@ -3,7 +3,6 @@ server's training gate), and the charts of a running study."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import altair as alt
@@ -12,7 +11,6 @@ import streamlit as st
 from nncore import registry
 from nncore.config import RunConfig
 from nncore.errors import ConfigError
-from nncore.limits import training_slots
 from nncore.search.study import SearchSpace, SteppedSearch, config_from_params
 
 from ui.session import gate, live, state
@@ -23,16 +21,23 @@ SLICE_SECONDS = 0.3   # training per refresh (shorter when the server is busy, a
 
 
 @dataclass
-class SearchSession:
-    """This browser session's search: the study under way and its share of the server's training time."""
+class SearchSession(state.LiveState):
+    """This browser session's search: the study under way, its share of the server's training time (the live
+    loop keeps its flags), and the training time it was given."""
 
     search: SteppedSearch | None = None
-    playing: bool = False
-    trained_seconds: float = 0.0     # training this search has used (bounded by its minutes and the server)
     seconds: float = 0.0             # the training time it was given, in seconds
-    notice: str = ""                 # why it stopped, when it did not finish its trials
     error: str = ""                  # why it could not start
     charts: dict = field(default_factory=dict)  # the study's charts, redrawn when a trial ends
+
+    def close(self) -> None:
+        """A closed tab: the search stops now (its trial under way is set aside); the study stays resumable."""
+        if self.search is None:
+            return
+        if not self.search.finished:
+            self.search.stop("stopped: its browser tab was closed")
+        self.search, self.playing = None, False
+        self.notice = "The connection was lost, so the search was stopped; pick its study to resume it."
 
 
 def search_session() -> SearchSession:
@@ -43,8 +48,7 @@ def stop(session: SearchSession, note: str = "stopped by the Stop button") -> No
     """End the search now (its trial under way is set aside) and give the training slot back."""
     if session.search is not None and not session.search.finished:
         session.search.stop(note)
-    session.playing = False
-    gate.release()
+    live.pause(session)
 
 
 def start(session: SearchSession, base: RunConfig, space: SearchSpace, *, trials: int, minutes: float,
@@ -62,32 +66,33 @@ def start(session: SearchSession, base: RunConfig, space: SearchSpace, *, trials
     except ConfigError as e:
         session.error = f"The search cannot start: {server_text(e)}"
         return
-    session.search, session.playing = search, True
+    session.search = search
     session.trained_seconds, session.seconds = 0.0, minutes * 60
+    live.play(session)
 
 
-def tick(session: SearchSession) -> None:
-    """One slice of the search, if the server's gate lets it train now; stops it at its time or its trials."""
-    search = session.search
-    if not session.playing or search is None:
-        return
-    if session.trained_seconds >= session.seconds:
-        stop(session, "stopped: the search used its minutes")
-        session.notice = (f"The search used its {session.seconds / 60:g} minutes of training: resume the study "
-                          "to search on.")
-        return
-    if not gate.may_train(session, "search", "resume the study to search on"):
-        if not session.playing:  # out of the server's time: the trial under way is set aside
-            stop(session, "stopped: the search used the server's time for one run")
-        return
-    _, run_slice = live.pace(training_slots().busy)  # a busier server gives every training a shorter slice
-    started = time.perf_counter()
-    more = search.advance(min(SLICE_SECONDS * run_slice / live.TRAIN_SLICE_SECONDS,
-                              session.seconds - session.trained_seconds))
-    session.trained_seconds += time.perf_counter() - started
-    if not more:
-        session.playing = False
-        gate.release()
+def search_work(session: SearchSession) -> live.Work:
+    """The search as the live loop's work: each frame trains a slice of the trial under way (starting trials as
+    needed), within the search's own minutes and the server's time for one run."""
+
+    def within_minutes():
+        if session.playing and session.search is not None and session.trained_seconds >= session.seconds:
+            stop(session, "stopped: the search used its minutes")
+            session.notice = (f"The search used its {session.seconds / 60:g} minutes of training: resume the study "
+                              "to search on.")
+
+    def slice_seconds(busy):  # a busier server gives every training a shorter slice
+        return FRAME_SECONDS, SLICE_SECONDS * live.pace(busy)[1] / live.TRAIN_SLICE_SECONDS
+
+    def advance(steps, seconds):
+        return session.search.advance(min(seconds, session.seconds - session.trained_seconds))
+
+    return live.Work(advance=advance, still=lambda: None,
+                     running=lambda: session.search is not None and not session.search.finished,
+                     what="search", restart="resume the study to search on", pace=slice_seconds,
+                     before=within_minutes,  # out of the server's time: the trial under way is set aside
+                     time_up=lambda: stop(session, "stopped: the search used the server's time for one run"))
+
 
 KNOB_LABELS = {"learning_rate": "Learning rate", "depth": "Depth (hidden layers)", "width": "Width",
                "activation": "Activation", "optimizer": "Optimizer", "l2": "L2", "dropout": "Dropout",

@@ -15,21 +15,38 @@ NAMESPACE = "nnplay"
 
 
 @dataclass
-class RunSession:
+class LiveState:
+    """What the live loop (``ui.session.live``) keeps for one thing that trains live: a page's run, the race,
+    a search, a lesson. The server's gate reads and writes ``playing``, ``notice`` and ``trained_seconds``."""
+
+    playing: bool = False
+    trained_seconds: float = 0.0      # wall seconds it has trained (bounded by NNPLAY_MAX_RUN_SECONDS)
+    notice: str = ""                  # one-off message ("the run was reset because …", "this run used …")
+    frame_seconds: float | None = None  # the frame timer's period while playing (None: no timer)
+    full_run: bool = False            # the next frame is drawn inside a whole-page run, not on the timer
+
+    def close(self) -> None:
+        """Its browser tab closed: stop, and drop what it trained (subclasses drop their own work)."""
+        self.playing = False
+
+
+@dataclass
+class RunSession(LiveState):
     """One page's live run and its controls."""
 
     trainer: Trainer | None = None
     page: str = ""                    # which page the run belongs to
-    playing: bool = False
-    trained_seconds: float = 0.0      # wall seconds this run has trained (bounded by NNPLAY_MAX_RUN_SECONDS)
-    notice: str = ""                  # one-off message shown after a reset ("the run was reset because …")
     snapshot: Snapshot | None = None  # the latest frame drawn
-    frame_seconds: float | None = None  # the frame timer's period while playing (None: no timer)
-    full_run: bool = False            # the next frame is drawn inside a whole-page run, not on the timer
     cache: dict = field(default_factory=dict)  # derived views of the current run (e.g. evaluations per epoch)
     view: dict = field(default_factory=dict)   # the live view's choices (e.g. which hidden layer it shows)
     app_rerun: bool = False           # an event changed the page's settings: the whole page runs again
     event_notice: str = ""            # what that event did, said instead of the plain "the run was reset"
+
+    def close(self) -> None:
+        """Back to a page without a run (the widgets keep its settings, should the tab come back)."""
+        fresh = RunSession(page=self.page, notice="The connection was lost, so this run was stopped and cleared; "
+                                                  "press Play to start again.")
+        self.__dict__.update(fresh.__dict__)
 
 
 def space() -> dict:
@@ -45,22 +62,17 @@ def _session_id() -> str:
 
 
 def _free(hook: dict) -> None:
-    """A closed tab (a disconnected session): stop its runs, give back its training slot, free its memory.
-    Runs only with nothing but their settings kept: widgets remember them if the tab comes back."""
+    """A closed tab (a disconnected session): the one release hook of a browser session. It gives back the
+    session's training slot and closes everything that trains live in it (each ``LiveState``: the pages' runs,
+    the race, a search), then frees the memory its views held."""
     import gc
 
     from nncore.limits import training_slots
     ns = hook.get("space", {})
     training_slots().release(ns.get("session_id", ""))
-    for key in [k for k in ns if k.startswith("run.")]:
-        ns[key] = RunSession(page=key[len("run."):], notice="The connection was lost, so this run was stopped "
-                                                            "and cleared; press Play to start again.")
-    search = ns.get("search")
-    if getattr(search, "search", None) is not None:  # a search stops now: its trial under way is set aside
-        if not search.search.finished:
-            search.search.stop("stopped: its browser tab was closed")
-        search.search, search.playing = None, False
-        search.notice = "The connection was lost, so the search was stopped; pick its study to resume it."
+    for value in list(ns.values()):
+        if isinstance(value, LiveState):
+            value.close()
     ns.pop("history", None)
     ns.pop("views", None)  # the last frames of the Lessons' and the race's live views
     ns.pop("tables", None)
@@ -84,7 +96,7 @@ def return_memory_to_os() -> None:
 
 @st.cache_resource(scope="session", on_release=_free, show_spinner=False)
 def _release_hook(session_id: str) -> dict:
-    """One object per browser session whose release (the tab closed) frees that session's runs."""
+    """One object per browser session whose release (the tab closed) frees everything it trains."""
     return {}
 
 
