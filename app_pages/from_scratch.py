@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from nncore.errors import ConfigError
-from nncore.inspect.gradcheck import gradcheck
+from nncore.engines.numpy_gradcheck import gradcheck
 from nncore.engines.numpy_walkthrough import explain_sample, step_both_engines
 from ui.panels import scratch as scratch_panels
 from ui.session import state

@@ -18,6 +18,10 @@ SLOW_FOLDERS = {"app": ("slow",), "browser": ("slow", "browser")}
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: a whole page, a real browser or a longer training (left out by -m 'not slow')")
     config.addinivalue_line("markers", "browser: drives a real Chromium")
+    # The test process is an entry point: it chooses torch's threads (engines never do). The tests' networks are
+    # small, where extra threads only spin (nncore.engines.wants_one_thread).
+    import torch
+    torch.set_num_threads(1)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -19,10 +19,13 @@ from nncore.errors import ConfigError
 from nncore.registry import TASK_LOSS
 
 
-def check_params(params: list[dict[str, np.ndarray]], dtype) -> None:
-    """Refuse parameters the network cannot hold: NaN or infinite values, or values beyond ``dtype``'s largest
-    finite number (float64 1e300 in a float32 network would be inf, and the run diverge at its first step).
-    The ConfigError names the tensor, as a checkpoint does (``layers.{i}.{key}``)."""
+def check_params(params: list[dict[str, np.ndarray]], dtype, n_layers: int) -> None:
+    """Refuse parameters the network cannot hold: a list for another number of layers than ``n_layers`` (a
+    ValueError), NaN or infinite values, or values beyond ``dtype``'s largest finite number (float64 1e300 in a
+    float32 network would be inf, and the run diverge at its first step). The ConfigError names the tensor, as a
+    checkpoint does (``layers.{i}.{key}``)."""
+    if len(params) != n_layers:
+        raise ValueError(f"expected parameters for {n_layers} layers, got {len(params)}")
     limit = float(np.finfo(dtype).max)
     for i, layer in enumerate(params):
         for key, value in layer.items():

@@ -299,7 +299,7 @@ class NumpyEngine(Engine):
         return layers
 
     def set_params(self, params):
-        check_params(params, self.dtype)
+        check_params(params, self.dtype, self.n_layers)
         for i, layer in enumerate(params):
             self.p.W[i][...] = layer["W"]
             self.p.b[i][...] = layer["b"]

@@ -235,9 +235,7 @@ class TorchEngine(Engine):
 
     @torch.no_grad()
     def set_params(self, params):
-        if len(params) != len(self.layers):
-            raise ValueError(f"expected parameters for {len(self.layers)} layers, got {len(params)}")
-        check_params(params, self.model.dtype)
+        check_params(params, self.model.dtype, len(self.layers))
         for i, (lin, layer) in enumerate(zip(self.layers, params)):
             lin.weight.copy_(torch.from_numpy(np.asarray(layer["W"])))
             lin.bias.copy_(torch.from_numpy(np.asarray(layer["b"])))

@@ -24,7 +24,7 @@ from nncore.data import make_dataset
 from nncore.engines import engine_class, make_engine, network_sizes
 from nncore.errors import ConfigError
 from nncore.features import FEATURES
-from nncore.inspect.gradcheck import gradcheck
+from nncore.engines.numpy_gradcheck import gradcheck
 from nncore.train.trainer import Trainer
 from tests.helpers import (ELEMENTWISE_ULPS, assert_runs_without_torch, assert_within, make_cfg,
                            mlp_forward_bound, mlp_gradient_bound, train, unit_roundoff)
@@ -224,7 +224,7 @@ def test_gradient_check_passes_with_every_feature_at_once_and_batch_norm():
 @pytest.mark.slow
 def test_a_numpy_run_with_features_does_not_import_torch():
     code = ("import sys; from nncore.config import RunConfig, DataConfig, ModelConfig, TrainConfig;"
-            "from nncore.train.trainer import Trainer; from nncore.inspect.gradcheck import gradcheck;"
+            "from nncore.train.trainer import Trainer; from nncore.engines.numpy_gradcheck import gradcheck;"
             "cfg = RunConfig(DataConfig(dataset='circles', n_points=100), ModelConfig(hidden=(), "
             "inputs=('x1_sq', 'x2_sq', 'sin_x1')), TrainConfig(engine='numpy', epochs=3));"
             "t = Trainer(cfg); t.run(steps=100); assert gradcheck(cfg, t.dataset)['passed']")

@@ -319,7 +319,7 @@ def test_numpy_engine_solves_moons_through_the_trainer():
 def test_numpy_engine_and_gradcheck_run_without_importing_torch():
     code = ("import sys; from nncore.config import RunConfig, DataConfig, ModelConfig, TrainConfig;"
             "from nncore.data import make_dataset; from nncore.engines import make_engine;"
-            "from nncore.inspect.gradcheck import gradcheck;"
+            "from nncore.engines.numpy_gradcheck import gradcheck;"
             "cfg = RunConfig(DataConfig(dataset='xor', n_points=60), ModelConfig(hidden=(4,), batch_norm=True),"
             " TrainConfig(engine='numpy'));"
             "ds = make_dataset(cfg.data); e = make_engine(cfg, ds);"

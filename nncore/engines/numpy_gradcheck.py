@@ -51,8 +51,6 @@ perturbation are set to 0. Where no such batch exists (e.g. all-zero initial wei
 
 from __future__ import annotations
 
-import argparse
-import json
 from dataclasses import replace
 
 import numpy as np
@@ -207,36 +205,3 @@ def _directional(engine, view, v, eps, X, y) -> float:
 def run_gradcheck(cfg, dataset) -> dict:
     """The check with its defaults (what the command line runs)."""
     return gradcheck(cfg, dataset)
-
-
-# --- command line: ``python -m nncore gradcheck [network flags] [--json]`` ------------------------------
-def add_command(subparsers) -> argparse.ArgumentParser:
-    """Register the ``gradcheck`` subcommand on the CLI's subparsers."""
-    from nncore.cli.main import add_network_args
-    p = subparsers.add_parser("gradcheck", help="check the NumPy engine's gradients by finite differences")
-    add_network_args(p)
-    p.add_argument("--samples", type=int, default=8, help="data rows in the checked batch")
-    p.add_argument("--eps", type=float, default=1e-6, help="finite-difference step")
-    p.add_argument("--directions", type=int, default=4, help="random directions per parameter tensor")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_gradcheck)
-    return p
-
-
-def cmd_gradcheck(a: argparse.Namespace) -> int:
-    """Handler: exit code 0 when the check passes, 1 when it fails."""
-    from nncore.cli.main import config_from_args
-    from nncore.data import make_dataset
-    cfg = config_from_args(a)
-    result = gradcheck(cfg, make_dataset(cfg.data), n_samples=a.samples, eps=a.eps, n_directions=a.directions)
-    if a.json:
-        print(json.dumps(result))
-    else:
-        for row in result["layers"]:
-            print(f"{row['layer']:>10} {row['param']:>5}  rel. error {row['max_rel_error']:.2e}  "
-                  f"|a − n| {row['max_abs_error']:.2e} (noise bound {row['noise']:.2e})  ({row['reference']})")
-        for note in result["notes"]:
-            print(f"note: {note}")
-        print(f"{'passed' if result['passed'] else 'FAILED'}: max relative error "
-              f"{result['max_rel_error']:.2e} (threshold {THRESHOLD:g})")
-    return 0 if result["passed"] else 1

@@ -16,8 +16,9 @@ from nncore.engines import numpy_functions
 from nncore.engines.numpy_engine import NumpyEngine
 from nncore.errors import ConfigError
 from nncore.engines import network_sizes
-from nncore.inspect.gradcheck import (KINK_MARGIN, THRESHOLD, UNIT_ROUNDOFF, add_command, compare_direction, gradcheck,
-                              noise_bound, relative_error, rounding_steps, run_gradcheck)
+from nncore.cli.gradcheck import add_command
+from nncore.engines.numpy_gradcheck import (KINK_MARGIN, THRESHOLD, UNIT_ROUNDOFF, compare_direction, gradcheck,
+                                            noise_bound, relative_error, rounding_steps, run_gradcheck)
 from nncore.engines.init import init_params
 
 
