@@ -2,8 +2,9 @@
 trials, a loaded checkpoint and settings changed mid-run.
 
 ``check`` refuses a run's settings beyond the server's limits before anything is built (so a file asking for a
-million points never generates them); ``may_train`` is asked before every slice of training: it grants one of
-the shared training slots and counts the run's share of NNPLAY_MAX_RUN_SECONDS.
+million points never generates them); ``may_train`` is asked before every slice of training (by the live loop,
+``ui.session.live.train_slice``): it grants one of the shared training slots and enforces the run's
+NNPLAY_MAX_RUN_SECONDS.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ def check_data_on_disk(cfg: RunConfig) -> None:
 
 
 def may_train(session, what: str = "run", restart: str = "save it, or press Reset to start a new one") -> bool:
-    """Whether ``session`` (anything with ``playing``, ``notice`` and ``trained_seconds``) may train one more
-    slice now: it may use NNPLAY_MAX_RUN_SECONDS of training in all, and at most NNPLAY_MAX_TRAININGS sessions
+    """Whether ``session`` (a ``state.LiveState``: ``playing``, ``notice``, ``trained_seconds``) may train one
+    more slice now: it may use NNPLAY_MAX_RUN_SECONDS of training in all, and at most NNPLAY_MAX_TRAININGS sessions
     train at once (the others wait in line, told so)."""
     bounds = load_limits()
     if session.trained_seconds >= bounds.max_run_seconds:
