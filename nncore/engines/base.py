@@ -53,6 +53,7 @@ class Engine(ABC):
         """``sizes`` = [inputs, hidden..., outputs]; ``task`` is binary, multiclass or regression;
         ``params`` the initial parameters (copied); ``seed`` drives dropout masks."""
         self.model = model
+        self.dtype = np.dtype(model.dtype)  # the network's float type, a NumPy dtype on every engine
         self.train_cfg = train
         self.sizes = list(sizes)
         self.task = task

@@ -27,7 +27,6 @@ class NumpyEngine(Engine):
 
     def __init__(self, model, train, sizes, task, params, seed):
         super().__init__(model, train, sizes, task, params, seed)
-        self.dtype = np.dtype(model.dtype)
         self.rng = np.random.default_rng(seed)
         self.n_layers = len(self.sizes) - 1
         self.batch_norm = model.batch_norm

@@ -128,7 +128,7 @@ class TorchEngine(Engine):
 
     def __init__(self, model, train, sizes, task, params, seed, image_shape=None):
         super().__init__(model, train, sizes, task, params, seed)
-        self.dtype = torch.float64 if model.dtype == "float64" else torch.float32
+        self.tensor_dtype = torch.float64 if model.dtype == "float64" else torch.float32  # the dtype, in torch
         self.device = resolve_device(train.device)
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
         if model.kind == "cnn":
@@ -139,7 +139,7 @@ class TorchEngine(Engine):
             self.net = MLP(self.sizes, model.activation, model.batch_norm, model.dropout, self.generator,
                            inputs=features.active(model.inputs))
             self.mlp, self.convs = self.net, []
-        self.net.to(device=self.device, dtype=self.dtype)
+        self.net.to(device=self.device, dtype=self.tensor_dtype)
         self.layers = [*self.convs, *self.mlp.linears]  # every module with a weight and a bias, input side first
         self.set_params(params)
         self.loss_fn = LOSSES[self.loss_name]()
@@ -151,7 +151,7 @@ class TorchEngine(Engine):
     def _target(self, y: np.ndarray) -> torch.Tensor:
         if self.task == "multiclass":
             return torch.from_numpy(np.asarray(y, dtype=np.int64)).to(self.device)
-        return torch.from_numpy(np.asarray(y)).to(self.device, self.dtype).reshape(-1, 1)
+        return torch.from_numpy(np.asarray(y)).to(self.device, self.tensor_dtype).reshape(-1, 1)
 
     def _penalty(self) -> torch.Tensor | float:
         t = self.train_cfg
@@ -165,7 +165,7 @@ class TorchEngine(Engine):
     def train_step(self, X, y):
         self.net.train()
         self.optimizer.zero_grad(set_to_none=False)
-        out = self.net(_tensor(X).to(self.device, self.dtype))
+        out = self.net(_tensor(X).to(self.device, self.tensor_dtype))
         loss = self.loss_fn(out, self._target(y))
         (loss + self._penalty()).backward()
         if self.train_cfg.clip_norm > 0:
@@ -202,13 +202,13 @@ class TorchEngine(Engine):
     @torch.no_grad()
     def forward(self, X):
         self.net.eval()
-        return _numpy(self.net(_tensor(X).to(self.device, self.dtype)))
+        return _numpy(self.net(_tensor(X).to(self.device, self.tensor_dtype)))
 
     @torch.no_grad()
     def trace(self, X):
         self.net.eval()
         layers = []
-        self.net(_tensor(X).to(self.device, self.dtype), trace=layers)
+        self.net(_tensor(X).to(self.device, self.tensor_dtype), trace=layers)
         return [{k: _numpy(v) for k, v in layer.items()} for layer in layers]
 
     @property

@@ -21,3 +21,11 @@ def test_parameters_for_another_number_of_layers_are_refused_and_nothing_changes
         for old, now in zip(before, engine.get_params()):
             for key in old:
                 np.testing.assert_array_equal(now[key], old[key])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_both_engines_name_their_float_type_as_the_same_numpy_dtype(dtype):
+    for name in ("torch", "numpy"):
+        cfg = make_cfg(dataset="moons", n_points=100, engine=name, device="cpu", dtype=dtype)
+        engine = make_engine(cfg, make_dataset(cfg.data))
+        assert type(engine.dtype) is type(np.dtype(dtype)) and engine.dtype == np.dtype(dtype)
