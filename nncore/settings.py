@@ -20,7 +20,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 from nncore import registry
-from nncore.config import DEVICES, ENGINES, MODEL_KINDS, DataConfig, ModelConfig, TrainConfig
+from nncore.config import (
+    DEVICES,
+    ENGINES,
+    MODEL_KINDS,
+    DataConfig,
+    ModelConfig,
+    TrainConfig,
+)
 from nncore.data import DATASETS, noise_help
 from nncore.features import FEATURES
 from nncore.limits import Limits, load_limits
@@ -138,9 +145,7 @@ TABLE: tuple[Setting, ...] = (
     Setting("features", "data", "columns", "Feature columns", "feature columns (default: all other numeric ones)",
             flag="--features", metavar="A,B,..."),
     Setting("task", "data", "choice", "Task", "what the label is (auto: whole-number labels are classes)",
-            choices=registry.Registry("task", {"auto": "classes when the labels look like classes",
-                                               "classification": "predict a class",
-                                               "regression": "predict a number"}), flag="--task"),
+            choices=registry.LABEL_TASKS, flag="--task"),
     Setting("missing", "data", "choice", "Missing values",
             "drop rows with missing values, or impute column means (default: refuse missing values)",
             choices=registry.Registry("missing", {"refuse": "refuse a table with missing values",
@@ -270,12 +275,12 @@ def _limits(limits: Limits | None) -> Limits:
     return load_limits() if limits is None else limits
 
 
-def widget_bounds(name: str, limits: Limits | None = None) -> tuple:
+def widget_bounds(name: str, limits: Limits | None = None, *, capped: bool = True) -> tuple:
     """(lo, hi) a widget of setting ``name`` offers, in widget units: its span (or the rule), the upper end
-    capped by the server's limit, read now from the environment unless ``limits`` is given."""
+    capped by the server's limit (``capped``), read now from the environment unless ``limits`` is given."""
     s = SETTINGS[name]
     lo, hi = s.span if s.span is not None else (s.lo, s.hi)
-    if s.limit is not None and s.kind != "layers":
+    if capped and s.limit is not None:
         hi = max(lo, min(hi, getattr(_limits(limits), s.limit)))
     return lo, hi
 

@@ -1,8 +1,10 @@
 """Sidebars: grouped widgets (Data / Network / Training / Regularization) that build a RunConfig.
 
 One builder serves every training page; a ``SidebarSpec`` says which page it is (its key prefix, its default
-config, its datasets and bounds). Widget values persist for the whole browser session, also across pages.
-Option lists come from the nncore registries, so a new optimizer or dataset shows up without touching this.
+config, its datasets). Widget values persist for the whole browser session, also across pages. Each widget's
+label, help, bounds, step and options come from ``nncore.settings``, its upper bounds capped by the server's
+``NNPLAY_*`` limits as they are now; option lists come from the nncore registries, so a new optimizer or
+dataset shows up without touching this.
 """
 
 from __future__ import annotations
@@ -12,37 +14,41 @@ from dataclasses import dataclass, fields, replace
 
 import streamlit as st
 
-from nncore import registry
-from nncore.config import DEVICES, ENGINES, IMAGE_DEFAULTS, MODEL_KINDS, RunConfig, defaults_for, parse_hidden
+from nncore import settings
+from nncore.config import IMAGE_DEFAULTS, RunConfig, defaults_for, parse_hidden
 from nncore.data import DATASETS, DRAWN, REAL_TABLES, SPECS, noise_help
 from nncore.errors import ConfigError
 from nncore.features import DEFAULT_INPUTS, FEATURES
 from nncore.features import label as feature_label
-
 from ui.safe import plain
 from ui.session.state import space
 
-LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
-PENALTIES = [0.0, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1]
-BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
-CLIP_NORMS = [0.0, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0]
-BETA2S = [0.9, 0.99, 0.995, 0.999, 0.9999]
-CHOICES = {"learning_rate": LEARNING_RATES, "weight_decay": PENALTIES, "l1": PENALTIES, "l2": PENALTIES,
-           "batch_size": BATCH_SIZES, "beta2": BETA2S, "clip_norm": CLIP_NORMS}  # the select sliders' options
-# (min, max, step) of every numeric widget, by widget name: the widgets are drawn with these, and settings that
-# arrive from a checkpoint or a link are checked and fitted against them (a value outside stops the sidebar).
-BOUNDS = {
-    "classes": (2, 10, 1), "n_points": (20, 2000, 10), "noise": (0.0, 0.5, 0.01), "seed": (0, 2**31 - 1, 1),
-    "val_pct": (5, 40, 5), "test_pct": (5, 40, 5), "limit": (0, 60_000, 500),
-    "momentum": (0.0, 0.99, 0.01), "beta1": (0.0, 0.99, 0.01), "step_size": (1, 10_000, 1),
-    "gamma_step": (0.5, 0.999, 0.001), "gamma_exponential": (0.5, 0.999, 0.001), "epochs": (1, 100_000, 10),
-    "dropout": (0.0, 0.8, 0.05), "early_stopping": (0, 10_000, 5), "min_delta": (0.0, 1.0, 1e-4),
-    "augment_shift": (0, 4, 1), "augment_rotate": (0.0, 20.0, 1.0),
-}
-OPTIMIZER_KNOBS = {  # which optimizer settings apply to which optimizer
-    "momentum": ("momentum",), "nesterov": ("momentum",), "adam": ("beta1", "beta2"),
-    "adamw": ("beta1", "beta2", "weight_decay"),
-}
+# Widget key -> the setting it shows (val_pct shows val_fraction; gamma_step and gamma_exponential show gamma).
+WIDGETS = settings.widget_keys()
+
+
+def bounds(name: str, *, capped: bool = True) -> tuple:
+    """(min, max, step) of numeric widget ``name``: the widgets are drawn with these, and settings that arrive
+    from a link are checked against them (a value outside stops the sidebar). The maximum follows the server's
+    limit as the environment says now; ``capped`` False: without it (what the page itself offers, so that a
+    checkpoint beyond the server's limit is refused by the limit's name rather than fitted down)."""
+    s = WIDGETS[name]
+    lo, hi = settings.widget_bounds(s.name, capped=capped)
+    step = s.step
+    if s.kind == "int" or s.scale != 1:
+        return int(lo), int(hi), int(step)
+    return float(lo), float(hi), float(step)
+
+
+def options(name: str) -> tuple | None:
+    """The listed values of select slider ``name`` (None: not a select slider)."""
+    s = WIDGETS.get(name)
+    return None if s is None or s.widget != "select_slider" else s.options
+
+
+def _numeric(name: str) -> bool:
+    s = WIDGETS.get(name)
+    return s is not None and s.widget in ("slider", "number") and s.kind in ("int", "float")
 
 
 @dataclass(frozen=True)
@@ -52,17 +58,23 @@ class SidebarSpec:
     prefix: str                  # widget key prefix, one per page, so each page keeps its own settings
     defaults: RunConfig          # the values on first load
     datasets: tuple[str, ...]    # dataset keys offered
-    max_layers: int              # hidden-layer bounds on this page
-    max_width: int
     images: bool = False         # image pages add model kind, preprocessing and augmentation
+    layer_cap: int | None = None  # this page's own cap on hidden layers, below the server's
+
+    @property
+    def max_layers(self) -> int:
+        """Hidden layers offered here: the server's NNPLAY_MAX_LAYERS (read now), at most ``layer_cap``."""
+        most = settings.layer_bounds(self.images)[0]
+        return most if self.layer_cap is None else min(most, self.layer_cap)
+
+    @property
+    def max_width(self) -> int:
+        """Units per hidden layer offered here: NNPLAY_MAX_WIDTH (NNPLAY_MAX_IMAGE_WIDTH for images), read now."""
+        return settings.layer_bounds(self.images)[1]
 
 
-PLAYGROUND = SidebarSpec("pg", RunConfig(), (*SPECS, *REAL_TABLES, "csv", DRAWN), max_layers=6, max_width=64)
-IMAGES = SidebarSpec("img", IMAGE_DEFAULTS, ("digits", "fashion_mnist"), max_layers=4, max_width=1024, images=True)
-
-
-def _fmt_rate(x: float) -> str:
-    return "off" if x == 0 else f"{x:g}"
+PLAYGROUND = SidebarSpec("pg", RunConfig(), (*SPECS, *REAL_TABLES, "csv", DRAWN))
+IMAGES = SidebarSpec("img", IMAGE_DEFAULTS, ("digits", "fashion_mnist"), images=True, layer_cap=4)
 
 
 def _listing(reg) -> str:
@@ -76,6 +88,34 @@ def check_hidden(hidden: tuple[int, ...], max_layers: int, max_width: int) -> No
     for i, width in enumerate(hidden):
         if not 1 <= width <= max_width:
             raise ConfigError(f"hidden[{i}] width must be between 1 and {max_width}, got {width}", "hidden")
+
+
+def draw(name: str, value, kw: dict, container=None, *, label: str | None = None, help: str | None = None,
+         **extra):
+    """The widget of setting ``name`` (a widget key of ``WIDGETS``) as the settings table describes it: label,
+    help, bounds and step, or the options of a select slider or select box. ``value``: its start, in widget
+    units; ``kw``: key and state options; ``container``: where (default the current one)."""
+    s = WIDGETS[name]
+    c = st if container is None else container
+    label = s.label if label is None else label
+    help = s.help if help is None else help
+    if s.widget in ("slider", "number"):
+        lo, hi, step = bounds(name)
+        widget = c.slider if s.widget == "slider" else c.number_input
+        return widget(label, lo, hi, value, step=step, help=help or None, **kw, **extra)
+    if s.widget == "select_slider":
+        if not s.plain_options:
+            extra.setdefault("format_func", s.option_text)
+        return c.select_slider(label, list(s.options), value, help=help or None, **kw, **extra)
+    if s.widget == "select":
+        keys = list(extra.pop("choices", s.choices))
+        reg = {k: s.choices[k] for k in keys}
+        listing = _listing(reg)
+        return c.selectbox(label, keys, index=keys.index(value), help=f"{help}\n\n{listing}" if help else listing,
+                           **kw, **extra)
+    if s.widget == "toggle":
+        return c.toggle(label, value, help=help or None, **kw, **extra)
+    raise ValueError(f"setting {name} has no single widget")
 
 
 class _Builder:
@@ -96,10 +136,9 @@ class _Builder:
         return {"key": key, "persist_state": "session", "bind": None if key in self.unbound else "query-params",
                 "disabled": self.locked}
 
-    def num(self, widget, label: str, name: str, value, **extra):
-        """A slider or number input (``widget``) with the bounds and step of ``BOUNDS[name]``."""
-        lo, hi, step = BOUNDS[name]
-        return widget(label, lo, hi, value, step=step, **self.kw(name), **extra)
+    def w(self, name: str, value, container=None, **extra):
+        """The widget of setting ``name`` with this page's key, starting at ``value`` (widget units)."""
+        return draw(name, value, self.kw(name), container, **extra)
 
     def group(self, title: str, draw):
         """Draw one sidebar group. A group named in the URL's ``hide`` list (a classroom link, e.g.
@@ -114,56 +153,41 @@ class _Builder:
         self.locked = False
         return result
 
-    def select(self, label: str, reg, default: str, name: str, **extra):
-        options = list(reg)
-        return st.selectbox(label, options, index=options.index(default), **self.kw(name), **extra)
-
     def data(self) -> dict:
         spec, d = self.spec, self.d
-        names = {k: DATASETS[k] for k in spec.datasets}
-        values = {"dataset": self.select("Dataset", names, d.dataset, "dataset", help=_listing(names),
-                                         on_change=_dataset_changed, args=(spec,))}
+        values = {"dataset": self.w("dataset", d.dataset, choices=spec.datasets, on_change=_dataset_changed,
+                                    args=(spec,))}
         st.session_state[f"{spec.prefix}.dataset_shown"] = values["dataset"]
+        split = "zero mean, unit variance, with statistics of the training split"
         if spec.images:
-            limit = self.num(st.number_input, "Training images (0 = all)", "limit", d.limit,
-                                    help="fewer images train faster; validation and test shrink alike")
-            values["limit"] = int(limit)
-            values["standardize"] = st.toggle("Standardize pixels", d.standardize, **self.kw("standardize"),
-                                              help="off: scale pixels to [0, 1]; on: per-pixel zero mean, unit variance")
+            values["limit"] = int(self.w("limit", d.limit))
+            values["standardize"] = self.w("standardize", d.standardize, label="Standardize pixels",
+                                           help="off: scale pixels to [0, 1]; on: per-pixel zero mean, unit variance")
         elif values["dataset"] == "csv":
             from ui.controls.tables import table_inputs
             values.update(table_inputs(spec.prefix, self.kw))
-            values["standardize"] = st.toggle("Standardize inputs", d.standardize, **self.kw("standardize"),
-                                              help="zero mean, unit variance, with statistics of the training "
-                                                   "split; a regression target too (its loss is then on the "
-                                                   "standardized target; R² and predictions are in its units)")
+            values["standardize"] = self.w("standardize", d.standardize,
+                                           help=f"{split}; a regression target too (its loss is then on the "
+                                                "standardized target; R² and predictions are in its units)")
         elif values["dataset"] == DRAWN:  # the user's own points, drawn on the plane (ui.controls.drawing)
             from ui.controls.drawing import sidebar_inputs
             values.update(sidebar_inputs(spec.prefix))
-            values["standardize"] = st.toggle("Standardize inputs", d.standardize, **self.kw("standardize"),
-                                              help="zero mean, unit variance, with statistics of the training "
-                                                   "split; a regression target too")
+            values["standardize"] = self.w("standardize", d.standardize, help=f"{split}; a regression target too")
         elif values["dataset"] in REAL_TABLES:  # a fixed table: points, noise and classes do not apply
             table = REAL_TABLES[values["dataset"]]
             kind = "regression" if table.task == "regression" else f"{table.classes} classes"
             st.caption(f"{table.rows} rows, {kind}; drawn in the plane of its first two principal components")
-            values["standardize"] = st.toggle("Standardize inputs", d.standardize, **self.kw("standardize"),
-                                              help="zero mean, unit variance, with statistics of the training split")
+            values["standardize"] = self.w("standardize", d.standardize, help=split)
         else:
             if SPECS[values["dataset"]].takes_classes:
-                values["classes"] = self.num(st.slider, "Classes (arms / clusters)", "classes", d.classes)
-            values["n_points"] = self.num(st.slider, "Points", "n_points", d.n_points)
-            values["noise"] = self.num(st.slider, "Noise", "noise", d.noise,
-                                        help=noise_help(values["dataset"]))
-            values["standardize"] = st.toggle("Standardize inputs", d.standardize, **self.kw("standardize"),
-                                              help="zero mean, unit variance, with statistics of the training split")
-        values["seed"] = int(self.num(st.number_input, "Seed", "seed", d.seed,
-                                             help="same seed, same data, same initial weights, same run"))
+                values["classes"] = self.w("classes", d.classes)
+            values["n_points"] = self.w("n_points", d.n_points)
+            values["noise"] = self.w("noise", d.noise, help=noise_help(values["dataset"]))
+            values["standardize"] = self.w("standardize", d.standardize, help=split)
+        values["seed"] = int(self.w("seed", d.seed))
         val, test = st.columns(2)
-        values["val_fraction"] = self.num(val.slider, "Validation %", "val_pct",
-                                            int(round(d.val_fraction * 100))) / 100
-        values["test_fraction"] = self.num(test.slider, "Test %", "test_pct",
-                                              int(round(d.test_fraction * 100))) / 100
+        values["val_fraction"] = self.w("val_pct", int(round(d.val_fraction * 100)), val) / 100
+        values["test_fraction"] = self.w("test_pct", int(round(d.test_fraction * 100)), test) / 100
         if not spec.images:
             from ui.controls.drawing import sidebar_footer
             sidebar_footer(spec.prefix, values)  # a drawn set's counts and download; only it keeps its link
@@ -173,7 +197,7 @@ class _Builder:
         spec, m = self.spec, self.m
         values = {}
         if spec.images:
-            values["kind"] = self.select("Model", MODEL_KINDS, m.kind, "kind", help=_listing(MODEL_KINDS))
+            values["kind"] = self.w("kind", m.kind)
         text = st.text_input("Hidden layers", ",".join(map(str, m.hidden)), **self.kw("hidden"),
                              help=f"widths separated by commas, e.g. 8,8 — 0 to {spec.max_layers} layers of "
                                   f"1–{spec.max_width} units; leave empty for no hidden layer (a linear model)")
@@ -186,73 +210,51 @@ class _Builder:
         dataset = st.session_state.get(f"{spec.prefix}.dataset_shown", self.d.dataset)
         if not spec.images and (dataset in SPECS or dataset == DRAWN):  # 2-D data: x1², x1·x2, sin x1, ...
             values["inputs"] = tuple(st.multiselect(
-                "Input features", list(FEATURES), list(m.inputs), format_func=feature_label, **self.kw("inputs"),
+                settings.label("inputs"), list(FEATURES), list(m.inputs), format_func=feature_label,
+                **self.kw("inputs"),
                 help="what the first layer reads, computed from the standardized x1, x2: with x1² and x2² even a "
                      "network without hidden layers can draw a circle"))
-        values["activation"] = self.select("Activation", registry.ACTIVATIONS, m.activation, "activation",
-                                           help=_listing(registry.ACTIVATIONS))
-        values["init"] = self.select("Initialization", registry.INITIALIZERS, m.init, "init",
-                                     help=_listing(registry.INITIALIZERS))
+        values["activation"] = self.w("activation", m.activation)
+        values["init"] = self.w("init", m.init)
         return values
 
     def training(self) -> dict:
         t = self.t
-        values = {
-            "engine": self.select("Engine", ENGINES, t.engine, "engine", help=_listing(ENGINES)),
-            "device": self.select("Device", DEVICES, t.device, "device", help=_listing(DEVICES)),
-            "optimizer": self.select("Optimizer", registry.OPTIMIZERS, t.optimizer, "optimizer",
-                                     help=_listing(registry.OPTIMIZERS)),
-            "learning_rate": st.select_slider("Learning rate", LEARNING_RATES, t.learning_rate, format_func=_fmt_rate,
-                                              **self.kw("learning_rate"), help="log scale; changes apply mid-run"),
-        }
-        knobs = OPTIMIZER_KNOBS.get(values["optimizer"], ())
+        values = {name: self.w(name, getattr(t, name)) for name in ("engine", "device", "optimizer")}
+        values["learning_rate"] = self.w("learning_rate", t.learning_rate)
+        knobs = settings.for_optimizer(values["optimizer"])  # what this optimizer reads: momentum, betas, ...
         if "momentum" in knobs:
-            values["momentum"] = self.num(st.slider, "Momentum", "momentum", t.momentum)
+            values["momentum"] = self.w("momentum", t.momentum)
         if "beta1" in knobs:
             b1, b2 = st.columns(2)
-            values["beta1"] = self.num(b1.slider, "β1", "beta1", t.beta1)
-            values["beta2"] = b2.select_slider("β2", BETA2S, t.beta2, **self.kw("beta2"))
+            values["beta1"] = self.w("beta1", t.beta1, b1)
+            values["beta2"] = self.w("beta2", t.beta2, b2, help="")
         if "weight_decay" in knobs:
-            values["weight_decay"] = st.select_slider("Weight decay (AdamW)", PENALTIES, t.weight_decay,
-                                                      format_func=_fmt_rate, **self.kw("weight_decay"))
-        values["batch_size"] = st.select_slider("Batch size", BATCH_SIZES, t.batch_size, **self.kw("batch_size"))
-        values["schedule"] = self.select("LR schedule", registry.SCHEDULES, t.schedule, "schedule",
-                                         help=_listing(registry.SCHEDULES))
-        if values["schedule"] == "step":
-            values["step_size"] = int(self.num(st.number_input, "Step every (epochs)", "step_size",
-                                                      t.step_size))
-        if values["schedule"] in ("step", "exponential"):
+            values["weight_decay"] = self.w("weight_decay", t.weight_decay)
+        values["batch_size"] = self.w("batch_size", t.batch_size)
+        values["schedule"] = self.w("schedule", t.schedule)
+        if settings.get("step_size").applies(schedule=values["schedule"]):
+            values["step_size"] = int(self.w("step_size", t.step_size))
+        if settings.get("gamma").applies(schedule=values["schedule"]):
             default = 0.5 if values["schedule"] == "step" else 0.99
-            values["gamma"] = self.num(st.slider, "Decay factor γ", f"gamma_{values['schedule']}", default)
-        values["epochs"] = int(self.num(st.number_input, "Epochs", "epochs", t.epochs,
-                                               help="the run stops after this many passes over the training data"))
+            values["gamma"] = self.w(f"gamma_{values['schedule']}", default)
+        values["epochs"] = int(self.w("epochs", t.epochs))
         return values
 
     def regularization(self) -> tuple[dict, dict]:
         m, t = self.m, self.t
         l1, l2 = st.columns(2)
-        train = {"l1": l1.select_slider("L1", PENALTIES, t.l1, format_func=_fmt_rate, **self.kw("l1")),
-                 "l2": l2.select_slider("L2", PENALTIES, t.l2, format_func=_fmt_rate, **self.kw("l2"))}
-        model = {"dropout": self.num(st.slider, "Dropout", "dropout", m.dropout,
-                                      help="share of hidden units dropped at each training step"),
-                 "batch_norm": st.toggle("Batch norm", m.batch_norm, **self.kw("batch_norm"))}
-        train["clip_norm"] = st.select_slider("Gradient clipping (max norm)", CLIP_NORMS, t.clip_norm,
-                                              format_func=_fmt_rate, **self.kw("clip_norm"))
-        train["early_stopping"] = int(self.num(
-            st.number_input, "Early stopping patience (epochs, 0 = off)", "early_stopping", t.early_stopping))
+        train = {"l1": self.w("l1", t.l1, l1), "l2": self.w("l2", t.l2, l2)}
+        model = {"dropout": self.w("dropout", m.dropout), "batch_norm": self.w("batch_norm", m.batch_norm)}
+        train["clip_norm"] = self.w("clip_norm", t.clip_norm)
+        train["early_stopping"] = int(self.w("early_stopping", t.early_stopping))
         if train["early_stopping"]:
-            train["restore_best"] = st.toggle("Restore best weights", t.restore_best, **self.kw("restore_best"))
-            train["min_delta"] = float(self.num(
-                st.number_input, "Minimum improvement (val loss)", "min_delta", float(t.min_delta), format="%g",
-                help="a validation-loss drop smaller than this does not count as progress"))
+            train["restore_best"] = self.w("restore_best", t.restore_best)
+            train["min_delta"] = float(self.w("min_delta", float(t.min_delta), format="%g"))
         if self.spec.images:
             st.caption("Augmentation (training images only)")
-            train["augment_flip"] = st.toggle("Random left-right flips", t.augment_flip, **self.kw("augment_flip"),
-                                              help="suits clothing; digits are not symmetric")
-            train["augment_shift"] = self.num(st.slider, "Random shifts (pixels)", "augment_shift",
-                                               t.augment_shift)
-            train["augment_rotate"] = self.num(st.slider, "Random rotations (degrees)", "augment_rotate",
-                                                t.augment_rotate)
+            for name in ("augment_flip", "augment_shift", "augment_rotate"):
+                train[name] = self.w(name, getattr(t, name))
         return model, train
 
 
@@ -307,13 +309,13 @@ def _nearest(options: list[float], value: float) -> float:
     return min(positive, key=lambda o: abs(math.log(o) - math.log(value)))
 
 
-def _fit(name: str, value):
+def _fit(name: str, value, *, capped: bool = True):
     """``value`` made acceptable to widget ``name``: the nearest option of a select slider, or clamped into a
-    slider's or number input's bounds."""
-    if name in CHOICES:
-        return _nearest(CHOICES[name], value)
-    if name in BOUNDS:
-        lo, hi, _ = BOUNDS[name]
+    slider's or number input's bounds (``capped``: see ``bounds``)."""
+    if options(name) is not None:
+        return _nearest(list(options(name)), value)
+    if _numeric(name):
+        lo, hi, _ = bounds(name, capped=capped)
         value = min(max(value, lo), hi)
         return int(value) if isinstance(lo, int) else float(value)
     return value
@@ -321,20 +323,19 @@ def _fit(name: str, value):
 
 def _raw_widget_values(cfg: RunConfig) -> dict:
     """Widget name -> the value that shows ``cfg`` exactly (possibly outside what the widget accepts)."""
-    d, m, t = cfg.data, cfg.model, cfg.train
-    return {
-        "dataset": d.dataset, "classes": d.classes, "n_points": d.n_points, "noise": d.noise, "seed": d.seed,
-        "val_pct": int(round(d.val_fraction * 100)), "test_pct": int(round(d.test_fraction * 100)),
-        "standardize": d.standardize, "limit": d.limit,
-        "kind": m.kind, "hidden": ",".join(map(str, m.hidden)), "activation": m.activation, "init": m.init,
-        "dropout": m.dropout, "batch_norm": m.batch_norm, "inputs": list(m.inputs),
-        "engine": t.engine, "device": t.device, "optimizer": t.optimizer, "learning_rate": t.learning_rate,
-        "momentum": t.momentum, "beta1": t.beta1, "beta2": t.beta2, "weight_decay": t.weight_decay,
-        "batch_size": t.batch_size, "schedule": t.schedule, "step_size": t.step_size, f"gamma_{t.schedule}": t.gamma,
-        "epochs": t.epochs, "l1": t.l1, "l2": t.l2, "clip_norm": t.clip_norm, "early_stopping": t.early_stopping,
-        "restore_best": t.restore_best, "min_delta": t.min_delta, "augment_flip": t.augment_flip,
-        "augment_shift": t.augment_shift, "augment_rotate": t.augment_rotate,
-    }
+    out = {}
+    for key, setting in WIDGETS.items():
+        value = getattr(getattr(cfg, setting.section), setting.name)
+        if setting.name == "gamma" and key != f"gamma_{cfg.train.schedule}":
+            continue  # one decay-factor widget per schedule: the run's schedule shows the run's gamma
+        if setting.scale != 1:
+            value = int(round(value * setting.scale))
+        elif setting.kind == "layers":
+            value = ",".join(map(str, value))
+        elif setting.kind == "features":
+            value = list(value)
+        out[key] = value
+    return out
 
 
 def widget_values(spec: SidebarSpec, cfg: RunConfig) -> dict:
@@ -351,12 +352,8 @@ def load_config(spec: SidebarSpec, cfg: RunConfig) -> None:
         set_points(spec.prefix, cfg.data.points, cfg.data.task)
 
 
-_WIDGET_FIELDS = {  # config field -> the widget that sets it, where the names differ
-    "val_fraction": "val_pct", "test_fraction": "test_pct"}
-_LABELS = {"n_points": "points", "val_fraction": "validation share", "test_fraction": "test share",
-           "gamma": "decay factor γ", "beta1": "β1", "beta2": "β2", "l1": "L1", "l2": "L2", "min_delta":
-           "minimum improvement", "early_stopping": "early stopping patience"}
-_CSV_FIELDS = {"table", "label", "features", "task", "missing"}
+_WIDGET_FIELDS = {s.name: s.widget_key for s in settings.TABLE if s.key}  # field -> its widget, where they differ
+_CSV_FIELDS = set(settings.CSV_FIELDS)
 
 
 def _shown_fields(spec: SidebarSpec, cfg: RunConfig | None) -> set[str]:
@@ -364,7 +361,7 @@ def _shown_fields(spec: SidebarSpec, cfg: RunConfig | None) -> set[str]:
     the builder's); every other field takes the page's default. ``cfg`` None: the fields any setting shows."""
     every = cfg is None
     d, t = (cfg.data, cfg.train) if cfg is not None else (None, None)
-    knobs = {k for ks in OPTIMIZER_KNOBS.values() for k in ks} if every else OPTIMIZER_KNOBS.get(t.optimizer, ())
+    knobs = settings.optimizer_settings() if every else settings.for_optimizer(t.optimizer)
     shown = {"dataset", "seed", "val_fraction", "test_fraction", "standardize", "hidden", "activation", "init",
              "dropout", "batch_norm", "engine", "device", "optimizer", "learning_rate", "batch_size", "schedule",
              "epochs", "l1", "l2", "clip_norm", "early_stopping", *knobs}
@@ -380,10 +377,8 @@ def _shown_fields(spec: SidebarSpec, cfg: RunConfig | None) -> set[str]:
         shown.add("points")
     if not spec.images and (every or d.dataset in SPECS or d.dataset == DRAWN):
         shown.add("inputs")
-    if every or t.schedule == "step":
-        shown.add("step_size")
-    if every or t.schedule in ("step", "exponential"):
-        shown.add("gamma")
+    shown |= {s.name for s in settings.TABLE if s.schedules is not None
+              and (every or s.applies(schedule=t.schedule))}  # step_size, gamma
     if every or t.early_stopping:
         shown |= {"restore_best", "min_delta"}
     return shown
@@ -404,7 +399,8 @@ def fit_config(spec: SidebarSpec, cfg: RunConfig) -> tuple[RunConfig, list[str]]
     widgets do not offer), and one note per setting that differs: "batch size 48 -> 64 (nearest choice)".
 
     The network's shape is never changed (the weights must fit it): a dataset, model kind, convolutions or
-    hidden layers this page does not offer raise ConfigError, as does a fitted config that is not valid."""
+    hidden layers this page does not offer raise ConfigError, as does a fitted config that is not valid.
+    Settings beyond this server's NNPLAY_* limits are kept as they are, for the gate to refuse by name."""
     if cfg.data.dataset not in spec.datasets:
         raise ConfigError(f"its dataset {cfg.data.dataset} is not offered on this page (datasets here: "
                           f"{', '.join(spec.datasets)}): load it on the page that offers it", "dataset")
@@ -415,7 +411,8 @@ def fit_config(spec: SidebarSpec, cfg: RunConfig) -> tuple[RunConfig, list[str]]
     if model.kind == "cnn" and model.channels != defaults.channels:
         raise ConfigError(f"its convolutions have {_text(model.channels)} channels; this page builds "
                           f"{_text(defaults.channels)}, which cannot hold its weights", "channels")
-    check_hidden(model.hidden, spec.max_layers, spec.max_width)
+    # The page's own cap on layers; the server's limits on layers and widths are left to the gate, which names them.
+    check_hidden(model.hidden, spec.layer_cap or settings.MAX_LAYERS, settings.get("hidden").hi)
     raw, shown = _raw_widget_values(cfg), _shown_fields(spec, cfg)
     on_page = _shown_fields(spec, None)
     base = defaults_for(cfg.data.dataset)  # what the sidebar takes for settings without a widget
@@ -430,17 +427,18 @@ def fit_config(spec: SidebarSpec, cfg: RunConfig) -> tuple[RunConfig, list[str]]
                 reason = "not shown with these settings" if f.name in on_page else "not set on this page"
             else:
                 name = f"gamma_{cfg.train.schedule}" if f.name == "gamma" else _WIDGET_FIELDS.get(f.name, f.name)
-                if name not in raw or name not in {**CHOICES, **BOUNDS}:
+                if name not in raw or (options(name) is None and not _numeric(name)):
                     new[f.name] = value
                     continue
-                widget_value = _fit(name, raw[name])
-                fitted = widget_value / 100 if name in ("val_pct", "test_pct") else widget_value
-                lo, hi = (BOUNDS[name][0], BOUNDS[name][1]) if name in BOUNDS else (None, None)
+                widget_value = _fit(name, raw[name], capped=False)
+                scale = WIDGETS[name].scale
+                fitted = widget_value / scale if scale != 1 else widget_value
+                lo, hi = bounds(name, capped=False)[:2] if _numeric(name) else (None, None)
                 reason = ("most this page offers" if hi is not None and raw[name] > hi else
                           "least this page offers" if lo is not None and raw[name] < lo else "nearest choice")
             new[f.name] = fitted
             if fitted != value:
-                notes.append(f"{_LABELS.get(f.name, f.name.replace('_', ' '))} {_text(value)} -> {_text(fitted)} "
+                notes.append(f"{settings.get(f.name).note_name} {_text(value)} -> {_text(fitted)} "
                              f"({reason})")
         parts[section] = new
     try:
@@ -453,24 +451,20 @@ def fit_config(spec: SidebarSpec, cfg: RunConfig) -> tuple[RunConfig, list[str]]
 
 # --- links: values in the URL that the widgets would not take -----------------------------------------------
 
-_TOGGLES = {"standardize", "batch_norm", "restore_best", "augment_flip"}
-_CHOICE_TEXT = {"batch_size": str, "beta2": str}  # how a select slider's option reads in a link (else _fmt_rate)
-
-
 def _selects(spec: SidebarSpec) -> dict:
-    return {"dataset": spec.datasets, "kind": MODEL_KINDS, "activation": registry.ACTIVATIONS,
-            "init": registry.INITIALIZERS, "engine": ENGINES, "device": DEVICES, "optimizer": registry.OPTIMIZERS,
-            "schedule": registry.SCHEDULES}
+    """Select box -> the keys it offers on ``spec``'s page."""
+    return {k: (spec.datasets if k == "dataset" else tuple(w.choices)) for k, w in WIDGETS.items()
+            if w.widget == "select"}
 
 
 def _link_problem(spec: SidebarSpec, name: str, text: str) -> str | None:
     """Why widget ``name`` of ``spec``'s sidebar would not take the link value ``text`` (None: it would)."""
     fields_here = _shown_fields(spec, None) - _CSV_FIELDS - {"gamma"}
-    widgets = {_WIDGET_FIELDS.get(f, f) for f in fields_here} | {"gamma_step", "gamma_exponential"}
+    widgets = {_WIDGET_FIELDS.get(f, f) for f in fields_here} | {k for k, w in WIDGETS.items() if w.name == "gamma"}
     if name not in widgets:
         return "not a setting on this page"
-    if name in BOUNDS:
-        lo, hi, _ = BOUNDS[name]
+    if _numeric(name):
+        lo, hi, _ = bounds(name)
         whole = isinstance(lo, int)
         rule = f"must be a {'whole ' if whole else ''}number from {_text(lo)} to {_text(hi)}"
         try:
@@ -479,14 +473,14 @@ def _link_problem(spec: SidebarSpec, name: str, text: str) -> str | None:
             return rule
         ok = math.isfinite(value) and lo <= value <= hi and (not whole or value == int(value))
         return None if ok else rule
-    if name in CHOICES:
-        texts = [_CHOICE_TEXT.get(name, _fmt_rate)(o) for o in CHOICES[name]]
+    if options(name) is not None:
+        texts = [WIDGETS[name].option_text(o) for o in options(name)]
         return None if text in texts else f"must be one of {', '.join(texts)}"
-    if name in _TOGGLES:
+    if name in WIDGETS and WIDGETS[name].widget == "toggle":
         return None if text.lower() in ("true", "false") else "must be true or false"
-    options = _selects(spec).get(name)
-    if options is not None and text not in options:
-        return f"must be one of {', '.join(options)}"
+    keys = _selects(spec).get(name)
+    if keys is not None and text not in keys:
+        return f"must be one of {', '.join(keys)}"
     return None
 
 

@@ -8,18 +8,18 @@ from dataclasses import dataclass, replace
 
 import streamlit as st
 
+from nncore import settings
 from nncore.config import RunConfig, parse_hidden
 from nncore.data import SPECS
 from nncore.errors import ConfigError
 from nncore.train.race import Race
-from nncore.registry import ACTIVATIONS, INITIALIZERS, OPTIMIZERS
-from nncore.train.trainer import Snapshot
+from nncore.train.snapshot import Snapshot
 
 from ui.panels import charts, common as panels
 from ui.session import gate, live, state
 from ui.panels.compare import overlay_chart
 from ui.safe import plain, server_text
-from ui.controls.sidebar import LEARNING_RATES, PENALTIES, PLAYGROUND, check_hidden
+from ui.controls.sidebar import PLAYGROUND, check_hidden, draw
 
 RACER_NAMES = ("A", "B", "C", "D")
 FRAME_SECONDS = 0.3    # a new race frame every 0.3 s while racing
@@ -92,34 +92,23 @@ def _snap(options: list[float], value: float) -> float:
     return value if value in options else min(options, key=lambda o: abs(o - value))
 
 
-def _rate(x: float) -> str:
-    return "off" if x == 0 else f"{x:g}"
-
-
 def racer_knobs(name: str, default: RunConfig) -> RunConfig:
-    """The knobs worth comparing, for one racer; other settings come from ``default``. Raises ConfigError."""
-    m, t = default.model, default.train
-
-    def kw(knob: str) -> dict:
-        return {"key": f"race.{name}.{knob}", "persist_state": "session"}
-
-    def pick(label, registry, value, knob):
-        return st.selectbox(label, list(registry), index=list(registry).index(value), **kw(knob))
-
-    optimizer = pick("Optimizer", OPTIMIZERS, t.optimizer, "optimizer")
-    lr = st.select_slider("Learning rate", LEARNING_RATES, _snap(LEARNING_RATES, t.learning_rate),
-                          format_func=_rate, **kw("learning_rate"))
-    activation = pick("Activation", ACTIVATIONS, m.activation, "activation")
-    init = pick("Initialization", INITIALIZERS, m.init, "init")
-    hidden = st.text_input("Hidden layers", ",".join(map(str, m.hidden)), **kw("hidden"))
-    batch_norm = st.toggle("Batch norm", m.batch_norm, **kw("batch_norm"))
-    dropout = st.slider("Dropout", 0.0, 0.8, m.dropout, step=0.05, **kw("dropout"))
-    l2 = st.select_slider("L2", PENALTIES, _snap(PENALTIES, t.l2), format_func=_rate, **kw("l2"))
-    widths = parse_hidden(hidden)
-    check_hidden(widths, PLAYGROUND.max_layers, PLAYGROUND.max_width)
-    return RunConfig(default.data, replace(m, hidden=widths, activation=activation, init=init,
-                                           batch_norm=batch_norm, dropout=dropout),
-                     replace(t, optimizer=optimizer, learning_rate=lr, l2=l2))
+    """The knobs worth comparing (``settings.RACE_KNOBS``), for one racer; other settings come from
+    ``default``. Each knob is the sidebar's widget for that setting, keyed ``race.<racer>.<setting>`` and kept
+    out of the URL. Raises ConfigError."""
+    values = {"model": {}, "train": {}}
+    for knob in settings.RACE_KNOBS:
+        s = settings.get(knob)
+        value = getattr(getattr(default, s.section), knob)
+        kw = {"key": f"race.{name}.{knob}", "persist_state": "session"}
+        if knob == "hidden":
+            value = parse_hidden(st.text_input(s.label, ",".join(map(str, value)), **kw))
+            check_hidden(value, PLAYGROUND.max_layers, PLAYGROUND.max_width)
+        else:
+            value = draw(knob, _snap(list(s.options), value) if s.options else value, kw)
+        values[s.section][knob] = value
+    return RunConfig(default.data, replace(default.model, **values["model"]),
+                     replace(default.train, **values["train"]))
 
 
 def racer_summary(cfg: RunConfig) -> str:

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import altair as alt
 import streamlit as st
 
-from nncore import registry
+from nncore import registry, settings
 from nncore.config import RunConfig
 from nncore.errors import ConfigError
-from nncore.search.study import SearchSpace, SteppedSearch, config_from_params
+from nncore.search.study import KNOBS, SearchSpace, SteppedSearch, config_from_params
 
 from ui.session import gate, live, state
 from ui.safe import server_text
@@ -94,9 +94,9 @@ def search_work(session: SearchSession) -> live.Work:
                      time_up=lambda: stop(session, "stopped: the search used the server's time for one run"))
 
 
-KNOB_LABELS = {"learning_rate": "Learning rate", "depth": "Depth (hidden layers)", "width": "Width",
-               "activation": "Activation", "optimizer": "Optimizer", "l2": "L2", "dropout": "Dropout",
-               "batch_size": "Batch size", "init": "Initialization"}
+# The searchable knobs' labels: a config setting's is the settings table's; depth and width make up "hidden".
+KNOB_LABELS = {k: settings.label(k) if k in settings.SETTINGS else {"depth": "Depth (hidden layers)",
+                                                                    "width": "Width"}[k] for k in KNOBS}
 LOG_STEPS = [1e-6, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0]
 
 
@@ -106,16 +106,20 @@ def space_form() -> SearchSpace:
                             format_func=KNOB_LABELS.get, key="search.knobs")
     values = {k: None for k in KNOB_LABELS}
     columns = st.columns(3)
+    most_layers, widest = settings.layer_bounds(images=False)  # this server's NNPLAY_* limits, read now
+    widths = [2 ** i for i in range(1, 13) if 2 ** i <= widest]
     widgets = {
         "learning_rate": lambda: st.select_slider("Learning rate range", LOG_STEPS, (1e-3, 0.3), key="search.lr"),
-        "depth": lambda: st.slider("Depth range", 0, 6, (1, 3), key="search.depth"),
-        "width": lambda: tuple(st.multiselect("Widths", [2, 4, 8, 16, 32, 64], [4, 8, 16, 32], key="search.width")),
+        "depth": lambda: st.slider("Depth range", 0, most_layers, (1, min(3, most_layers)), key="search.depth"),
+        "width": lambda: tuple(st.multiselect("Widths", widths, [w for w in (4, 8, 16, 32) if w in widths],
+                                              key="search.width")),
         "activation": lambda: tuple(st.multiselect("Activations", list(registry.ACTIVATIONS), ["relu", "tanh"],
                                                    key="search.activation")),
         "optimizer": lambda: tuple(st.multiselect("Optimizers", list(registry.OPTIMIZERS), ["adam", "momentum"],
                                                   key="search.optimizer")),
         "l2": lambda: st.select_slider("L2 range", LOG_STEPS, (1e-6, 0.01), key="search.l2"),
-        "dropout": lambda: st.slider("Dropout range", 0.0, 0.8, (0.0, 0.3), key="search.dropout"),
+        "dropout": lambda: st.slider("Dropout range", *settings.widget_bounds("dropout"), (0.0, 0.3),
+                                     key="search.dropout"),
         "batch_size": lambda: tuple(st.multiselect("Batch sizes", [8, 16, 32, 64, 128, 256], [16, 32, 64],
                                                    key="search.batch_size")),
         "init": lambda: tuple(st.multiselect("Initializations", list(registry.INITIALIZERS),
