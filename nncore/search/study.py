@@ -26,7 +26,8 @@ from nncore.inspect import metrics
 from nncore.config import RunConfig, _choice, _fail, _range
 from nncore.data import Dataset, make_dataset
 from nncore.errors import ConfigError
-from nncore.registry import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, Registry
+from nncore import settings
+from nncore.registry import Registry
 from nncore.train.trainer import Trainer
 
 SAMPLERS = Registry("sampler", {
@@ -95,14 +96,15 @@ class SearchSpace:
             object.__setattr__(self, name, tuple(value))
             if kind != "choice":
                 self._check_range(name, kind)
-        checks = {"activation": ACTIVATIONS, "optimizer": OPTIMIZERS, "init": INITIALIZERS}
-        for name, registry in checks.items():
+        for name in ("activation", "optimizer", "init"):  # choices: the setting's registry
             for value in getattr(self, name) or ():
-                _choice(name, value, registry)
+                _choice(name, value, settings.get(name).choices)
+        hidden = settings.get("hidden")
         for value in self.width or ():
-            _range("width", value, 1, 4096, integer=True)
+            _range("width", value, hidden.lo, hidden.hi, integer=True)
+        batch = settings.get("batch_size")
         for value in self.batch_size or ():
-            _range("batch_size", value, 1, 65536, integer=True)
+            _range("batch_size", value, batch.lo, batch.hi, integer=True)
         _range("grid_points", self.grid_points, 1, 20, integer=True)
         if not self.knobs:
             raise ConfigError("the search space is empty: search at least one setting", "space")
@@ -112,9 +114,12 @@ class SearchSpace:
         if len(value) != 2:
             _fail(name, "a range [low, high]", list(value))
         lo, hi = value
-        bounds = {"learning_rate": (0, 10), "l2": (0, 1), "dropout": (0, 1), "depth": (0, 16)}[name]
+        if name == "depth":  # hidden layers: none up to the most a run may have
+            lo_end, hi_end, hi_open = 0, settings.MAX_LAYERS, False
+        else:  # the setting's own rule (a log range also excludes 0)
+            lo_end, hi_end, _, hi_open = settings.valid_range(name)
         for end in value:
-            _range(name, end, *bounds, integer=kind == "int", lo_open=kind == "log", hi_open=name == "dropout")
+            _range(name, end, lo_end, hi_end, integer=kind == "int", lo_open=kind == "log", hi_open=hi_open)
         if lo > hi:
             _fail(name, "a range with low <= high", list(value))
 
