@@ -22,7 +22,8 @@ with kept_tab:
     else:
         names = cp.labels(records)
         st.dataframe(cp.table_rows(records), hide_index=True, key="compare.table")
-        st.caption("acc: accuracy on that split (R² for regression); losses and scores after the last epoch.")
+        st.caption("acc: accuracy on that split; R²: a regression's R² on it; losses and scores after the last "
+                   "epoch.")
         picked = cp.picker(names)
         show_train = st.toggle("Also show train curves (dashed)", False, key="compare.train", persist_state="session")
         chosen = {name: record.snapshot for name, record in zip(names, records) if name in picked}
@@ -30,7 +31,7 @@ with kept_tab:
             loss, score = st.columns(2)
             loss.vega_lite_chart(cp.overlay_chart(chosen, "loss", "Validation loss (log)", log_y=True,
                                                   show_train=show_train), key="compare.loss")
-            score.vega_lite_chart(cp.overlay_chart(chosen, "acc", cp.score_title(chosen.values()),
+            score.vega_lite_chart(cp.overlay_chart(chosen, "score", cp.score_title(chosen.values()),
                                                    show_train=show_train), key="compare.acc")
         else:
             st.caption("Pick runs above to overlay their curves.")

@@ -31,7 +31,7 @@ def ours(cfg, ds) -> tuple[float, int, str]:
     while trainer.running:
         trainer.run(steps=100_000)
     snap = trainer.snapshot()
-    return snap.final("test_acc"), snap.epoch, snap.status
+    return snap.final(f"test_{snap.score}"), snap.epoch, snap.status
 
 
 def sklearn_models(ds, hidden, seed):

@@ -11,7 +11,8 @@ from dataclasses import fields
 import numpy as np
 
 from nncore.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from nncore.train.trainer import Snapshot, Trainer
+from nncore.train.snapshot import Snapshot
+from nncore.train.trainer import Trainer
 
 
 def make_cfg(**settings) -> RunConfig:

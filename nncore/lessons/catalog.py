@@ -20,7 +20,8 @@ from nncore.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from nncore.data import SPECS, Dataset, split_dataset
 from nncore.engines import make_engine
 from nncore.errors import ConfigError
-from nncore.train.trainer import Snapshot, Trainer
+from nncore.train.snapshot import Snapshot
+from nncore.train.trainer import Trainer
 
 
 # --- dataset transforms: raw inputs the generators do not offer, reproducible by the app -------------------

@@ -20,7 +20,8 @@ from dataclasses import fields
 from nncore.config import RunConfig
 from nncore.data import Dataset, make_dataset
 from nncore.errors import ConfigError
-from nncore.train.trainer import Snapshot, Trainer
+from nncore.train.snapshot import Snapshot
+from nncore.train.trainer import Trainer
 
 # Training settings that decide what a mini-batch holds: racers must agree on them to see the same batches.
 BATCH_FIELDS = ("batch_size", "augment_flip", "augment_shift", "augment_rotate")
@@ -49,16 +50,14 @@ class Race:
     """Trainers that share one Dataset and advance together. ``configs``: racer name -> RunConfig; the
     first one's DataConfig builds the data unless ``dataset`` (built from that same DataConfig) is given."""
 
-    def __init__(self, configs: Mapping[str, RunConfig], grid_resolution: int = 80,
-                 dataset: Dataset | None = None):
+    def __init__(self, configs: Mapping[str, RunConfig], dataset: Dataset | None = None):
         check_racers(configs)
         self.configs = dict(configs)
         first = next(iter(self.configs.values()))
         # ``dataset``: one already built from the shared DataConfig (an uploaded table cannot be rebuilt
         # from its config alone); by default the race builds it.
         self.dataset = dataset if dataset is not None else make_dataset(first.data)
-        self.trainers = {name: Trainer(cfg, self.dataset, grid_resolution=grid_resolution)
-                         for name, cfg in self.configs.items()}
+        self.trainers = {name: Trainer(cfg, self.dataset) for name, cfg in self.configs.items()}
         self._next_steps = 1  # steps the next time-budgeted call takes (adapted to the measured speed)
 
     @property

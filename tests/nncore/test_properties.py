@@ -25,7 +25,9 @@ from nncore.data import SPECS
 from nncore.data.tabular import read_csv_table, table_to_dataset
 from nncore.errors import ConfigError
 from nncore.limits import Limits
-from nncore.train.trainer import HISTORY_KEYS, Trainer
+from nncore.inspect.grid import boundary_grid
+from nncore.train.snapshot import history_keys
+from nncore.train.trainer import Trainer
 from tests.helpers import make_cfg
 
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "40"))
@@ -97,15 +99,17 @@ def run_settings(draw):
 
 def assert_finite_report(trainer: Trainer, snap) -> None:
     assert snap.status in ("ready", "running", "done", "early_stopped", "diverged")
-    for key in HISTORY_KEYS:
+    assert tuple(snap.history) == history_keys(trainer.dataset.task)
+    for key in snap.history:
         values = np.asarray(snap.history[key])
         assert len(values) == snap.epoch, f"{key}: {len(values)} values after {snap.epoch} epochs ({snap.status})"
         assert np.isfinite(values).all(), (key, values, snap.status)
         last = snap.last(key)
         assert last is None or math.isfinite(last)
     assert np.isfinite(snap.grad_norms).all()
-    if snap.grid is not None:
-        assert np.isfinite(snap.grid.values).all()
+    grid = boundary_grid(trainer.engine, trainer.dataset)
+    if grid is not None:
+        assert np.isfinite(grid.values).all()
     if snap.status == "diverged":
         assert "learning rate too high?" in snap.message
     for layer in trainer.engine.get_params():  # a diverged run is back on its last finite weights

@@ -17,14 +17,15 @@ import struct
 import numpy as np
 
 from nncore import features
-from nncore.train.trainer import Grid, Snapshot
+from nncore.inspect.grid import Grid, boundary_grid
+from nncore.train.snapshot import Snapshot
 
 from ui.panels.charts import PALETTE, envelope_indices
 
 MAGIC = b"NNLV"
 DTYPES = {"uint8": np.uint8, "uint16": np.uint16, "float32": np.float32, "int32": np.int32}
 PANELS = ("diagram", "boundary", "curves", "histograms", "hidden")
-THUMB = 32                # side of a neuron's picture (grid points); the boundary uses the run's grid
+THUMB = 32                # side of a neuron's picture (grid points); the boundary: grid.RESOLUTION
 MAX_SHOWN = 8             # units drawn per layer in the diagram; the rest are counted ("+N more")
 MAX_POINTS = 600          # data points sent per frame (the first of each split, in proportion)
 MAX_CURVE_POINTS = 400    # points per curve: about a chart's width in pixels
@@ -159,7 +160,7 @@ class FrameBuilder:
             header["status"] = status
         arrays: dict[str, np.ndarray] = {}
         panels = list(self.panels)
-        grid = snap.grid
+        grid = boundary_grid(engine, ds)  # asked for here: training never pays for it
         if grid is None:  # no 2-D plane: no boundary, neurons' pictures or hidden space
             panels = [p for p in panels if p not in ("boundary", "hidden")]
         want_trace = grid is not None and ("diagram" in panels or "hidden" in panels)
@@ -268,9 +269,10 @@ class FrameBuilder:
 
     def _curves(self, snap: Snapshot, task: str, header: dict, arrays: dict) -> None:
         h = snap.history
-        score = "Accuracy" if task != "regression" else "R²"
+        score = snap.score  # "acc" or "r2": the history keys of the run's score
         charts = [("loss", "Loss", True, [("train", "train_loss"), ("validation", "val_loss")]),
-                  ("score", score, False, [("train", "train_acc"), ("validation", "val_acc")])]
+                  ("score", "Accuracy" if score == "acc" else "R²", False,
+                   [("train", f"train_{score}"), ("validation", f"val_{score}")])]
         lines = {key: np.asarray(h[key], np.float64) for _, _, _, ls in charts for _, key in ls}
         norms = np.asarray(snap.grad_norms, np.float64)
         for i, name in enumerate(snap.layer_names):

@@ -7,7 +7,8 @@ from __future__ import annotations
 import streamlit as st
 
 from nncore.data import Dataset
-from nncore.train.trainer import Snapshot
+from nncore.inspect.grid import has_plane
+from nncore.train.snapshot import Snapshot
 
 from ui.liveview import panel as liveview_panel
 from ui.liveview import payload as liveview_payload
@@ -25,13 +26,13 @@ def _fmt(value: float | None, pct: bool = False) -> str:
 def status_text(snap: Snapshot, task: str, engine: str, playing: bool = True) -> str:
     """One line: state, epoch, step, speed, and loss/accuracy (R² for regression) per split, of the weights
     the run holds (the best epoch's once early stopping restored them, which the line then says)."""
-    score, pct = ("acc", True) if task != "regression" else ("R²", False)
+    score, pct = ("acc", True) if snap.score == "acc" else ("R²", False)
     label = "paused" if snap.status == "running" and not playing else STATUS_LABELS[snap.status]
     parts = [f"**{label}**", f"engine {engine}", snap.kept_note or f"epoch {snap.epoch}", f"Step {snap.step}",
              f"{snap.steps_per_sec:.0f} steps/s", f"lr {snap.lr:.3g}"]
     for split in ("train", "val", "test"):
         parts.append(f"{split} loss {_fmt(snap.final(f'{split}_loss'))} · {score} "
-                     f"{_fmt(snap.final(f'{split}_acc'), pct)}")
+                     f"{_fmt(snap.final(f'{split}_{snap.score}'), pct)}")
     return " | ".join(p for p in parts if p)
 
 
@@ -62,7 +63,7 @@ def view(key: str, snap: Snapshot, engine, dataset: Dataset, *, panels=("boundar
     """A live view that only looks (a lesson's variant, a racer): the decision boundary (or regression
     surface) under the data points, and whatever else ``panels`` names."""
     from ui.session.state import space
-    if snap.grid is None and not set(panels) - {"boundary", "hidden", "diagram"}:
+    if not has_plane(dataset) and not set(panels) - {"boundary", "hidden", "diagram"}:
         st.info("No decision boundary for this data (image inputs, or fewer than 2 features).")
         return
     liveview_panel.show(key, snap, engine, dataset, space().setdefault("views", {}), panels=panels,

@@ -10,8 +10,7 @@ import altair as alt
 import numpy as np
 import streamlit as st
 
-from nncore.data import dataset_task
-from nncore.train.trainer import Snapshot
+from nncore.train.snapshot import SCORE_NAMES, Snapshot
 
 from ui.panels import charts
 from ui.session import state
@@ -42,8 +41,8 @@ def _overlay_template(names: tuple[str, ...], title: str, log_y: bool, dashed: b
 
 def overlay_chart(snapshots: dict[str, Snapshot], metric: str, title: str, log_y: bool = False,
                   show_train: bool = False, height: int = 260) -> dict:
-    """One colour per run (``snapshots``: label -> Snapshot) for ``metric`` ("loss" or "acc") against epochs:
-    validation solid, and train dashed when ``show_train``."""
+    """One colour per run (``snapshots``: label -> Snapshot) for ``metric`` ("loss", or "score": each run's
+    own, accuracy or a regression's R²) against epochs: validation solid, and train dashed when ``show_train``."""
     records = []
     for name, snap in snapshots.items():
         history = snap.history
@@ -52,7 +51,7 @@ def overlay_chart(snapshots: dict[str, Snapshot], metric: str, title: str, log_y
         if len(epochs) > charts.MAX_CURVE_POINTS:
             idx = np.unique(np.linspace(0, len(epochs) - 1, charts.MAX_CURVE_POINTS).round().astype(int))
         for split in (("val", "train") if show_train else ("val",)):
-            values = np.asarray(history[f"{split}_{metric}"])[idx]
+            values = np.asarray(history[f"{split}_{snap.score if metric == 'score' else metric}"])[idx]
             ok = np.isfinite(values) & ((values > 0) if log_y else True)
             records.extend({"run": name, "split": SPLITS[split], "epoch": float(e), "value": float(v)}
                            for e, v in zip(epochs[idx][ok], values[ok]))
@@ -62,7 +61,7 @@ def overlay_chart(snapshots: dict[str, Snapshot], metric: str, title: str, log_y
 
 def score_title(snapshots, split: str = "Validation") -> str:
     """ "Validation accuracy", or R² when every run is a regression (mixed: say both)."""
-    regression = [dataset_task(s.config.data.dataset) == "regression" for s in snapshots]
+    regression = [s.score == "r2" for s in snapshots]
     if all(regression):
         return f"{split} R²"
     return f"{split} accuracy" + (" (R² for regression)" if any(regression) else "")
@@ -83,9 +82,14 @@ def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
 
 
+SCORE_COLUMNS = {"acc": "acc", "r2": "R²"}  # a score's column label: "val acc", "val R²"
+
+
 def table_rows(records: list[state.RunRecord]) -> list[dict]:
     """One row per kept run: settings and the metrics of the weights it kept (the best epoch's when early
-    stopping restored them)."""
+    stopping restored them). The score columns are those of the runs' scores (accuracy and/or R²); a run
+    fills its own."""
+    kinds = [k for k in SCORE_NAMES if any(r.snapshot.score == k for r in records)]
     rows = []
     for label, record in zip(labels(records), records):
         snap, cfg = record.snapshot, record.snapshot.config
@@ -95,7 +99,8 @@ def table_rows(records: list[state.RunRecord]) -> list[dict]:
                      "lr": cfg.train.learning_rate, "epochs": snap.epoch, "best epoch": snap.best_epoch,
                      "steps": snap.step,
                      **{f"{split} loss": _round(snap.final(f"{split}_loss")) for split in ("train", "val", "test")},
-                     **{f"{split} acc": _round(snap.final(f"{split}_acc")) for split in ("train", "val", "test")}})
+                     **{f"{split} {SCORE_COLUMNS[kind]}": _round(snap.final(f"{split}_{kind}"))
+                        for kind in kinds for split in ("train", "val", "test")}})
     return rows
 
 

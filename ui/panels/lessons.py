@@ -9,6 +9,7 @@ import streamlit as st
 
 from nncore.inspect.diagnostics import Finding, diagnose
 from nncore.errors import ConfigError
+from nncore.inspect.grid import has_plane
 from nncore.lessons.catalog import RunResult, final_metrics, make_lesson_dataset
 from nncore.train.trainer import Trainer
 
@@ -67,7 +68,7 @@ def variant(name: str, result, transform, key: str) -> None:
     st.markdown(f"**{name}**")
     snap, trainer = result.snapshot, result.trainer
     st.caption(panels.status_text(snap, trainer.dataset.task, trainer.engine_label, playing=False))
-    if snap.grid is not None:
+    if has_plane(trainer.dataset):
         panels.view(f"{key}.view", snap, trainer.engine, trainer.dataset, panels=("diagram", "boundary"))
     callouts(diagnose(trainer, snapshot=snap))
     reason = playground_fit(trainer.cfg, transform)

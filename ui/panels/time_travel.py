@@ -31,7 +31,7 @@ def time_travel(session: RunSession, trainer: Trainer, train_cfg, key: str) -> N
 
     def branch():
         state.archive_run(session.page, session.trainer)
-        session.trainer = trainer.branch(epoch, train_cfg)
+        session.trainer = Trainer.from_kept(trainer, epoch, train_cfg)
         session.notice = (f"Branched from epoch {epoch} with the sidebar's training settings; the earlier run is "
                           "kept on the Compare page.")
         session.cache.clear()

@@ -22,7 +22,8 @@ import streamlit as st
 from nncore.config import RunConfig
 from nncore.errors import ConfigError
 from nncore.limits import training_slots
-from nncore.train.trainer import Snapshot, Trainer
+from nncore.train.snapshot import Snapshot
+from nncore.train.trainer import Trainer
 
 from ui.session import gate, state
 from ui.controls.sidebar import changed_fields

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from nncore.train.trainer import Snapshot, Trainer
+from nncore.train.snapshot import Snapshot
+from nncore.train.trainer import Trainer
 
 NAMESPACE = "nnplay"
 

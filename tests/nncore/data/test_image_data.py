@@ -508,9 +508,9 @@ def test_trainers_on_one_float32_image_set_share_its_arrays_and_add_little_memor
         getattr(dataset, name).setflags(write=False)  # shared read-only, as the Images page holds it
     data_bytes = sum(getattr(dataset, f"X_{s}").nbytes for s in ("train", "val", "test"))
 
-    first = Trainer(cfg, dataset, grid_resolution=2)
+    first = Trainer(cfg, dataset)
     tracemalloc.start()
-    second = Trainer(cfg, dataset, grid_resolution=2)
+    second = Trainer(cfg, dataset)
     second.run(steps=20)  # training steps gather their mini-batches: no shuffled copy of the split
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

@@ -455,3 +455,23 @@ def test_a_table_regression_checkpoint_keeps_its_target_scaling_and_predicts_in_
     theirs = grown.targets("train")  # sorting moves no value further than the largest gap: the bound's maximum
     assert_within(np.sort(loaded.dataset.targets("train")), np.sort(theirs),
                   _rescaling_bound(theirs, ds.y_mean).max(), "training targets in dollars")
+
+
+def test_a_regression_checkpoint_names_its_r2_and_older_files_that_called_it_acc_still_load():
+    trainer = Trainer(make_cfg(dataset="ripple", hidden=(6,), epochs=2, engine="numpy"))
+    while trainer.running:
+        trainer.run(steps=5000)
+    snap, data = trainer.snapshot(), save_checkpoint(trainer)
+    ck = load_checkpoint(data)
+    for split in ("train", "val", "test"):
+        assert ck.metrics[f"{split}_r2"] == snap.last(f"{split}_r2") is not None
+        assert ck.metrics[f"{split}_acc"] is None
+    assert f"test r2 {snap.last('test_r2'):.4f}" in checkpoint_module.describe(ck)
+    # a file written when the history keys *_acc held a regression's R²
+    old = {k: v for k, v in json.loads(metadata_of(data)["metrics"]).items() if not k.endswith("_r2")}
+    old.update({f"{s}_acc": snap.last(f"{s}_r2") for s in ("train", "val", "test")})
+    before = load_checkpoint(rewrite(data, metrics=json.dumps(old)))
+    assert {k: before.metrics[k] for k in ck.metrics} == ck.metrics
+    # a classification file keeps its accuracy where it was
+    spirals = load_checkpoint(save_checkpoint(trained()))
+    assert spirals.metrics["test_acc"] is not None and spirals.metrics["test_r2"] is None

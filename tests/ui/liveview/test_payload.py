@@ -5,6 +5,7 @@ import pytest
 
 from nncore.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from nncore.engines import make_engine
+from nncore.inspect.grid import boundary_grid
 from nncore.train.trainer import Trainer
 from ui.liveview import payload, sources
 from ui.liveview.payload import FrameBuilder, decode, encode
@@ -17,7 +18,7 @@ FRAME_BYTES_BOUND = 96 * 1024
 def _run(dataset="spirals", hidden=(5, 3), engine="numpy", steps=60, **data):
     cfg = RunConfig(data=DataConfig(dataset=dataset, n_points=200, **data), model=ModelConfig(hidden=hidden),
                     train=TrainConfig(engine=engine))
-    trainer = Trainer(cfg, grid_resolution=24)
+    trainer = Trainer(cfg)
     return trainer, trainer.run(steps=steps)
 
 
@@ -42,7 +43,8 @@ def test_binary_frame_holds_the_run_exactly_as_quantized():
     assert header["id"] == 7 and header["task"] == "binary" and header["editable"] is True
     assert set(header["panels"]) == set(payload.PANELS)
     # boundary: P(class 1) on the run's own grid, row 0 at the bottom (ys[0])
-    p1 = snap.grid.values[..., -1]
+    grid = boundary_grid(trainer.engine, trainer.dataset)  # what the view asked for
+    p1 = grid.values[..., -1]
     assert a["boundary"].dtype == np.uint8 and a["boundary"].shape == p1.shape
     assert np.abs(a["boundary"] / 255.0 - p1).max() <= 0.5 / 255 + 1e-12
     # weights: W_l[i, j] is the weight from unit i of layer l to unit j of layer l + 1
@@ -57,7 +59,7 @@ def test_binary_frame_holds_the_run_exactly_as_quantized():
     t = header["plane"]["thumb"]
     xs = np.linspace(*header["plane"]["x"], t)
     ys = np.linspace(*header["plane"]["y"], t)
-    post = trainer.engine.trace(payload.plane_inputs(snap.grid, trainer.dataset, xs, ys))[1]["post"]  # layer 2
+    post = trainer.engine.trace(payload.plane_inputs(grid, trainer.dataset, xs, ys))[1]["post"]  # layer 2
     scale = header["network"]["neuron_scale"]
     got = (a["thumb_2"].astype(np.float64) - 128) / 127 * scale
     want = post.T.reshape(3, t, t)
@@ -65,7 +67,7 @@ def test_binary_frame_holds_the_run_exactly_as_quantized():
     inside = np.abs(want) <= scale
     assert np.abs(got - want)[inside].max() <= scale / 127 * 0.5 + 1e-9
     assert np.all(np.abs(got[~inside]) == scale) and np.all(np.sign(got[~inside]) == np.sign(want[~inside]))
-    hidden = np.concatenate([trainer.engine.trace(payload.plane_inputs(snap.grid, trainer.dataset, xs, ys))[l]["post"]
+    hidden = np.concatenate([trainer.engine.trace(payload.plane_inputs(grid, trainer.dataset, xs, ys))[l]["post"]
                              .ravel() for l in (0, 1)])
     assert np.isclose(scale, np.percentile(np.abs(hidden), payload.NEURON_SCALE_PERCENTILE))  # one scale for all
 
@@ -87,12 +89,13 @@ def test_multiclass_and_regression_boundaries():
     trainer, snap = _run("blobs", classes=4)
     header, a = decode(FrameBuilder(trainer.dataset).build(snap, trainer.engine, 1))
     assert header["boundary"]["kind"] == "multiclass" and len(header["classes"]) == 4
-    np.testing.assert_array_equal(a["boundary_class"], snap.grid.values.argmax(-1))
+    grid = boundary_grid(trainer.engine, trainer.dataset)
+    np.testing.assert_array_equal(a["boundary_class"], grid.values.argmax(-1))
     trainer, snap = _run("ripple")
     header, a = decode(FrameBuilder(trainer.dataset).build(snap, trainer.engine, 1))
     lo, hi = header["boundary"]["range"]
     assert header["boundary"]["kind"] == "regression" and lo < hi
-    expected = np.clip((snap.grid.values - lo) / (hi - lo), 0, 1)
+    expected = np.clip((boundary_grid(trainer.engine, trainer.dataset).values - lo) / (hi - lo), 0, 1)
     assert np.abs(a["boundary"] / 255.0 - expected).max() <= 0.5 / 255 + 1e-12
 
 
@@ -193,7 +196,7 @@ def test_component_sources_are_plain_files_without_imports_or_network():
 def test_input_nodes_show_the_active_features_over_the_plane():
     cfg = RunConfig(data=DataConfig(dataset="circles", n_points=200),
                     model=ModelConfig(hidden=(), inputs=("x1_sq", "x2_sq", "sin_x1")))
-    trainer = Trainer(cfg, grid_resolution=24)
+    trainer = Trainer(cfg)
     header, a = decode(FrameBuilder(trainer.dataset, editable=True).build(trainer.snapshot(), trainer.engine, 1))
     net = header["network"]
     assert net["inputs"] == ["x1_sq", "x2_sq", "sin_x1"] and net["toggle"] is True
@@ -201,7 +204,7 @@ def test_input_nodes_show_the_active_features_over_the_plane():
     assert net["sizes"] == [3, 1] and a["W_0"].shape == (3, 1)
     t = header["plane"]["thumb"]
     xs, ys = np.linspace(*header["plane"]["x"], t), np.linspace(*header["plane"]["y"], t)
-    scaled = payload.plane_inputs(trainer.snapshot().grid, trainer.dataset, xs, ys)
+    scaled = payload.plane_inputs(boundary_grid(trainer.engine, trainer.dataset), trainer.dataset, xs, ys)
     for i, fn in enumerate((lambda x: x[:, 0] ** 2, lambda x: x[:, 1] ** 2, lambda x: np.sin(x[:, 0]))):
         value = fn(scaled)
         reach = np.abs(value).max()
