@@ -3,6 +3,7 @@ live loop and its gate, and a closed tab's work (runs, race, search) is stopped 
 
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from ui.session import state
@@ -96,11 +97,13 @@ def _counted_gate(monkeypatch):
     return asked, refuse
 
 
-def test_a_playground_run_asks_the_gate_once_per_slice_and_stops_when_refused(monkeypatch):
+@pytest.mark.parametrize("page, key, run_key", [("app_pages/playground.py", "pg", "run.playground"),
+                                                 ("app_pages/images.py", "img", "run.images")])
+def test_a_pages_run_asks_the_gate_once_per_slice_and_stops_when_refused(monkeypatch, page, key, run_key):
     asked, refuse = _counted_gate(monkeypatch)
     a = AppTest.from_file(APP, default_timeout=60)
-    a.run()
-    a.select_slider(key="pg.speed").set_value("1 step").run()  # one step per slice: steps count the slices
+    a.switch_page(page).run()
+    a.select_slider(key=f"{key}.speed").set_value("1 step").run()  # one step per slice: steps count the slices
     assert asked == []  # nothing asks while paused
     button(a, "Play").click().run()
     for _ in range(3):
@@ -109,7 +112,7 @@ def test_a_playground_run_asks_the_gate_once_per_slice_and_stops_when_refused(mo
     refuse.append(True)
     a.run()
     assert asked == ["run"] * 5 and step_count(a) == 4
-    run = a.session_state["nnplay"]["run.playground"]
+    run = a.session_state["nnplay"][run_key]
     assert not run.playing and run.frame_seconds is None  # the timer is stopped, not just idle
     a.run()
     assert len(asked) == 5 and step_count(a) == 4
