@@ -13,7 +13,7 @@ from typing import Any
 
 from nncore.errors import ConfigError
 from nncore.features import DEFAULT_INPUTS, check_keys, is_default, parse_inputs
-from nncore.registry import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, SCHEDULES, Registry
+from nncore.registry import ACTIVATIONS, INITIALIZERS, LABEL_TASKS, OPTIMIZERS, SCHEDULES, Registry
 
 MODEL_KINDS = Registry("model", {
     "mlp": "multi-layer perceptron: fully connected layers (inputs flattened)",
@@ -114,7 +114,7 @@ class DataConfig:
         _boolean("standardize", self.standardize)
         _range("limit", self.limit, 0, 10_000_000, integer=True)
         object.__setattr__(self, "features", tuple(self.features))
-        _choice("task", self.task, ("auto", "classification", "regression"))
+        _choice("task", self.task, LABEL_TASKS)
         _choice("missing", self.missing, ("refuse", "drop", "impute"))
         from nncore.data import drawn
         object.__setattr__(self, "points", drawn.normalize(self.points))

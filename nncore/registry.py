@@ -71,5 +71,20 @@ LOSSES = Registry("loss", {
     "mse": "mean squared error (regression)",
 })
 
+# What a dataset's label is (a built-in set's, a table's or a drawn set's task setting); "auto": the labels
+# decide (whole-number labels are classes).
+LABEL_TASKS = Registry("task", {
+    "auto": "classes when the labels look like classes",
+    "classification": "predict a class",
+    "regression": "predict a number",
+})
+
+# What a network trained on the data does (``Dataset.task``): its outputs and its loss follow from it.
+TASKS = Registry("task", {
+    "binary": "two classes: one output, the logit of the second class",
+    "multiclass": "three or more classes: one logit per class",
+    "regression": "a number: one output",
+})
+
 # Which loss each task uses: the loss follows the task, the user does not pick a mismatched one.
 TASK_LOSS = {"multiclass": "softmax_ce", "binary": "sigmoid_bce", "regression": "mse"}

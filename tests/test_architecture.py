@@ -142,3 +142,34 @@ def test_the_playground_loads_and_draws_without_torch_or_scikit_learn():
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
+
+
+def test_the_task_names_are_written_once():
+    """The task vocabularies live in nncore.registry (LABEL_TASKS: what a dataset's label is; TASKS: what the
+    network does); code elsewhere uses them instead of writing the names out again as a list of choices."""
+    from nncore import registry
+    vocabularies = [set(registry.LABEL_TASKS) - {"auto"}, set(registry.TASKS) - {"regression"}]
+    written = []
+    for path in [*(REPO / "nncore").rglob("*.py"), *(REPO / "ui").rglob("*.py"), *(REPO / "app_pages").glob("*.py")]:
+        if path == REPO / "nncore" / "registry.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+                names = {e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+                if any(v <= names for v in vocabularies):
+                    written.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert written == []
+
+
+def test_every_task_setting_offers_the_registry():
+    from nncore import registry, settings
+    from nncore.cli.main import build_parser
+    from nncore.config import DataConfig
+    from nncore.data import drawn, tabular
+    assert list(settings.get("task").choices) == list(registry.LABEL_TASKS) == list(tabular.TASKS)
+    assert set(drawn.TASKS) == set(registry.LABEL_TASKS) - {"auto"}
+    train = next(a for a in build_parser()._actions if a.dest == "command").choices["train"]
+    assert next(a for a in train._actions if a.dest == "task").choices == list(registry.LABEL_TASKS)
+    for task in registry.LABEL_TASKS:
+        assert DataConfig(task=task).task == task
+    assert set(registry.TASK_LOSS) == set(registry.TASKS)

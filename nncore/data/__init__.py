@@ -17,6 +17,7 @@ from nncore.data import toy
 from nncore.data.drawn import DRAWN
 from nncore.data.images import IMAGE_DATASETS, IMAGE_SHAPES, make_image_dataset
 from nncore.data.real import TABLES as REAL_TABLES
+from nncore.data.scaling import fit_scaling
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class Dataset:
     """
 
     name: str
-    task: str                    # "binary", "multiclass" or "regression"
+    task: str                    # a key of registry.TASKS: "binary", "multiclass" or "regression"
     n_classes: int               # 0 for regression
     class_names: tuple[str, ...]
     feature_names: tuple[str, ...]
@@ -174,9 +175,7 @@ def split_dataset(name: str, X: np.ndarray, y: np.ndarray, task: str, cfg,
                           f"splits: use at least {need} points for {classes} classes, or fewer classes or larger "
                           f"splits, got {len(y)}", "n_points") from None
     if cfg.standardize:
-        mean = X_tr.mean(axis=0)
-        std = X_tr.std(axis=0)
-        std = np.where(std > 1e-12, std, 1.0)
+        mean, std = fit_scaling(X_tr)
     else:
         mean, std = np.zeros(X.shape[1]), np.ones(X.shape[1])
     if task == "classification":

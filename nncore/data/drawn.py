@@ -15,13 +15,14 @@ import math
 import numpy as np
 
 from nncore.errors import ConfigError
+from nncore.registry import LABEL_TASKS
 
 DRAWN = "drawn"
 DIGITS = 4                 # significant digits of every drawn coordinate and target
 MAX_POINTS = 1_000_000     # the config's own cap (the same as n_points'); a server's cap is NNPLAY_MAX_POINTS
 MAX_CLASSES = 10           # class ids 0..9, the range of DataConfig.classes
 FEATURES = ("x1", "x2")
-TASKS = ("classification", "regression")
+TASKS = tuple(t for t in LABEL_TASKS if t != "auto")  # what "auto" resolves to
 
 
 def rounded(value: float) -> float:

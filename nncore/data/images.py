@@ -23,6 +23,7 @@ import numpy as np
 from nncore.errors import ConfigError
 from nncore.data.download import DEFAULT_TIMEOUT, download as fetch, file_md5
 from nncore.data.idx import read_idx_images, read_idx_labels
+from nncore.data.scaling import fit_scaling
 
 if TYPE_CHECKING:
     from nncore.data import Dataset
@@ -293,9 +294,7 @@ def make_image_dataset(name: str, cfg, data_dir=None, progress: FileProgress | N
         mean = np.zeros(n_features)
         std = np.full(n_features, PIXEL_MAX[name])
     else:
-        mean = X_train.mean(axis=0, dtype=np.float64)
-        std = X_train.std(axis=0, dtype=np.float64)
-        std = np.where(std > 1e-12, std, 1.0)
+        mean, std = fit_scaling(X_train)
     X_train -= mean
     X_train /= std
     splits = [X_train]

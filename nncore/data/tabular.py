@@ -24,16 +24,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nncore.errors import ConfigError
+from nncore.registry import LABEL_TASKS
 from nncore.data import Dataset
 from nncore.data.columns import category_values, encode, plan_features
 from nncore.data.columns import kind as _kind
+from nncore.data.scaling import fit_scaling
 
 if TYPE_CHECKING:  # pandas is imported where a table is read: pages without one never load it
     import pandas as pd
 
 MIN_ROWS = 10                 # usable rows below which a train/validation/test split means nothing
 MAX_AUTO_CLASSES = 10         # an integer label with at most this many values is read as classes
-TASKS = ("auto", "classification", "regression")
+TASKS = LABEL_TASKS
 MISSING = ("drop", "impute")
 DELIMITERS = ",;\t|"
 _ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
@@ -437,7 +439,6 @@ def standardize_targets(ds):
     ``y_std``. Targets in the thousands (prices, counts) otherwise give the squared-error gradients such a
     scale that a network trains poorly at any usual learning rate (R² 0.36 instead of 0.99 on a price table,
     measured); losses are then on the standardized targets, and R² is the same in either unit."""
-    mean, std = float(ds.y_train.mean()), float(ds.y_train.std())
-    std = std if std > 1e-12 else 1.0
+    mean, std = map(float, fit_scaling(ds.y_train))
     return dataclasses.replace(ds, y_train=(ds.y_train - mean) / std, y_val=(ds.y_val - mean) / std,
                                y_test=(ds.y_test - mean) / std, y_mean=mean, y_std=std)

@@ -34,19 +34,22 @@ def network_sizes(model_cfg, n_inputs: int, n_outputs: int) -> list[int]:
     return [input_width(inputs, n_inputs), *model_cfg.hidden, n_outputs]
 
 
+def layer_weights(sizes: list[int]) -> list[int]:
+    """Weights (biases aside) of each dense layer of a network with layer ``sizes`` (fan-in first)."""
+    return [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+
+
+def dense_weights(sizes: list[int]) -> int:
+    """Weights (biases aside) in the dense layers of a network with layer ``sizes``."""
+    return sum(layer_weights(sizes))
+
+
 # "auto" compares the engines' expected time per training step on the CPU:
 #     layers · dispatch  +  weights · update  +  6 · batch · weights / (GEMM_FLOPS_PER_THREAD · threads)
-# dispatch: fixed cost per layer and step (torch's autograd and kernel launches, NumPy's Python calls); the
-# GUIDE's 2-8-8-2 network steps in 270-300 µs on torch and 50-80 µs on NumPy (3 layers). update: the
-# optimizer's passes over every weight (NumPy's Adam makes about a dozen, torch's fused Adam one, but it is
-# memory-bound either way). The matrix products (forward 2·B·W, backward 4·B·W FLOPs) run at the same BLAS
-# speed in both. A least-squares fit to one-thread Adam step times on the 2-core reference machine, 12 shapes
-# from 2-8-3 to 784-1024-1024-10, gave numpy 14 µs/layer, 2.0 ns/weight, torch 92 µs/layer, 1.8 ns/weight and
-# ~100 GFLOP/s per thread (estimates within 0.7-1.4x of the measured times). So NumPy wins until a layer holds
-# more than (90 - 20) µs / (2.0 - 1.8) ns = 350k weights on average: the digits default 64-512-512-10 (300k weights
-# in 3 layers, measured 1.3-2.6x faster on NumPy) and the FashionMNIST MLP 784-512-512-10 (669k weights in 3
-# layers, 223k per layer; measured 1.2-1.8x faster on NumPy at batch 256) go to NumPy; 784-2048-2048-10
-# (5.8M weights) goes to torch. ``python -m nncore bench auto`` prints the measured ratio beside the choice.
+# dispatch: the fixed cost per layer and step (torch's autograd and kernel launches, NumPy's Python calls);
+# update: the optimizer's passes over every weight; the matrix products run at the same BLAS speed on both.
+# The constants are fitted to measured step times (docs/measurements.md): NumPy is faster until a layer holds
+# about 350k weights on average. ``python -m nncore bench auto`` measures both beside the choice.
 ENGINE_STEP_COSTS = {  # engine -> (seconds per layer, seconds per weight) of one training step
     "numpy": (20e-6, 2.0e-9),
     "torch": (90e-6, 1.8e-9),
@@ -65,7 +68,7 @@ def _threads() -> int:
 def step_seconds(engine: str, sizes: list[int], batch_size: int, threads: int | None = None) -> float:
     """The cost model's estimate of one training step of an MLP with layer ``sizes`` on ``engine``."""
     per_layer, per_weight = ENGINE_STEP_COSTS[engine]
-    weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    weights = dense_weights(sizes)
     flops = 6.0 * batch_size * weights
     return ((len(sizes) - 1) * per_layer + weights * per_weight
             + flops / (GEMM_FLOPS_PER_THREAD * (threads or _threads())))
@@ -93,7 +96,7 @@ def wants_one_thread(engine: Engine) -> bool:
     it: the entry points do (app.py through OMP_NUM_THREADS, the CLI's train command from this answer)."""
     if engine.name != "torch" or engine.device != "cpu" or engine.model.kind != "mlp":
         return False
-    return sum(a * b for a, b in zip(engine.sizes[:-1], engine.sizes[1:])) < SMALL_NETWORK_WEIGHTS
+    return dense_weights(engine.sizes) < SMALL_NETWORK_WEIGHTS
 
 
 def make_engine(cfg, dataset, params=None) -> Engine:

@@ -123,6 +123,49 @@ class CNN(nn.Module):
         return self.head(x.flatten(1), trace)
 
 
+def build_network(model, sizes, generator: torch.Generator, image_shape=None) -> MLP | CNN:
+    """The torch module of ``model`` (a ModelConfig) with dense layer ``sizes``: an MLP, or a CNN for images."""
+    if model.kind == "cnn":
+        return CNN(image_shape, model.channels, sizes, model.activation, model.batch_norm, model.dropout, generator)
+    return MLP(sizes, model.activation, model.batch_norm, model.dropout, generator,
+               inputs=features.active(model.inputs))
+
+
+def layer_modules(net: MLP | CNN) -> list[tuple[nn.Module, nn.BatchNorm1d | None]]:
+    """Each parameter layer of ``net`` (``Engine.get_params`` order: convolutions, then the dense layers) with
+    the batch norm that follows it, or None."""
+    mlp = net.head if isinstance(net, CNN) else net
+    convs = list(net.convs) if isinstance(net, CNN) else []
+    norms = list(mlp.norms) if mlp.norms is not None else []
+    return [(conv, None) for conv in convs] + [(lin, norms[i] if i < len(norms) else None)
+                                               for i, lin in enumerate(mlp.linears)]
+
+
+BN_PARAMS = (("gamma", "weight"), ("beta", "bias"), ("running_mean", "running_mean"), ("running_var", "running_var"))
+
+
+@torch.no_grad()
+def load_params(net: MLP | CNN, params: list[dict]) -> None:
+    """Copy ``params`` (``Engine.get_params`` form) into ``net``, converting to its dtype and device."""
+    for (module, bn), layer in zip(layer_modules(net), params):
+        module.weight.copy_(torch.as_tensor(np.asarray(layer["W"])))
+        module.bias.copy_(torch.as_tensor(np.asarray(layer["b"])))
+        if bn is not None:
+            for key, attr in BN_PARAMS:
+                getattr(bn, attr).copy_(torch.as_tensor(np.asarray(layer[key])))
+
+
+def read_params(net: MLP | CNN) -> list[dict]:
+    """``net``'s parameters in ``Engine.get_params`` form (float64 NumPy copies)."""
+    out = []
+    for module, bn in layer_modules(net):
+        layer = {"W": _numpy(module.weight), "b": _numpy(module.bias)}
+        if bn is not None:
+            layer.update({key: _numpy(getattr(bn, attr)) for key, attr in BN_PARAMS})
+        out.append(layer)
+    return out
+
+
 class TorchEngine(Engine):
     name = "torch"
 
@@ -131,16 +174,10 @@ class TorchEngine(Engine):
         self.tensor_dtype = torch.float64 if model.dtype == "float64" else torch.float32  # the dtype, in torch
         self.device = resolve_device(train.device)
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
-        if model.kind == "cnn":
-            self.net = CNN(image_shape, model.channels, self.sizes, model.activation, model.batch_norm,
-                           model.dropout, self.generator)
-            self.mlp, self.convs = self.net.head, list(self.net.convs)
-        else:
-            self.net = MLP(self.sizes, model.activation, model.batch_norm, model.dropout, self.generator,
-                           inputs=features.active(model.inputs))
-            self.mlp, self.convs = self.net, []
+        self.net = build_network(model, self.sizes, self.generator, image_shape)
+        self.convs = list(self.net.convs) if model.kind == "cnn" else []
         self.net.to(device=self.device, dtype=self.tensor_dtype)
-        self.layers = [*self.convs, *self.mlp.linears]  # every module with a weight and a bias, input side first
+        self.layers = [module for module, _ in layer_modules(self.net)]  # input side first
         self.set_params(params)
         self.loss_fn = LOSSES[self.loss_name]()
         self.weights = [layer.weight for layer in self.layers]
@@ -216,35 +253,12 @@ class TorchEngine(Engine):
         return [f"conv {i + 1}" for i in range(len(self.convs))] + super().layer_names
 
     # --- parameters -------------------------------------------------------------------------------------
-    def _norm(self, i: int):
-        """Batch-norm module after layer ``i`` (counting convolutions), or None."""
-        j = i - len(self.convs)
-        norms = self.mlp.norms
-        return norms[j] if norms is not None and 0 <= j < len(norms) else None
-
     def get_params(self):
-        out = []
-        for i, lin in enumerate(self.layers):
-            layer = {"W": _numpy(lin.weight), "b": _numpy(lin.bias)}
-            bn = self._norm(i)
-            if bn is not None:
-                layer.update(gamma=_numpy(bn.weight), beta=_numpy(bn.bias), running_mean=_numpy(bn.running_mean),
-                             running_var=_numpy(bn.running_var))
-            out.append(layer)
-        return out
+        return read_params(self.net)
 
-    @torch.no_grad()
     def set_params(self, params):
         check_params(params, self.model.dtype, len(self.layers))
-        for i, (lin, layer) in enumerate(zip(self.layers, params)):
-            lin.weight.copy_(torch.from_numpy(np.asarray(layer["W"])))
-            lin.bias.copy_(torch.from_numpy(np.asarray(layer["b"])))
-            bn = self._norm(i)
-            if bn is not None:
-                bn.weight.copy_(torch.from_numpy(layer["gamma"]))
-                bn.bias.copy_(torch.from_numpy(layer["beta"]))
-                bn.running_mean.copy_(torch.from_numpy(layer["running_mean"]))
-                bn.running_var.copy_(torch.from_numpy(layer["running_var"]))
+        load_params(self.net, params)
 
     def grads(self):
         return [{"W": _grad(lin.weight), "b": _grad(lin.bias)} for lin in self.layers]

@@ -16,6 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
+from nncore.data.scaling import STD_FLOOR
 from nncore.inspect import metrics
 from nncore.engines import make_engine
 
@@ -337,7 +338,7 @@ def _unscaled(view: RunView) -> Finding | None:
     if view.cfg.data.standardize or np.any(ds.mean != 0) or np.any(ds.std != 1):
         return None  # the inputs were scaled on purpose (standardized, or pixels divided by their maximum)
     spread = view.X.std(axis=0)
-    varies = spread > 1e-12  # constant features (e.g. always-blank pixels) carry nothing to scale
+    varies = spread > STD_FLOOR  # constant features (e.g. always-blank pixels) carry nothing to scale
     if not varies.any():
         return None
     level, spread = np.abs(view.X).mean(axis=0)[varies], spread[varies]

@@ -22,27 +22,26 @@ from dataclasses import dataclass
 import numpy as np
 
 from nncore.config import RunConfig
-from nncore.engines import network_sizes
+from nncore.engines import dense_weights, network_sizes
 from nncore.errors import ConfigError
+from nncore.registry import TASKS
 from nncore.features import input_width, is_default, labels
 from nncore.inspect.metrics import finite_or_none
 
 FORMAT = "nn-playground-checkpoint"
 FORMAT_VERSION = "1"
 PARAM_KEYS = ("W", "b", "gamma", "beta", "running_mean", "running_var")
-_METRIC_KEYS = ("train_loss", "val_loss", "test_loss", "train_acc", "val_acc", "test_acc", "train_r2", "val_r2",
-                "test_r2", "lr")
+_METRIC_KEYS = ("train_loss", "val_loss", "test_loss", "train_acc", "val_acc", "test_acc", "lr")
 
 
 @dataclass(frozen=True)
 class Checkpoint:
     """A loaded checkpoint. ``params`` is in ``Engine.get_params`` form: one dict per layer, float64 arrays.
 
-    ``metrics`` holds the saved weights' ``train_loss``/``val_loss``/``test_loss``, ``*_acc`` (accuracy) and
-    ``*_r2`` (a regression's R²) (None where they do not apply), ``lr`` (None where not available),
-    ``status``, ``message`` and ``best_epoch`` (the epoch whose weights early stopping restored, else None).
-    ``dataset`` holds ``name``, ``task``, ``n_classes``, ``n_features``, ``n_outputs``, ``class_names``,
-    ``feature_names``,
+    ``metrics`` holds the saved weights' ``train_loss``/``val_loss``/``test_loss``, ``*_acc`` (R² for
+    regression), ``lr`` (None where not available), ``status``, ``message`` and ``best_epoch`` (the epoch
+    whose weights early stopping restored, else None). ``dataset`` holds ``name``,
+    ``task``, ``n_classes``, ``n_features``, ``n_outputs``, ``class_names``, ``feature_names``,
     ``image_shape`` (or None), the input scaling ``mean``/``std`` ((n_features,) float64 arrays) and, for a
     table, ``encoding`` (raw columns and the categories of the one-hot encoded ones; see
     ``datasets.columns``; None otherwise)."""
@@ -168,7 +167,7 @@ def _dataset_info(metadata: dict) -> dict:
         if not isinstance(info.get(key), kind) or isinstance(info.get(key), bool):
             raise ConfigError(f"checkpoint dataset description lacks a valid {key!r}: the file is damaged",
                               "checkpoint")
-    if info["task"] not in ("binary", "multiclass", "regression"):
+    if info["task"] not in TASKS:
         raise ConfigError(f"checkpoint dataset task {info['task']!r} is unknown: the file is damaged", "checkpoint")
     names_ok = all(isinstance(n, str) for n in info["class_names"] + info["feature_names"])
     outputs = {"binary": 1, "multiclass": info["n_classes"], "regression": 1}[info["task"]]
@@ -192,12 +191,8 @@ def _dataset_info(metadata: dict) -> dict:
     return {key: info[key] for key in (*rules, "image_shape", "y_mean", "y_std", "encoding")}
 
 
-def _clean_metrics(raw: dict, task: str) -> dict:
-    """Known metrics only: finite numbers or None, and the status and message texts. Files written before
-    ``*_r2`` existed kept a regression's R² under ``*_acc``: it is read as ``*_r2``."""
-    if task == "regression" and not any(f"{s}_r2" in raw for s in ("train", "val", "test")):
-        raw = {**raw, **{f"{s}_r2": raw.get(f"{s}_acc") for s in ("train", "val", "test")},
-               **{f"{s}_acc": None for s in ("train", "val", "test")}}
+def _clean_metrics(raw: dict) -> dict:
+    """Known metrics only: finite numbers or None, and the status and message texts."""
     metrics = {}
     for key in _METRIC_KEYS:
         v = raw.get(key)
@@ -216,8 +211,7 @@ def _declared_weights(cfg: RunConfig, info: dict) -> int:
     if getattr(cfg.model, "kind", "mlp") == "cnn" and info["image_shape"]:
         from nncore.engines.init import cnn_dense_inputs
         first = cnn_dense_inputs(cfg.model, tuple(info["image_shape"]))
-    sizes = [first, *cfg.model.hidden, info["n_outputs"]]
-    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    return dense_weights([first, *cfg.model.hidden, info["n_outputs"]])
 
 
 def load_checkpoint(data: bytes, limits=None) -> Checkpoint:
@@ -261,7 +255,7 @@ def load_checkpoint(data: bytes, limits=None) -> Checkpoint:
     except (TypeError, AttributeError, ValueError, RecursionError):
         raise ConfigError("checkpoint config has the wrong shape: the file is damaged", "checkpoint") from None
     info = _dataset_info(metadata)
-    metrics = _clean_metrics(_json_field(metadata, "metrics", dict), info["task"])
+    metrics = _clean_metrics(_json_field(metadata, "metrics", dict))
     try:
         step, epoch = int(metadata["step"]), int(metadata["epoch"])
     except (KeyError, ValueError):
@@ -410,7 +404,7 @@ def describe(checkpoint: Checkpoint) -> str:
     score = "r2" if info["task"] == "regression" else "acc"
     parts = []
     for split in ("train", "val", "test"):
-        for key, label in ((f"{split}_loss", f"{split} loss"), (f"{split}_{score}", f"{split} {score}")):
+        for key, label in ((f"{split}_loss", f"{split} loss"), (f"{split}_acc", f"{split} {score}")):
             value = m.get(key)
             parts.append(f"{label} {value:.4f}" if isinstance(value, (int, float)) else f"{label} n/a")
     lines.append("metrics:  " + ", ".join(parts))

@@ -27,7 +27,7 @@ from nncore.config import RunConfig
 from nncore.errors import ConfigError
 from nncore.features import active, check_inputs, input_width
 from nncore.features import code as feature_code
-from nncore.registry import Registry
+from nncore.registry import TASKS, Registry
 
 # Format key -> description; FILES gives each its download name and MIME type.
 EXPORT_FORMATS = Registry("format", {
@@ -43,7 +43,7 @@ class ModelInfo:
 
     n_features: int
     n_outputs: int
-    task: str                                # "binary", "multiclass" or "regression"
+    task: str                                # a key of registry.TASKS
     class_names: tuple[str, ...]
     feature_names: tuple[str, ...]
     mean: tuple[float, ...]
@@ -61,8 +61,8 @@ def model_info(source) -> ModelInfo:
         return source
     get = source.get if isinstance(source, dict) else lambda k: getattr(source, k, None)
     task = get("task")
-    if task not in ("binary", "multiclass", "regression"):
-        raise ConfigError(f"task must be binary, multiclass or regression, got {task!r}", "task")
+    if task not in TASKS:
+        raise ConfigError(f"task must be one of {TASKS.keys_text()}, got {task!r}", "task")
     n_features = int(get("n_features"))
     mean = tuple(float(v) for v in np.ravel(get("mean")))
     std = tuple(float(v) for v in np.ravel(get("std")))
@@ -115,27 +115,11 @@ def torch_module(cfg: RunConfig, params: list[dict], info):
     import torch
     from torch import nn
 
-    from nncore.engines.torch_engine import CNN, MLP
+    from nncore.engines.torch_engine import build_network, load_params
 
     info = model_info(info)
-    sizes = _dense_sizes(cfg, info, params)
-    m = cfg.model
-    if m.kind == "cnn":
-        net = CNN(info.image_shape, m.channels, sizes, m.activation, m.batch_norm, m.dropout, torch.Generator())
-        mlp, convs = net.head, list(net.convs)
-    else:
-        net = mlp = MLP(sizes, m.activation, m.batch_norm, m.dropout, torch.Generator(), inputs=active(m.inputs))
-        convs = []
-    with torch.no_grad():
-        for i, (module, layer) in enumerate(zip([*convs, *mlp.linears], params)):
-            module.weight.copy_(torch.as_tensor(np.asarray(layer["W"])))
-            module.bias.copy_(torch.as_tensor(np.asarray(layer["b"])))
-            j = i - len(convs)
-            if mlp.norms is not None and 0 <= j < len(mlp.norms):
-                bn = mlp.norms[j]
-                for name, target in (("gamma", bn.weight), ("beta", bn.bias), ("running_mean", bn.running_mean),
-                                     ("running_var", bn.running_var)):
-                    target.copy_(torch.as_tensor(np.asarray(layer[name])))
+    net = build_network(cfg.model, _dense_sizes(cfg, info, params), torch.Generator(), info.image_shape)
+    load_params(net, params)
 
     class Exported(nn.Module):
         def __init__(self):

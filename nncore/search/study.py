@@ -25,6 +25,7 @@ import numpy as np
 from nncore.inspect import metrics
 from nncore.config import RunConfig, _choice, _fail, _range
 from nncore.data import Dataset, make_dataset
+from nncore.data.scaling import fit_scaling
 from nncore.errors import ConfigError
 from nncore import settings
 from nncore.registry import Registry
@@ -212,9 +213,7 @@ def cv_splits(dataset: Dataset, k: int, seed: int = 0, standardize: bool = True)
     folds = []
     for train_idx, val_idx in splitter.split(X, labels):
         if standardize:
-            mean = X[train_idx].mean(axis=0)
-            std = X[train_idx].std(axis=0)
-            std = np.where(std > 1e-12, std, 1.0)
+            mean, std = fit_scaling(X[train_idx])
         else:  # the data's own fixed scaling (none for toy sets, pixel range for images)
             mean, std = dataset.mean, dataset.std
         folds.append(replace(dataset, X_train=(X[train_idx] - mean) / std, y_train=y[train_idx],

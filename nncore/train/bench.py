@@ -17,7 +17,7 @@ import numpy as np
 
 from nncore.config import ENGINES, DataConfig, ModelConfig, RunConfig, TrainConfig
 from nncore.data import make_dataset
-from nncore.engines import make_engine
+from nncore.engines import dense_weights, layer_weights, make_engine
 
 TOY_SIZES = [2, 8, 8, 2]
 
@@ -139,7 +139,7 @@ MLP_SIZES = [784, 512, 512, 10]
 def mlp_epoch_flops(sizes: list[int], n: int) -> float:
     """Multiply-add FLOPs of one training epoch: forward 2·n·W, weight gradients 2·n·W, and input gradients
     2·n·W for every layer but the first (nothing needs the gradient of the pixels)."""
-    weights = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    weights = layer_weights(sizes)
     return 2.0 * n * (2 * sum(weights) + sum(weights[1:]))
 
 
@@ -234,7 +234,7 @@ def auto_benchmark(seconds: float = 1.0, shapes=None) -> list[dict]:
                 best[name] = min(best[name], 1.0 / _rate(step, seconds / 6))
         estimate = {name: step_seconds(name, sizes, batch) for name in engines}
         out.append({"network": "-".join(map(str, sizes)), "batch_size": batch,
-                    "weights": sum(a * b for a, b in zip(sizes[:-1], sizes[1:])),
+                    "weights": dense_weights(sizes),
                     "numpy_step_ms": round(best["numpy"] * 1e3, 3), "torch_step_ms": round(best["torch"] * 1e3, 3),
                     "measured_torch_over_numpy": round(best["torch"] / best["numpy"], 2),
                     "estimated_torch_over_numpy": round(estimate["torch"] / estimate["numpy"], 2),

@@ -14,6 +14,7 @@ from nncore.data.columns import plan_features
 from nncore.data.tabular import describe_table, read_csv_table, table_to_dataset
 from nncore.errors import ConfigError
 from nncore.limits import load_limits
+from nncore.registry import LABEL_TASKS
 
 from ui.safe import plain
 from ui.session.state import space
@@ -59,7 +60,7 @@ def table_inputs(prefix: str, kw) -> dict:
                               help="text columns are one-hot encoded (one 0/1 input per category); 2 inputs draw "
                                    "the boundary directly, more are drawn in a 2-D PCA plane")
     show_features(tables[current], label, features, plan.left_out)
-    task = st.selectbox("Task", ["auto", "classification", "regression"], key=f"{prefix}.csv_task",
+    task = st.selectbox("Task", list(LABEL_TASKS), key=f"{prefix}.csv_task",
                         help="auto: text labels or up to 10 integer values are classes, other numbers a target")
     missing = "refuse"
     if any(info["missing"][c] for c in [label, *features]):

@@ -14,6 +14,7 @@ import base64
 import json
 from pathlib import Path
 
+from nncore.registry import TASKS
 from ui.liveview import sources
 from ui.liveview.payload import demo_frames
 
@@ -56,7 +57,7 @@ def page(kind: str = "binary", hidden=(6, 4), count: int = 20, ms: int = 100, wi
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out")
-    p.add_argument("--kind", default="binary", choices=("binary", "multiclass", "regression"))
+    p.add_argument("--kind", default="binary", choices=list(TASKS))
     p.add_argument("--hidden", default="6,4")
     p.add_argument("--frames", type=int, default=20)
     p.add_argument("--ms", type=int, default=100)

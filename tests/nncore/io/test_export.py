@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import onnx
@@ -251,3 +252,33 @@ def test_exports_of_a_table_with_a_categorical_column_take_the_raw_columns(tmp_p
     assert proc.returncode == 0, proc.stderr
     probs = np.array([[float(v) for v in row[1:]] for row in list(csv.reader(io.StringIO(proc.stdout)))[1:]])
     np.testing.assert_allclose(probs, want, rtol=0, atol=TOL)
+
+
+@pytest.mark.parametrize("name", ["multiclass-torch-bn-dropout", "cnn-digits"])
+def test_the_export_and_the_torch_engine_load_parameters_through_one_loader(name, trained):
+    """Distinct values in every tensor (weights, biases, batch norm's scale, shift and running statistics):
+    a layer's parameters put into another layer's module, or a batch norm skipped, changes the outputs."""
+    import torch
+
+    from nncore.engines import make_engine
+    from nncore.engines.torch_engine import read_params
+
+    trainer = trained[name]
+    rng = np.random.default_rng(1)
+    params = [{k: rng.normal(size=np.shape(v)) for k, v in layer.items()} for layer in trainer.engine.get_params()]
+    for layer in params:
+        if "running_var" in layer:
+            layer["running_var"] = 0.5 + np.abs(layer["running_var"])  # a variance: positive
+    cfg = trainer.cfg.replace(model=replace(trainer.cfg.model, dtype="float32"),
+                              train=replace(trainer.cfg.train, engine="torch"))
+    engine = make_engine(cfg, trainer.dataset, params=params)
+    exported = export.torch_module(cfg, params, trainer.dataset)
+    for got in (engine.get_params(), read_params(exported.net)):
+        assert [set(layer) for layer in got] == [set(layer) for layer in params]
+        for layer, want in zip(got, params):  # both hold the float32 rounding of each value
+            assert all(np.array_equal(layer[k], want[k].astype(np.float32)) for k in want)
+    X = torch.as_tensor(trainer.dataset.X_test[:64], dtype=torch.float32)
+    engine.net.eval()
+    with torch.no_grad():
+        out = exported.net(X)
+        assert torch.isfinite(out).all() and torch.equal(out, engine.net(X))
