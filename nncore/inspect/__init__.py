@@ -1,1 +1,1 @@
-"""Looking inside a run: metrics, evaluation, diagnostics, the gradient check and advice."""
+"""Looking inside a run: metrics, evaluation, diagnostics, advice and the boundary grid (grid)."""

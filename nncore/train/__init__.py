@@ -1,1 +1,2 @@
-"""Training: the Trainer's loop, what it records, time travel, races and speed measurement."""
+"""Training: the Trainer's loop (trainer), what it records (recording, snapshot), time travel (timetravel),
+changing a run mid-way (steering), early stopping (stopping), races (race) and speed measurement (bench)."""

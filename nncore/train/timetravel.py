@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nncore.config import TrainConfig
 from nncore.engines import make_engine
 from nncore.train.recording import Recording
 from nncore.train.snapshot import Snapshot
@@ -96,10 +97,10 @@ class TimeTravel:
         self.recording, self.kept = point.recording, point.moments
 
     @classmethod
-    def from_kept(cls, source, epoch: int, train=None):
-        """A new run that continues from the end of ``source``'s kept ``epoch`` with ``train`` settings (a
-        TrainConfig; default: the same): same data, same weights, same next batches; records up to that
-        epoch. The optimizer's moments start afresh; the schedule resumes at that epoch."""
+    def from_kept(cls, source, epoch: int, train: TrainConfig | None = None):
+        """A new run (a Trainer) that continues from the end of ``source``'s kept ``epoch`` with ``train``
+        settings (default: the same): same data, same weights, same next batches; records up to that epoch.
+        The optimizer's moments start afresh; the schedule resumes at that epoch. ``source`` is only read."""
         kept = source.kept.at(epoch)
         point = BranchPoint(kept, source.recording.until(epoch, kept.step), source.kept.until(epoch))
         cfg = source.cfg if train is None else source.cfg.replace(train=train)
