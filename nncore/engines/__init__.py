@@ -44,6 +44,17 @@ def dense_weights(sizes: list[int]) -> int:
     return sum(layer_weights(sizes))
 
 
+BN_PARAMS = (("gamma", "weight"), ("beta", "bias"), ("running_mean", "running_mean"), ("running_var", "running_var"))
+
+
+def parameter_modules(n_convs: int, n_dense: int, batch_norm: bool) -> list[tuple[str, str | None]]:
+    """Where each layer of ``Engine.get_params`` lives in a torch network with ``convs``, ``linears`` and
+    ``norms`` module lists: (the module holding its W and b, the batch norm after it or None). Batch norm
+    follows every dense layer but the output one; ``BN_PARAMS`` pairs its parameters with their torch names."""
+    return ([(f"convs.{i}", None) for i in range(n_convs)]
+            + [(f"linears.{j}", f"norms.{j}" if batch_norm and j < n_dense - 1 else None) for j in range(n_dense)])
+
+
 # "auto" compares the engines' expected time per training step on the CPU:
 #     layers · dispatch  +  weights · update  +  6 · batch · weights / (GEMM_FLOPS_PER_THREAD · threads)
 # dispatch: the fixed cost per layer and step (torch's autograd and kernel launches, NumPy's Python calls);

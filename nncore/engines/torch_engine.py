@@ -16,6 +16,7 @@ from torch import nn
 from nncore import features
 from nncore.config import TrainConfig
 from nncore.errors import ConfigError
+from nncore.engines import BN_PARAMS, parameter_modules
 from nncore.engines.base import Engine, check_params
 
 ACTIVATIONS = {
@@ -133,15 +134,16 @@ def build_network(model, sizes, generator: torch.Generator, image_shape=None) ->
 
 def layer_modules(net: MLP | CNN) -> list[tuple[nn.Module, nn.BatchNorm1d | None]]:
     """Each parameter layer of ``net`` (``Engine.get_params`` order: convolutions, then the dense layers) with
-    the batch norm that follows it, or None."""
+    the batch norm that follows it, or None (``engines.parameter_modules``; a CNN's dense layers are its head)."""
     mlp = net.head if isinstance(net, CNN) else net
-    convs = list(net.convs) if isinstance(net, CNN) else []
-    norms = list(mlp.norms) if mlp.norms is not None else []
-    return [(conv, None) for conv in convs] + [(lin, norms[i] if i < len(norms) else None)
-                                               for i, lin in enumerate(mlp.linears)]
+    lists = {"convs": net.convs if isinstance(net, CNN) else [], "linears": mlp.linears, "norms": mlp.norms}
 
+    def module(name):
+        group, index = name.split(".")
+        return lists[group][int(index)]
 
-BN_PARAMS = (("gamma", "weight"), ("beta", "bias"), ("running_mean", "running_mean"), ("running_var", "running_var"))
+    layout = parameter_modules(len(lists["convs"]), len(mlp.linears), mlp.norms is not None)
+    return [(module(m), module(n) if n else None) for m, n in layout]
 
 
 @torch.no_grad()

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nncore.config import RunConfig
+from nncore.engines import BN_PARAMS, parameter_modules
 from nncore.errors import ConfigError
 from nncore.features import active, check_inputs, input_width
 from nncore.features import code as feature_code
@@ -405,14 +406,10 @@ def export_python(cfg: RunConfig, params: list[dict], info) -> str:
     m = cfg.model
     n_convs = len(m.channels) if m.kind == "cnn" else 0
     np_dtype = "<f8" if m.dtype == "float64" else "<f4"
-    weights = {}
-    for i, layer in enumerate(params):
-        j = i - n_convs
-        prefix = f"convs.{i}" if j < 0 else f"linears.{j}"
-        keys = [("W", f"{prefix}.weight"), ("b", f"{prefix}.bias")]
-        if m.batch_norm and 0 <= j < len(sizes) - 2:
-            keys += [("gamma", f"norms.{j}.weight"), ("beta", f"norms.{j}.bias"),
-                     ("running_mean", f"norms.{j}.running_mean"), ("running_var", f"norms.{j}.running_var")]
+    weights = {}  # the script's Net has the convs/linears/norms lists of nncore's torch networks
+    for layer, (module, norm) in zip(params, parameter_modules(n_convs, len(sizes) - 1, m.batch_norm)):
+        keys = [("W", f"{module}.weight"), ("b", f"{module}.bias")]
+        keys += [(key, f"{norm}.{attr}") for key, attr in BN_PARAMS] if norm else []
         for key, name in keys:
             a = np.asarray(layer[key], dtype=np_dtype)
             weights[name] = (list(a.shape), base64.b64encode(a.tobytes()).decode("ascii"))
