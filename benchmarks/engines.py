@@ -49,6 +49,7 @@ def toy(rounds: int) -> dict:
     batches = [(X[i:i + 32], y[i:i + 32]) for i in range(0, 1000 - 31, 32)]
     model = ModelConfig(hidden=(8, 8), activation="relu", dtype="float32")
     engines, params = _engines(sizes, model, TrainConfig(optimizer="sgd", learning_rate=0.05, batch_size=32))
+    torch.set_num_threads(1)  # a small network: one torch thread, as the app and the CLI give it
     ref_params = [a for layer in params for a in (layer["W"].T.astype(np.float32).copy(),
                                                    layer["b"].astype(np.float32))]
     steps = {name: e.train_step for name, e in engines.items()}
@@ -67,7 +68,7 @@ def toy(rounds: int) -> dict:
 def mlp(n_batches: int, chunk: int, threads: int) -> dict:
     """Seconds per 60k-sample epoch (235 batches of 256) of each engine, from ``n_batches`` measured
     batches in interleaved chunks; mean and best chunk."""
-    torch.set_num_threads(threads)  # the toy run left torch on one thread (its small-network setting)
+    torch.set_num_threads(threads)  # the toy run set one thread
     torch.set_flush_denormal(True)
     sizes = [784, 512, 512, 10]
     rng = np.random.default_rng(0)

@@ -96,10 +96,8 @@ def cmd_train(a) -> int:
     if a.save:
         check_writable(a.save)
     trainer = Trainer(csv_config(a, cfg), dataset_from_args(a, cfg))
-    from nncore.engines import wants_one_thread
-    if wants_one_thread(trainer.engine):  # the thread count is the process's: its entry point chooses it
-        import torch
-        torch.set_num_threads(1)
+    from nncore.engines import set_threads_for
+    set_threads_for(trainer.engine)  # the thread count is the process's: its entry point chooses it
     cfg = trainer.cfg
     report_every = max(1, cfg.train.epochs // 10)
     while trainer.running:

@@ -104,10 +104,18 @@ def wants_one_thread(engine: Engine) -> bool:
     """Whether torch should compute ``engine``'s network on one thread: a torch MLP on the CPU with fewer than
     ``SMALL_NETWORK_WEIGHTS`` weights, whose matrices are too small to split (extra threads only spin, and on a
     busy machine that slows training several times). The thread count is per process, so engines never set
-    it: the entry points do (app.py through OMP_NUM_THREADS, the CLI's train command from this answer)."""
+    it: the entry points do (app.py through OMP_NUM_THREADS, the CLI and the benchmarks ``set_threads_for``)."""
     if engine.name != "torch" or engine.device != "cpu" or engine.model.kind != "mlp":
         return False
     return dense_weights(engine.sizes) < SMALL_NETWORK_WEIGHTS
+
+
+def set_threads_for(engine: Engine) -> None:
+    """For an entry point that has built the engine it will train: one torch thread where ``wants_one_thread``
+    says so; otherwise torch's thread count stays as it is."""
+    if wants_one_thread(engine):
+        import torch
+        torch.set_num_threads(1)
 
 
 def make_engine(cfg, dataset, params=None) -> Engine:

@@ -17,7 +17,7 @@ import numpy as np
 
 from nncore.config import ENGINES, DataConfig, ModelConfig, RunConfig, TrainConfig
 from nncore.data import make_dataset
-from nncore.engines import dense_weights, layer_weights, make_engine
+from nncore.engines import dense_weights, layer_weights, make_engine, set_threads_for
 
 TOY_SIZES = [2, 8, 8, 2]
 
@@ -90,6 +90,7 @@ def toy_benchmark(seconds: float = 2.0, engines: list[str] | None = None) -> dic
     for name in engines or [e for e in ENGINES if e != "auto"]:
         run_cfg = cfg.replace(train=TrainConfig(**{**cfg.train.__dict__, "engine": name}))
         engine = make_engine(run_cfg, dataset)
+        set_threads_for(engine)  # as the app and the CLI run it
         rate = _rate(lambda: engine.train_step(*next_batch()), seconds)
         from nncore.inspect.grid import boundary_grid
         from nncore.train.trainer import Trainer
@@ -222,6 +223,7 @@ def auto_benchmark(seconds: float = 1.0, shapes=None) -> list[dict]:
         model = ModelConfig(hidden=tuple(sizes[1:-1]))
         engines = {name: make_engine(RunConfig(DataConfig(), model, TrainConfig(engine=name, batch_size=batch)), ds)
                    for name in ("numpy", "torch")}
+        set_threads_for(engines["torch"])  # as the app and the CLI run it (one thread stays for the larger shapes)
         best = {name: float("inf") for name in engines}
         for _ in range(3):  # interleaved rounds: a busy machine slows both alike; the best round counts
             for name, engine in engines.items():

@@ -6,7 +6,7 @@ import torch
 
 from nncore.cli.main import main
 from nncore.data import make_dataset
-from nncore.engines import SMALL_NETWORK_WEIGHTS, make_engine, wants_one_thread
+from nncore.engines import SMALL_NETWORK_WEIGHTS, make_engine, set_threads_for, wants_one_thread
 from nncore.train.trainer import Trainer
 
 from tests.helpers import make_cfg
@@ -45,6 +45,18 @@ def test_one_thread_suits_small_torch_mlps_on_the_cpu_only():
     assert not wants_one_thread(engine(dataset="moons", engine="torch", hidden=(w, w), n_points=50))
     assert wants_one_thread(engine(dataset="moons", engine="torch", hidden=(w - 1, w - 1), n_points=50))
     assert not wants_one_thread(engine(dataset="digits", engine="torch", kind="cnn", hidden=(8,)))
+
+
+def test_set_threads_for_sets_one_thread_only_where_it_suits(threads):
+    numpy_run = Trainer(make_cfg(dataset="moons", n_points=100, engine="numpy", hidden=(8, 8)))
+    set_threads_for(numpy_run.engine)
+    assert torch.get_num_threads() == threads
+    wide = Trainer(make_cfg(dataset="moons", n_points=50, engine="torch", device="cpu", hidden=(400, 400)))
+    set_threads_for(wide.engine)  # 160k weights
+    assert torch.get_num_threads() == threads
+    small = Trainer(make_cfg(dataset="moons", n_points=100, engine="torch", device="cpu", hidden=(8, 8)))
+    set_threads_for(small.engine)
+    assert torch.get_num_threads() == 1
 
 
 def test_the_cli_train_command_chooses_one_thread_for_a_small_torch_network(threads, capsys):
