@@ -5,8 +5,8 @@ Run with ``streamlit run app.py``.
 
 import os
 
-# Keep BLAS and torch's thread pools to one thread in the UI process: idle pool workers made frames several
-# times slower while training (measured). Must happen before NumPy or torch load; torch reads
+# Keep BLAS and torch's thread pools to one thread in the UI process: idle pool workers slow the frames while
+# a network trains (docs/measurements.md). Must happen before NumPy or torch load; torch reads
 # OMP_NUM_THREADS for its own pool, so it needs no call of its own (and loads only when a page needs it).
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")

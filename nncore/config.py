@@ -284,10 +284,9 @@ IMAGE_DEFAULTS = RunConfig(DataConfig(dataset="digits", standardize=False), Mode
 
 
 # Tables (the bundled real ones and uploaded CSVs) have a few hundred rows and many features: the toy defaults
-# (1000 epochs at Adam 0.01, no regularization) memorize them (diabetes: train R² 0.98, test -0.8). Instead a
-# gentler rate, dropout 0.2 and L2 0.01, and early stopping after 50 epochs without a better validation loss,
-# going back to the best epoch's weights; 1000 epochs is only the budget. Measured (benchmarks/tables.py):
-# within 2 accuracy points / 0.1 R² of logistic regression / ridge on all five bundled tables.
+# (1000 epochs at Adam 0.01, no regularization) memorize them. Instead a gentler rate, dropout 0.2 and L2 0.01,
+# and early stopping after 50 epochs without a better validation loss, going back to the best epoch's weights;
+# 1000 epochs is only the budget. benchmarks/tables.py compares them with scikit-learn (docs/measurements.md).
 TABLE_DEFAULTS = RunConfig(DataConfig(dataset="csv"), ModelConfig(dropout=0.2),
                            TrainConfig(learning_rate=0.003, l2=0.01, early_stopping=50, restore_best=True))
 

@@ -125,8 +125,8 @@ _QUOTED = re.compile(r'"[^"]*"')
 def _prescan(text: str, delimiter: str, limits) -> None:
     """Refuse a table beyond the row or column limits from counts of line breaks and delimiters, before a
     parser builds any field: pandas holds every field of a ragged line before it compares field counts
-    (a 10 MB one-line file cost 3.8 GB and 85 s). Quoted fields are cut out first, so their delimiters and
-    line breaks are not counted; blank lines are skipped, as pandas does."""
+    (gigabytes for a one-line file of megabytes: docs/measurements.md). Quoted fields are cut out first, so
+    their delimiters and line breaks are not counted; blank lines are skipped, as pandas does."""
     from nncore.limits import ENV_NAMES
     if '"' in text:
         text = _QUOTED.sub("", text)
@@ -437,8 +437,8 @@ def table_to_dataset(df: pd.DataFrame, label: str, features: list[str] | None, c
 def standardize_targets(ds):
     """The regression targets at zero mean and unit variance (training-split statistics), kept in ``y_mean`` /
     ``y_std``. Targets in the thousands (prices, counts) otherwise give the squared-error gradients such a
-    scale that a network trains poorly at any usual learning rate (R² 0.36 instead of 0.99 on a price table,
-    measured); losses are then on the standardized targets, and R² is the same in either unit."""
+    scale that a network trains poorly at any usual learning rate (docs/measurements.md); losses are then on
+    the standardized targets, and R² is the same in either unit."""
     mean, std = map(float, fit_scaling(ds.y_train))
     return dataclasses.replace(ds, y_train=(ds.y_train - mean) / std, y_val=(ds.y_val - mean) / std,
                                y_test=(ds.y_test - mean) / std, y_mean=mean, y_std=std)

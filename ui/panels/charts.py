@@ -25,8 +25,8 @@ MAX_CURVE_POINTS = 100
 # "fit" would squeeze everything, titles included, into the given box).
 FIXED_SIZE = {"autosize": {"type": "pad"}}
 
-# Every chart draws on a canvas without ARIA attributes: the default SVG renderer rebuilt and restyled a DOM
-# node per mark each time, which cost the browser ~40% more time (measured in Chromium).
+# Every chart draws on a canvas without ARIA attributes: the default SVG renderer rebuilds and restyles a DOM
+# node per mark at each update, which costs the browser more time (docs/measurements.md).
 CANVAS = {"usermeta": {"embedOptions": {"renderer": "canvas"}}}
 
 

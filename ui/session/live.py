@@ -44,9 +44,8 @@ def pace(active: int, cores: int = CORES) -> tuple[float, float]:
     this server. Up to one training per core runs at full pace; beyond that (``share`` sessions per core) every
     session's frames come ``share`` times less often and train for a slice ``share``² times shorter: the
     server's work per second then falls as sessions are added, leaving room for what users wait on (frames
-    and the answers to their clicks) rather than for more training steps. Measured with four Chromium tabs
-    and the server on 2 cores: slices only ``share`` times shorter kept the machine 96% busy and let the
-    slowest clicks take over a second."""
+    and the answers to their clicks) rather than for more training steps (slices only ``share`` times shorter
+    kept a loaded server too busy to answer clicks promptly: docs/measurements.md)."""
     share = max(1, math.ceil(active / max(cores, 1)))
     return FRAME_SECONDS * share, TRAIN_SLICE_SECONDS / share ** 2
 

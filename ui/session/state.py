@@ -82,9 +82,9 @@ def _free(hook: dict) -> None:
 
 
 def return_memory_to_os() -> None:
-    """Hand freed heap pages back to the system (glibc's malloc_trim). Without it the server's resident memory
-    stayed ~85 MB above the start after four sessions had closed (freed, but kept by the allocator for reuse),
-    with it ~30 MB (measured with benchmarks/load.py); elsewhere a no-op."""
+    """Hand freed heap pages back to the system (glibc's malloc_trim): without it the allocator keeps what
+    closed sessions freed, and the server's resident memory stays well above its start (docs/measurements.md);
+    elsewhere a no-op."""
     import ctypes
     import ctypes.util
 
