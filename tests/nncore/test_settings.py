@@ -9,7 +9,15 @@ from dataclasses import fields, replace
 import pytest
 
 from nncore import settings
-from nncore.config import IMAGE_DEFAULTS, TABLE_DEFAULTS, DataConfig, ModelConfig, RunConfig, TrainConfig, defaults_for
+from nncore.config import (
+    IMAGE_DEFAULTS,
+    TABLE_DEFAULTS,
+    DataConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+    defaults_for,
+)
 from nncore.errors import ConfigError
 from nncore.limits import Limits
 

@@ -186,8 +186,9 @@ class _Builder:
             values["standardize"] = self.w("standardize", d.standardize, help=split)
         values["seed"] = int(self.w("seed", d.seed))
         val, test = st.columns(2)
-        values["val_fraction"] = self.w("val_pct", int(round(d.val_fraction * 100)), val) / 100
-        values["test_fraction"] = self.w("test_pct", int(round(d.test_fraction * 100)), test) / 100
+        for name, column in (("val_fraction", val), ("test_fraction", test)):  # percent sliders
+            s = settings.get(name)
+            values[name] = self.w(s.widget_key, round(getattr(d, name) * s.scale), column) / s.scale
         if not spec.images:
             from ui.controls.drawing import sidebar_footer
             sidebar_footer(spec.prefix, values)  # a drawn set's counts and download; only it keeps its link
@@ -329,7 +330,7 @@ def _raw_widget_values(cfg: RunConfig) -> dict:
         if setting.name == "gamma" and key != f"gamma_{cfg.train.schedule}":
             continue  # one decay-factor widget per schedule: the run's schedule shows the run's gamma
         if setting.scale != 1:
-            value = int(round(value * setting.scale))
+            value = round(value * setting.scale)
         elif setting.kind == "layers":
             value = ",".join(map(str, value))
         elif setting.kind == "features":
