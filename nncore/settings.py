@@ -17,7 +17,7 @@ limits each time it is called, so changing the environment changes what the side
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from nncore import registry
 from nncore.config import (
@@ -285,10 +285,6 @@ def widget_bounds(name: str, limits: Limits | None = None, *, capped: bool = Tru
     return lo, hi
 
 
-def widget_options(name: str) -> tuple:
-    return SETTINGS[name].options
-
-
 def layer_bounds(images: bool, limits: Limits | None = None) -> tuple[int, int]:
     """(most hidden layers, widest hidden layer) a server allows: ``NNPLAY_MAX_LAYERS`` and
     ``NNPLAY_MAX_WIDTH`` (``NNPLAY_MAX_IMAGE_WIDTH`` for image sets), read now unless ``limits`` is given."""
@@ -310,8 +306,3 @@ def preset_defaults(name: str) -> dict[str, object]:
     values = {k: getattr(getattr(cfg, s.section), name) for k, cfg in
               (("toy", RunConfig()), ("images", IMAGE_DEFAULTS), ("tables", TABLE_DEFAULTS))}
     return values if len({repr(v) for v in values.values()}) > 1 else {"toy": values["toy"]}
-
-
-def user_fields() -> set[tuple[str, str]]:
-    """(section, field) of every field of the three config sections (all are set by someone)."""
-    return {(section, f.name) for section, kind in SECTIONS.items() for f in fields(kind)}
