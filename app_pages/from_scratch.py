@@ -20,7 +20,7 @@ if trainer is None:
     st.stop()
 cfg, ds = trainer.cfg, trainer.dataset
 params = trainer.engine.get_params()
-st.markdown(f"Network **{' → '.join(map(str, trainer.engine.sizes))}**, activation **{cfg.model.activation}**, "
+st.markdown(f"Network **{cfg.model.describe(ds)}**, activation **{cfg.model.activation}**, "
             f"loss **{trainer.engine.loss_name}**, step **{trainer.step}** of the Playground's run "
             f"(engine {trainer.engine.name}). Float64, eval mode (dropout off, batch norm with running statistics).")
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from nncore.errors import ConfigError
-from nncore.features import DEFAULT_INPUTS, check_keys, is_default, parse_inputs
+from nncore.features import DEFAULT_INPUTS, check_keys, input_width, is_default, parse_inputs
 from nncore.registry import ACTIVATIONS, INITIALIZERS, LABEL_TASKS, OPTIMIZERS, SCHEDULES, Registry
 
 MODEL_KINDS = Registry("model", {
@@ -172,6 +172,18 @@ class ModelConfig:
         _choice("dtype", self.dtype, ("float32", "float64"))
         if self.kind == "cnn" and not is_default(self.inputs):
             _fail("inputs", "x1,x2 for model cnn (input features are for MLPs on 2-D data)", ",".join(self.inputs))
+
+    def describe(self, data=None) -> str:
+        """The network in one line. With ``data`` (a Dataset or its Signature) every layer's width, e.g.
+        ``2 → 16 → 16 → 1``, or for a CNN ``28×28 → conv 16 → conv 32 → 128 → 10``; without, its hidden
+        layers, e.g. ``16,16`` (``linear`` when it has none)."""
+        if data is None:
+            return ",".join(map(str, self.hidden)) or "linear"
+        dense = [*self.hidden, data.n_outputs]
+        if self.kind == "cnn":
+            rows, cols = data.image_shape or ("?", "?")
+            return " → ".join([f"{rows}×{cols}", *(f"conv {c}" for c in self.channels), *map(str, dense)])
+        return " → ".join(map(str, [input_width(self.inputs, data.n_features), *dense]))
 
 
 @dataclass(frozen=True)

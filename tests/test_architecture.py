@@ -173,3 +173,24 @@ def test_every_task_setting_offers_the_registry():
     for task in registry.LABEL_TASKS:
         assert DataConfig(task=task).task == task
     assert set(registry.TASK_LOSS) == set(registry.TASKS)
+
+
+def test_the_engine_benchmark_measures_with_nncores_bench(monkeypatch):
+    """benchmarks/engines.py reports what nncore.train.bench measures (best and mean of its rounds), rather
+    than timing its own copy of the networks."""
+    import importlib.util
+
+    from nncore.train import bench
+    spec = importlib.util.spec_from_file_location("engines_benchmark", REPO / "benchmarks" / "engines.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    toy_rounds = iter([{"reference_numpy_steps_per_s": 900.0, "engines": {"torch": {"steps_per_s": 100.0},
+                                                                           "numpy": {"steps_per_s": 700.0}}},
+                       {"reference_numpy_steps_per_s": 800.0, "engines": {"torch": {"steps_per_s": 150.0},
+                                                                           "numpy": {"steps_per_s": 600.0}}}])
+    monkeypatch.setattr(bench, "toy_benchmark", lambda seconds, engines: next(toy_rounds))
+    assert module.toy(rounds=2, seconds=0.1) == {"bare numpy loop": 900.0, "torch": 150.0, "numpy": 700.0}
+    mlp_rounds = iter([{"engines": {"torch": {"epoch_s": 4.0}, "numpy": {"epoch_s": 3.0}}},
+                       {"engines": {"torch": {"epoch_s": 2.0}, "numpy": {"epoch_s": 5.0}}}])
+    monkeypatch.setattr(bench, "mlp_benchmark", lambda batches, engines: next(mlp_rounds))
+    assert module.mlp(rounds=2, batches=4) == {"torch": {"mean": 3.0, "best": 2.0}, "numpy": {"mean": 4.0, "best": 3.0}}

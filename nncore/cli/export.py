@@ -17,11 +17,11 @@ def add_command(subparsers) -> None:
 
 def cmd_export(a) -> int:
     ckpt = read_checkpoint_file(a.file)  # ConfigError (exit 2, one line) for a missing, foreign or damaged file
-    data = export_bytes(ckpt.config, ckpt.params, ckpt.dataset, a.format)
+    data = export_bytes(ckpt.config, ckpt.params, ckpt.signature, a.format)
     out = a.out or FILES[a.format][0]
     try:
         write_file(out, data)
     except OSError as e:
         raise ConfigError(f"out cannot be written: {out} ({e.strerror or e})", "out") from None
-    print(f"wrote {out}: {network_text(ckpt.config, ckpt.dataset)} as {a.format} ({len(data):,} bytes)")
+    print(f"wrote {out}: {network_text(ckpt.config, ckpt.signature)} as {a.format} ({len(data):,} bytes)")
     return 0

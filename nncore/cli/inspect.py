@@ -17,9 +17,9 @@ def add_command(subparsers) -> None:
 def cmd_inspect(a) -> int:
     ckpt = read_checkpoint_file(a.file)
     if a.json:
-        info = {k: v for k, v in ckpt.dataset.items() if k not in ("mean", "std")}
         print(json.dumps({"format_version": ckpt.format_version, "network": ckpt.network_text,
-                          "step": ckpt.step, "epoch": ckpt.epoch, "dataset": info, "metrics": ckpt.metrics,
+                          "step": ckpt.step, "epoch": ckpt.epoch, "dataset": ckpt.signature.to_json(),
+                          "metrics": ckpt.metrics,
                           "config": ckpt.config.to_dict()}))
     else:
         print(describe(ckpt))

@@ -18,6 +18,7 @@ from nncore.data.drawn import DRAWN
 from nncore.data.images import IMAGE_DATASETS, IMAGE_SHAPES, make_image_dataset
 from nncore.data.real import TABLES as REAL_TABLES
 from nncore.data.scaling import fit_scaling
+from nncore.data.signature import Signature, n_outputs
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,12 @@ class Dataset:
     @property
     def n_outputs(self) -> int:
         """Network outputs: one logit for binary, K logits for K classes, one value for regression."""
-        return self.n_classes if self.task == "multiclass" else 1
+        return n_outputs(self.task, self.n_classes)
+
+    @property
+    def signature(self) -> Signature:
+        """What a network trained on this data knows of it (saved in checkpoints, embedded in exports)."""
+        return Signature.of(self)
 
     def scale(self, X_raw: np.ndarray) -> np.ndarray:
         return (X_raw - self.mean) / self.std

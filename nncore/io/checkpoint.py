@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nncore.config import RunConfig
+from nncore.data.signature import Signature, n_outputs
 from nncore.engines import dense_weights, network_sizes
 from nncore.errors import ConfigError
 from nncore.registry import TASKS
@@ -31,42 +32,31 @@ from nncore.inspect.metrics import finite_or_none
 FORMAT = "nn-playground-checkpoint"
 FORMAT_VERSION = "1"
 PARAM_KEYS = ("W", "b", "gamma", "beta", "running_mean", "running_var")
-_METRIC_KEYS = ("train_loss", "val_loss", "test_loss", "train_acc", "val_acc", "test_acc", "lr")
+_METRIC_KEYS = ("train_loss", "val_loss", "test_loss", "train_acc", "val_acc", "test_acc", "train_r2", "val_r2",
+                "test_r2", "lr")
 
 
 @dataclass(frozen=True)
 class Checkpoint:
     """A loaded checkpoint. ``params`` is in ``Engine.get_params`` form: one dict per layer, float64 arrays.
 
-    ``metrics`` holds the saved weights' ``train_loss``/``val_loss``/``test_loss``, ``*_acc`` (R² for
-    regression), ``lr`` (None where not available), ``status``, ``message`` and ``best_epoch`` (the epoch
-    whose weights early stopping restored, else None). ``dataset`` holds ``name``,
-    ``task``, ``n_classes``, ``n_features``, ``n_outputs``, ``class_names``, ``feature_names``,
-    ``image_shape`` (or None), the input scaling ``mean``/``std`` ((n_features,) float64 arrays) and, for a
-    table, ``encoding`` (raw columns and the categories of the one-hot encoded ones; see
-    ``datasets.columns``; None otherwise)."""
+    ``metrics`` holds the saved weights' ``train_loss``/``val_loss``/``test_loss``, ``*_acc`` (accuracy) and
+    ``*_r2`` (a regression's R²) (None where they do not apply), ``lr`` (None where not available),
+    ``status``, ``message`` and ``best_epoch`` (the epoch whose weights early stopping restored, else None).
+    ``signature`` is the data's (``data.signature.Signature``: features, a table's encoding, the input
+    scaling, the task and classes, the target scaling), as the training data had it."""
 
     config: RunConfig
     params: list
     metrics: dict
-    dataset: dict
+    signature: Signature
     step: int
     epoch: int
     format_version: str = FORMAT_VERSION
 
     @property
     def network_text(self) -> str:
-        return _network_text(self.config, self.dataset)
-
-
-def _network_text(cfg: RunConfig, info: dict) -> str:
-    """e.g. ``2 → 16 → 16 → 1``; a CNN reads ``28×28 → conv 16 → conv 32 → 128 → 10``."""
-    model = cfg.model
-    dense = [*model.hidden, info["n_outputs"]]
-    if getattr(model, "kind", "mlp") == "cnn":
-        rows, cols = info.get("image_shape") or ("?", "?")
-        return " → ".join([f"{rows}×{cols}", *(f"conv {c}" for c in model.channels), *map(str, dense)])
-    return " → ".join(map(str, [input_width(model.inputs, info["n_features"]), *dense]))
+        return self.config.model.describe(self.signature)
 
 
 # --- saving ----------------------------------------------------------------------------------------------
@@ -85,19 +75,14 @@ def save_checkpoint(trainer) -> bytes:
             narrow = value.astype(store)
             exact = np.array_equal(narrow.astype(np.float64), value)
             tensors[f"layers.{i}.{key}"] = np.ascontiguousarray(narrow if exact else value)
-    tensors["dataset.mean"] = np.ascontiguousarray(ds.mean, dtype=np.float64)
-    tensors["dataset.std"] = np.ascontiguousarray(ds.std, dtype=np.float64)
-    info = {"name": ds.name, "task": ds.task, "n_classes": int(ds.n_classes), "n_features": int(ds.n_features),
-            "n_outputs": int(ds.n_outputs), "class_names": list(ds.class_names),
-            "feature_names": list(ds.feature_names),
-            "image_shape": list(ds.image_shape) if getattr(ds, "image_shape", None) else None,
-            "y_mean": float(getattr(ds, "y_mean", 0.0)), "y_std": float(getattr(ds, "y_std", 1.0)),
-            "encoding": getattr(ds, "encoding", None)}
+    signature = Signature.of(ds)
+    tensors["dataset.mean"] = np.ascontiguousarray(signature.mean)
+    tensors["dataset.std"] = np.ascontiguousarray(signature.std)
     metrics = {key: finite_or_none(snap.final(key)) for key in _METRIC_KEYS}  # the saved weights' (best epoch's)
     metrics.update(status=snap.status, message=snap.message, best_epoch=snap.best_epoch)
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION,
                 "config": json.dumps(cfg.to_dict(), allow_nan=False),
-                "dataset": json.dumps(info, allow_nan=False), "metrics": json.dumps(metrics, allow_nan=False),
+                "dataset": json.dumps(signature.to_json(), allow_nan=False), "metrics": json.dumps(metrics, allow_nan=False),
                 "step": str(int(trainer.step)), "epoch": str(int(trainer.epoch))}
     return save(tensors, metadata=metadata)
 
@@ -148,15 +133,15 @@ def _json_field(metadata: dict, key: str, kind: type):
     return value
 
 
-def _expected_params(cfg: RunConfig, info: dict) -> list[dict]:
+def _expected_params(cfg: RunConfig, signature: Signature) -> list[dict]:
     """Parameters of a freshly initialized network of this config and data (for their names and shapes)."""
     from nncore.engines.init import init_params
     if getattr(cfg.model, "kind", "mlp") == "cnn":
         from nncore.engines.init import init_cnn_params
-        if not info.get("image_shape"):
+        if not signature.image_shape:
             raise ConfigError("checkpoint describes a CNN without an image shape: the file is damaged", "checkpoint")
-        return init_cnn_params(cfg.model, tuple(info["image_shape"]), info["n_outputs"], seed=0)
-    return init_params(cfg.model, network_sizes(cfg.model, info["n_features"], info["n_outputs"]), seed=0)
+        return init_cnn_params(cfg.model, signature.image_shape, signature.n_outputs, seed=0)
+    return init_params(cfg.model, network_sizes(cfg.model, signature.n_features, signature.n_outputs), seed=0)
 
 
 def _dataset_info(metadata: dict) -> dict:
@@ -170,7 +155,7 @@ def _dataset_info(metadata: dict) -> dict:
     if info["task"] not in TASKS:
         raise ConfigError(f"checkpoint dataset task {info['task']!r} is unknown: the file is damaged", "checkpoint")
     names_ok = all(isinstance(n, str) for n in info["class_names"] + info["feature_names"])
-    outputs = {"binary": 1, "multiclass": info["n_classes"], "regression": 1}[info["task"]]
+    outputs = n_outputs(info["task"], info["n_classes"])
     classes = {"binary": 2, "regression": 0}.get(info["task"], info["n_classes"])
     shape = info.get("image_shape")
     shape_ok = shape is None or (isinstance(shape, list) and len(shape) == 2 and
@@ -191,8 +176,12 @@ def _dataset_info(metadata: dict) -> dict:
     return {key: info[key] for key in (*rules, "image_shape", "y_mean", "y_std", "encoding")}
 
 
-def _clean_metrics(raw: dict) -> dict:
-    """Known metrics only: finite numbers or None, and the status and message texts."""
+def _clean_metrics(raw: dict, task: str) -> dict:
+    """Known metrics only: finite numbers or None, and the status and message texts. Files written before
+    ``*_r2`` existed kept a regression's R² under ``*_acc``: it is read as ``*_r2``."""
+    if task == "regression" and not any(f"{s}_r2" in raw for s in ("train", "val", "test")):
+        raw = {**raw, **{f"{s}_r2": raw.get(f"{s}_acc") for s in ("train", "val", "test")},
+               **{f"{s}_acc": None for s in ("train", "val", "test")}}
     metrics = {}
     for key in _METRIC_KEYS:
         v = raw.get(key)
@@ -205,13 +194,13 @@ def _clean_metrics(raw: dict) -> dict:
     return metrics
 
 
-def _declared_weights(cfg: RunConfig, info: dict) -> int:
+def _declared_weights(cfg: RunConfig, signature: Signature) -> int:
     """Weights in the dense layers the config declares, computed without allocating them."""
-    first = input_width(cfg.model.inputs, info["n_features"])
-    if getattr(cfg.model, "kind", "mlp") == "cnn" and info["image_shape"]:
+    first = input_width(cfg.model.inputs, signature.n_features)
+    if getattr(cfg.model, "kind", "mlp") == "cnn" and signature.image_shape:
         from nncore.engines.init import cnn_dense_inputs
-        first = cnn_dense_inputs(cfg.model, tuple(info["image_shape"]))
-    return dense_weights([first, *cfg.model.hidden, info["n_outputs"]])
+        first = cnn_dense_inputs(cfg.model, signature.image_shape)
+    return dense_weights([first, *cfg.model.hidden, signature.n_outputs])
 
 
 def load_checkpoint(data: bytes, limits=None) -> Checkpoint:
@@ -255,34 +244,38 @@ def load_checkpoint(data: bytes, limits=None) -> Checkpoint:
     except (TypeError, AttributeError, ValueError, RecursionError):
         raise ConfigError("checkpoint config has the wrong shape: the file is damaged", "checkpoint") from None
     info = _dataset_info(metadata)
-    metrics = _clean_metrics(_json_field(metadata, "metrics", dict))
+    metrics = _clean_metrics(_json_field(metadata, "metrics", dict), info["task"])
     try:
         step, epoch = int(metadata["step"]), int(metadata["epoch"])
     except (KeyError, ValueError):
         raise ConfigError("checkpoint metadata lacks a valid step and epoch: the file is damaged",
                           "checkpoint") from None
+    scaling = {}
     for key in ("mean", "std"):
         name = f"dataset.{key}"
         value = tensors.get(name)
         if value is None or value.shape != (info["n_features"],) or not np.isfinite(value).all():
             raise ConfigError(f"checkpoint tensor {name!r} is missing or damaged", "checkpoint")
-        info[key] = value.astype(np.float64)
-    if not (info["std"] > 0).all():
+        scaling[key] = value.astype(np.float64)
+    if not (scaling["std"] > 0).all():
         raise ConfigError("checkpoint tensor 'dataset.std' has values <= 0: the file is damaged", "checkpoint")
-    if _declared_weights(config, info) > sum(t.size for t in tensors.values()):
-        raise ConfigError(f"checkpoint tensors are too small for its network {_network_text(config, info)}: "
+    signature = Signature(info["name"], info["task"], info["n_classes"], info["class_names"], info["feature_names"],
+                          scaling["mean"], scaling["std"], info["image_shape"], info["y_mean"], info["y_std"],
+                          info["encoding"])
+    if _declared_weights(config, signature) > sum(t.size for t in tensors.values()):
+        raise ConfigError(f"checkpoint tensors are too small for its network {config.model.describe(signature)}: "
                           "the file is incomplete", "checkpoint")
-    params = _read_params(tensors, config, info)
-    return Checkpoint(config, params, metrics, info, step, epoch, version)
+    params = _read_params(tensors, config, signature)
+    return Checkpoint(config, params, metrics, signature, step, epoch, version)
 
 
-def _read_params(tensors: dict, cfg: RunConfig, info: dict) -> list[dict]:
-    expected = _expected_params(cfg, info)
+def _read_params(tensors: dict, cfg: RunConfig, signature: Signature) -> list[dict]:
+    expected = _expected_params(cfg, signature)
     names = {f"layers.{i}.{k}" for i, layer in enumerate(expected) for k in layer}
     extra = sorted(k for k in tensors if k not in names and not k.startswith("dataset."))
     if extra:
         raise ConfigError(f"checkpoint has tensors this network does not use: {', '.join(extra[:5])}; it does not "
-                          f"match its own config ({_network_text(cfg, info)})", "checkpoint")
+                          f"match its own config ({cfg.model.describe(signature)})", "checkpoint")
     params = []
     for i, layer in enumerate(expected):
         loaded = {}
@@ -290,11 +283,11 @@ def _read_params(tensors: dict, cfg: RunConfig, info: dict) -> list[dict]:
             name = f"layers.{i}.{key}"
             if name not in tensors:
                 raise ConfigError(f"checkpoint is missing tensor {name!r} of its network "
-                                  f"{_network_text(cfg, info)}: the file is incomplete", "checkpoint")
+                                  f"{cfg.model.describe(signature)}: the file is incomplete", "checkpoint")
             value = tensors[name]
             if value.dtype.kind != "f" or value.shape != init.shape:
                 raise ConfigError(f"checkpoint tensor {name!r} has shape {list(value.shape)} ({value.dtype}); "
-                                  f"the network {_network_text(cfg, info)} needs {list(init.shape)} floats",
+                                  f"the network {cfg.model.describe(signature)} needs {list(init.shape)} floats",
                                   "checkpoint")
             value = value.astype(np.float64)
             if not np.isfinite(value).all():
@@ -313,13 +306,11 @@ def _read_params(tensors: dict, cfg: RunConfig, info: dict) -> list[dict]:
 
 def check_compatible(checkpoint: Checkpoint, cfg: RunConfig, dataset) -> None:
     """Raise ConfigError unless ``checkpoint``'s weights fit the network ``cfg`` builds for ``dataset``."""
-    ck, info = checkpoint.config.model, checkpoint.dataset
-    here = {"n_features": dataset.n_features, "n_outputs": dataset.n_outputs,
-            "image_shape": list(dataset.image_shape) if getattr(dataset, "image_shape", None) else None}
-    theirs, ours = _network_text(checkpoint.config, info), _network_text(cfg, here)
+    ck, sig = checkpoint.config.model, checkpoint.signature
+    theirs, ours = checkpoint.network_text, cfg.model.describe(dataset)
     fix = "load its settings first or pick a matching network"
     if theirs != ours or getattr(ck, "kind", "mlp") != getattr(cfg.model, "kind", "mlp"):
-        raise ConfigError(f"this checkpoint is for {theirs} ({info['name']}); the current network is {ours}: {fix}",
+        raise ConfigError(f"this checkpoint is for {theirs} ({sig.name}); the current network is {ours}: {fix}",
                           "checkpoint")
     for field, what in (("activation", "activation"), ("batch_norm", "batch norm")):
         a, b = getattr(ck, field), getattr(cfg.model, field)
@@ -331,15 +322,15 @@ def check_compatible(checkpoint: Checkpoint, cfg: RunConfig, dataset) -> None:
         a, b = (", ".join(labels(m.inputs)) for m in (ck, cfg.model))
         raise ConfigError(f"this checkpoint's network reads the inputs {a}; the current network reads {b}: {fix}",
                           "checkpoint")
-    if info["task"] != dataset.task:
-        raise ConfigError(f"this checkpoint solves a {info['task']} task ({info['name']}); the current data "
+    if sig.task != dataset.task:
+        raise ConfigError(f"this checkpoint solves a {sig.task} task ({sig.name}); the current data "
                           f"({dataset.name}) is {dataset.task}: load matching data", "checkpoint")
-    if tuple(info["feature_names"]) != tuple(dataset.feature_names):
-        raise ConfigError(f"this checkpoint was trained on the features {', '.join(info['feature_names'][:10])}; "
+    if tuple(sig.feature_names) != tuple(dataset.feature_names):
+        raise ConfigError(f"this checkpoint was trained on the features {', '.join(sig.feature_names[:10])}; "
                           f"the current data has {', '.join(dataset.feature_names[:10])}: load matching data",
                           "checkpoint")
-    if tuple(info["class_names"]) != tuple(dataset.class_names):
-        raise ConfigError(f"this checkpoint predicts the classes {', '.join(info['class_names'][:10])}; the "
+    if tuple(sig.class_names) != tuple(dataset.class_names):
+        raise ConfigError(f"this checkpoint predicts the classes {', '.join(sig.class_names[:10])}; the "
                           f"current data has {', '.join(dataset.class_names[:10])}: load matching data",
                           "checkpoint")
 
@@ -356,27 +347,27 @@ def trainer_from_checkpoint(checkpoint: Checkpoint, dataset=None, limits=None, d
     from nncore.data import make_dataset
     from nncore.train.trainer import Trainer
 
-    cfg, info = checkpoint.config, checkpoint.dataset
+    cfg, sig = checkpoint.config, checkpoint.signature
     if limits is not None:
         from nncore.limits import check_run
         check_run(cfg, limits, dataset)
     if dataset is None:
-        if info["name"] != cfg.data.dataset:
-            raise ConfigError(f"this checkpoint was trained on {info['name']!r} (uploaded data): load the same "
+        if sig.name != cfg.data.dataset:
+            raise ConfigError(f"this checkpoint was trained on {sig.name!r} (uploaded data): load the same "
                               "table to use it", "checkpoint")
         dataset = make_dataset(cfg.data, download=download)
     check_compatible(checkpoint, cfg, dataset)
-    if not (np.array_equal(dataset.mean, info["mean"]) and np.array_equal(dataset.std, info["std"])):
+    if not (np.array_equal(dataset.mean, sig.mean) and np.array_equal(dataset.std, sig.std)):
         def rescale(X):
-            return (dataset.unscale(X) - info["mean"]) / info["std"]
+            return (dataset.unscale(X) - sig.mean) / sig.std
         dataset = dataclasses.replace(dataset, X_train=rescale(dataset.X_train), X_val=rescale(dataset.X_val),
-                                      X_test=rescale(dataset.X_test), mean=info["mean"].copy(),
-                                      std=info["std"].copy())
-    if dataset.task == "regression" and (dataset.y_mean, dataset.y_std) != (info["y_mean"], info["y_std"]):
+                                      X_test=rescale(dataset.X_test), mean=sig.mean.copy(),
+                                      std=sig.std.copy())
+    if dataset.task == "regression" and (dataset.y_mean, dataset.y_std) != (sig.y_mean, sig.y_std):
         def retarget(y):  # the network predicts targets on the checkpoint's scale
-            return (dataset.unscale_targets(y) - info["y_mean"]) / info["y_std"]
+            return (dataset.unscale_targets(y) - sig.y_mean) / sig.y_std
         dataset = dataclasses.replace(dataset, y_train=retarget(dataset.y_train), y_val=retarget(dataset.y_val),
-                                      y_test=retarget(dataset.y_test), y_mean=info["y_mean"], y_std=info["y_std"])
+                                      y_test=retarget(dataset.y_test), y_mean=sig.y_mean, y_std=sig.y_std)
     trainer = Trainer(cfg, dataset)
     params = [{k: v.copy() for k, v in layer.items()} for layer in checkpoint.params]
     trainer.load_params(params)
@@ -387,11 +378,11 @@ def trainer_from_checkpoint(checkpoint: Checkpoint, dataset=None, limits=None, d
 
 def describe(checkpoint: Checkpoint) -> str:
     """Human-readable summary: data, network, progress, metrics and every config setting."""
-    info, m, model = checkpoint.dataset, checkpoint.metrics, checkpoint.config.model
-    classes = f"; classes: {', '.join(info['class_names'][:20])}" if info["class_names"] else ""
+    sig, m, model = checkpoint.signature, checkpoint.metrics, checkpoint.config.model
+    classes = f"; classes: {', '.join(sig.class_names[:20])}" if sig.class_names else ""
     lines = [f"playground checkpoint (format {checkpoint.format_version})",
-             f"data:     {info['name']} ({info['task']}, {info['n_features']} features → "
-             f"{info['n_outputs']} output{'s' if info['n_outputs'] > 1 else ''}){classes}",
+             f"data:     {sig.name} ({sig.task}, {sig.n_features} features → "
+             f"{sig.n_outputs} output{'s' if sig.n_outputs > 1 else ''}){classes}",
              f"network:  {checkpoint.network_text}"
              + (f" (inputs {', '.join(labels(model.inputs))})" if not is_default(model.inputs) else "")
              + f", {model.activation}, batch norm "
@@ -401,10 +392,10 @@ def describe(checkpoint: Checkpoint) -> str:
                 if m.get("best_epoch") else "")]
     if m.get("message"):
         lines.append(f"          {m['message']}")
-    score = "r2" if info["task"] == "regression" else "acc"
+    score = "r2" if sig.task == "regression" else "acc"
     parts = []
     for split in ("train", "val", "test"):
-        for key, label in ((f"{split}_loss", f"{split} loss"), (f"{split}_acc", f"{split} {score}")):
+        for key, label in ((f"{split}_loss", f"{split} loss"), (f"{split}_{score}", f"{split} {score}")):
             value = m.get(key)
             parts.append(f"{label} {value:.4f}" if isinstance(value, (int, float)) else f"{label} n/a")
     lines.append("metrics:  " + ", ".join(parts))

@@ -19,16 +19,16 @@ import json
 import logging
 import os
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
 from nncore.config import RunConfig
+from nncore.data.signature import Signature
 from nncore.engines import BN_PARAMS, parameter_modules
 from nncore.errors import ConfigError
 from nncore.features import active, check_inputs, input_width
 from nncore.features import code as feature_code
-from nncore.registry import TASKS, Registry
+from nncore.registry import Registry
 
 # Format key -> description; FILES gives each its download name and MIME type.
 EXPORT_FORMATS = Registry("format", {
@@ -38,48 +38,7 @@ EXPORT_FORMATS = Registry("format", {
 FILES = {"onnx": ("model.onnx", "application/octet-stream"), "python": ("model.py", "text/x-python")}
 
 
-@dataclass(frozen=True)
-class ModelInfo:
-    """What an export needs to know about the data besides the weights. mean/std: (d,) input scaling."""
-
-    n_features: int
-    n_outputs: int
-    task: str                                # a key of registry.TASKS
-    class_names: tuple[str, ...]
-    feature_names: tuple[str, ...]
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    image_shape: tuple[int, int] | None = None  # (rows, cols) when each row of features is an image (CNN)
-    y_mean: float = 0.0                      # regression: prediction = output * y_std + y_mean
-    y_std: float = 1.0
-    encoding: dict | None = None             # a table's raw columns and categories (datasets.columns)
-
-
-def model_info(source) -> ModelInfo:
-    """A ``ModelInfo`` from a ``Dataset``, a dict with the same keys (a checkpoint's ``dataset``), or a
-    ``ModelInfo``."""
-    if isinstance(source, ModelInfo):
-        return source
-    get = source.get if isinstance(source, dict) else lambda k: getattr(source, k, None)
-    task = get("task")
-    if task not in TASKS:
-        raise ConfigError(f"task must be one of {TASKS.keys_text()}, got {task!r}", "task")
-    n_features = int(get("n_features"))
-    mean = tuple(float(v) for v in np.ravel(get("mean")))
-    std = tuple(float(v) for v in np.ravel(get("std")))
-    if len(mean) != n_features or len(std) != n_features:
-        raise ConfigError(f"mean and std must have {n_features} values (one per feature), got "
-                          f"{len(mean)} and {len(std)}", "mean")
-    shape = get("image_shape")
-    y_mean, y_std = float(get("y_mean") or 0.0), float(get("y_std") or 1.0)
-    if not (np.isfinite(y_mean) and np.isfinite(y_std) and y_std > 0):
-        raise ConfigError(f"y_std must be > 0 and y_mean finite, got {y_std} and {y_mean}", "y_std")
-    return ModelInfo(n_features, int(get("n_outputs")), task, tuple(get("class_names")),
-                     tuple(get("feature_names")), mean, std, tuple(int(v) for v in shape) if shape else None,
-                     y_mean, y_std, get("encoding") or None)
-
-
-def _dense_sizes(cfg: RunConfig, info: ModelInfo, params: list[dict]) -> list[int]:
+def _dense_sizes(cfg: RunConfig, info: Signature, params: list[dict]) -> list[int]:
     """Sizes of the fully connected layers, after checking ``params`` fit the network ``cfg`` describes."""
     from nncore.engines.init import cnn_dense_inputs, init_cnn_params, init_params
     if cfg.model.kind == "cnn":
@@ -101,13 +60,8 @@ def _dense_sizes(cfg: RunConfig, info: ModelInfo, params: list[dict]) -> list[in
 
 
 def network_text(cfg: RunConfig, info) -> str:
-    info = model_info(info)
-    if cfg.model.kind == "cnn":
-        rows, cols = info.image_shape
-        convs = " → ".join(f"conv {c}" for c in cfg.model.channels)
-        return f"CNN {rows}×{cols} → {convs} → " + " → ".join(map(str, [*cfg.model.hidden, info.n_outputs]))
-    first = input_width(cfg.model.inputs, info.n_features)
-    return "MLP " + " → ".join(map(str, [first, *cfg.model.hidden, info.n_outputs]))
+    """The network's description (``ModelConfig.describe``) after its kind, e.g. ``MLP 2 → 16 → 1``."""
+    return f"{cfg.model.kind.upper()} {cfg.model.describe(Signature.of(info))}"
 
 
 # --- ONNX -------------------------------------------------------------------------------------------------
@@ -118,7 +72,7 @@ def torch_module(cfg: RunConfig, params: list[dict], info):
 
     from nncore.engines.torch_engine import build_network, load_params
 
-    info = model_info(info)
+    info = Signature.of(info)
     net = build_network(cfg.model, _dense_sizes(cfg, info, params), torch.Generator(), info.image_shape)
     load_params(net, params)
 
@@ -149,7 +103,7 @@ def export_onnx(cfg: RunConfig, params: list[dict], info, path_or_buffer=None) -
     import onnx
     import torch
 
-    info = model_info(info)
+    info = Signature.of(info)
     module = torch_module(cfg, params, info)
     output = "prediction" if info.task == "regression" else "probabilities"
     example = torch.zeros(2, info.n_features)
@@ -401,7 +355,7 @@ if __name__ == "__main__":
 def export_python(cfg: RunConfig, params: list[dict], info) -> str:
     """A standalone, runnable PyTorch script of the network (see the module docstring for what it computes):
     ``predict(X)`` from Python, or ``python model.py features.csv`` printing one CSV row per sample."""
-    info = model_info(info)
+    info = Signature.of(info)
     sizes = _dense_sizes(cfg, info, params)
     m = cfg.model
     n_convs = len(m.channels) if m.kind == "cnn" else 0
@@ -428,7 +382,7 @@ def export_python(cfg: RunConfig, params: list[dict], info) -> str:
         d=info.n_features, task=info.task, feature_names=list(info.feature_names),
         class_names=list(info.class_names), image_shape=list(info.image_shape) if n_convs else None,
         channels=list(m.channels) if n_convs else [], sizes=sizes, batch_norm=m.batch_norm, dtype=m.dtype,
-        mean=list(info.mean), std=list(info.std), y_mean=info.y_mean, y_std=info.y_std, weights=weights_text,
+        mean=[float(v) for v in info.mean], std=[float(v) for v in info.std], y_mean=info.y_mean, y_std=info.y_std, weights=weights_text,
         inputs=list(m.inputs) if active(m.inputs) else None,
         input_code=feature_code(m.inputs) if active(m.inputs) else "[x1, x2]",
         activation=_ACTIVATION_CODE[m.activation], np_dtype=np_dtype)

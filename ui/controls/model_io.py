@@ -59,7 +59,7 @@ def _load(session: RunSession, spec: SidebarSpec, data: bytes, key: str) -> None
     if fitted:
         st.info(_fitted_text(fitted))
     st.caption(f"{checkpoint.config.data.dataset}, step {checkpoint.step}, epoch {checkpoint.epoch}; "
-               + (f"test R² {checkpoint.metrics.get('test_r2', '–')}" if checkpoint.dataset["task"] == "regression"
+               + (f"test R² {checkpoint.metrics.get('test_r2', '–')}" if checkpoint.signature.task == "regression"
                   else f"test accuracy {checkpoint.metrics.get('test_acc', '–')}"))
     try:  # this server's limits (NNPLAY_* variables) hold for a loaded file too, before any data is built
         gate.check(checkpoint.config)

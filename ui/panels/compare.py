@@ -93,9 +93,8 @@ def table_rows(records: list[state.RunRecord]) -> list[dict]:
     rows = []
     for label, record in zip(labels(records), records):
         snap, cfg = record.snapshot, record.snapshot.config
-        network = ",".join(map(str, cfg.model.hidden)) or "linear"
         rows.append({"run": label, "page": record.page, "dataset": cfg.data.dataset,
-                     "network": f"{network} {cfg.model.activation}", "optimizer": cfg.train.optimizer,
+                     "network": f"{cfg.model.describe()} {cfg.model.activation}", "optimizer": cfg.train.optimizer,
                      "lr": cfg.train.learning_rate, "epochs": snap.epoch, "best epoch": snap.best_epoch,
                      "steps": snap.step,
                      **{f"{split} loss": _round(snap.final(f"{split}_loss")) for split in ("train", "val", "test")},

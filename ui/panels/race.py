@@ -114,7 +114,7 @@ def racer_knobs(name: str, default: RunConfig) -> RunConfig:
 def racer_summary(cfg: RunConfig) -> str:
     """A racer's knobs in one line: "adam lr 0.01 · relu · he_uniform · 16,16 · batch norm"."""
     m, t = cfg.model, cfg.train
-    parts = [f"{t.optimizer} lr {t.learning_rate:g}", m.activation, m.init, ",".join(map(str, m.hidden)) or "linear"]
+    parts = [f"{t.optimizer} lr {t.learning_rate:g}", m.activation, m.init, m.describe()]
     parts += ["batch norm"] * m.batch_norm + [f"dropout {m.dropout:g}"] * (m.dropout > 0) + [f"L2 {t.l2:g}"] * (t.l2 > 0)
     return " · ".join(parts)
 

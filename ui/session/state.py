@@ -136,7 +136,7 @@ def archive_run(page: str, trainer: Trainer | None) -> None:
     snap = trainer.snapshot()
     cfg = snap.config
     number = space()["runs_kept"] = space().get("runs_kept", 0) + 1  # never reused, even once old runs drop out
-    name = (f"#{number} {cfg.data.dataset} {','.join(map(str, cfg.model.hidden)) or 'linear'} "
+    name = (f"#{number} {cfg.data.dataset} {cfg.model.describe()} "
             f"{cfg.model.activation} {cfg.train.optimizer} lr {cfg.train.learning_rate:g}")
     history.append(RunRecord(name, page, snap))
     del history[:-MAX_HISTORY]

@@ -99,7 +99,7 @@ def test_encode_gives_all_zeros_for_an_unseen_category():
 def test_checkpoint_round_trip_predicts_identically_on_a_table_with_a_categorical_column(tmp_path):
     df, trainer = trained_shop(epochs=5)
     ckpt = load_checkpoint(save_checkpoint(trainer), LIMITS)
-    assert ckpt.dataset["encoding"] == trainer.dataset.encoding
+    assert ckpt.signature.encoding == trainer.dataset.encoding
     again = table_to_dataset(df, "buys", None, trainer.cfg.data, limits=LIMITS, name="shop.csv")
     restored = trainer_from_checkpoint(ckpt, again)
     for split in ("train", "test"):
@@ -107,7 +107,7 @@ def test_checkpoint_round_trip_predicts_identically_on_a_table_with_a_categorica
                                       trainer.engine.forward(trainer.dataset.split(split)[0]))
     # raw rows through the stored encoding and scaling give the same outputs as the app
     raw = df.drop(columns=["customer", "buys"]).iloc[:25]
-    X = (encode(raw, ckpt.dataset["encoding"]) - ckpt.dataset["mean"]) / ckpt.dataset["std"]
+    X = (encode(raw, ckpt.signature.encoding) - ckpt.signature.mean) / ckpt.signature.std
     want = (encode(raw, trainer.dataset.encoding) - trainer.dataset.mean) / trainer.dataset.std
     np.testing.assert_array_equal(restored.engine.forward(X), trainer.engine.forward(want))
 

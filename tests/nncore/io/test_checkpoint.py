@@ -85,11 +85,10 @@ def test_round_trip_keeps_weights_config_metrics_and_data(spirals):
         assert ckpt.metrics[key] == snap.last(key)
     assert ckpt.metrics["status"] == "done" and ckpt.metrics["message"] == snap.message
     ds = trainer.dataset
-    info = ckpt.dataset
-    assert (info["name"], info["task"], info["n_features"], info["n_outputs"], info["n_classes"]) == \
-        ("spirals", "binary", 2, 1, 2)
-    assert tuple(info["class_names"]) == ds.class_names and tuple(info["feature_names"]) == ds.feature_names
-    assert np.array_equal(info["mean"], ds.mean) and np.array_equal(info["std"], ds.std)
+    info = ckpt.signature
+    assert (info.name, info.task, info.n_features, info.n_outputs, info.n_classes) == ("spirals", "binary", 2, 1, 2)
+    assert info.class_names == ds.class_names and info.feature_names == ds.feature_names
+    assert np.array_equal(info.mean, ds.mean) and np.array_equal(info.std, ds.std)
     assert ckpt.network_text == "2 → 8 → 8 → 1"
 
 
@@ -131,8 +130,8 @@ def test_round_trip_per_architecture(settings):
     again = trainer_from_checkpoint(ckpt)
     X = trainer.dataset.X_val
     assert np.array_equal(again.engine.forward(X), trainer.engine.forward(X))
-    assert ckpt.dataset["n_outputs"] == trainer.dataset.n_outputs
-    assert ckpt.dataset["image_shape"] == (list(trainer.dataset.image_shape) if trainer.dataset.image_shape else None)
+    assert ckpt.signature.n_outputs == trainer.dataset.n_outputs
+    assert ckpt.signature.image_shape == trainer.dataset.image_shape
 
 
 def test_a_cnn_checkpoint_names_its_layers():
@@ -402,7 +401,7 @@ def test_train_save_then_inspect(tmp_path, capsys):
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["checkpoint"] == str(path)
     ckpt = load_checkpoint(path.read_bytes())
-    assert ckpt.epoch == 3 and ckpt.config.model.hidden == (4,) and ckpt.dataset["name"] == "moons"
+    assert ckpt.epoch == 3 and ckpt.config.model.hidden == (4,) and ckpt.signature.name == "moons"
     assert ckpt.metrics["test_loss"] == pytest.approx(result["test_loss"])
 
     assert main(["inspect", str(path)]) == 0
@@ -443,7 +442,7 @@ def test_a_table_regression_checkpoint_keeps_its_target_scaling_and_predicts_in_
     while trainer.running:
         trainer.run(steps=5000)
     ck = load_checkpoint(save_checkpoint(trainer))
-    assert (ck.dataset["y_mean"], ck.dataset["y_std"]) == (ds.y_mean, ds.y_std)
+    assert (ck.signature.y_mean, ck.signature.y_std) == (ds.y_mean, ds.y_std)
     # the table with more rows: other training statistics; the loaded network keeps predicting dollars
     grown = table_to_dataset(prices(260), "price", ["a", "b"], cfg.data)
     assert grown.y_mean != ds.y_mean
