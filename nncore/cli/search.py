@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import json
 
+from nncore import settings
+from nncore.cli.main import add_setting_flag
 from nncore.config import DataConfig, RunConfig, TrainConfig
 from nncore.errors import ConfigError
 from nncore.search.study import PRUNERS, SAMPLERS, SearchSpace, run_search
 
 
 def add_command(subparsers) -> None:
-    d = DataConfig()
     p = subparsers.add_parser("search", help="hyperparameter search with Optuna (workers can share a study)")
-    p.add_argument("--dataset", default=d.dataset)
-    p.add_argument("--n", type=int, default=d.n_points, help="points to generate")
-    p.add_argument("--noise", type=float, default=d.noise)
-    p.add_argument("--seed", type=int, default=d.seed, help="data, initialization and shuffling seed")
-    p.add_argument("--classes", type=int, default=d.classes)
-    p.add_argument("--engine", default="auto", help="torch, numpy or auto (the faster for the network)")
+    for name in ("dataset", "n_points", "noise", "seed", "classes", "engine"):  # as ``train`` has them
+        add_setting_flag(p, settings.get(name))
     p.add_argument("--trials", type=int, default=None,
                    help="total finished trials the study should hold, shared by all its workers (default 20 "
                         "without --minutes)")
