@@ -11,7 +11,8 @@ Bounds come in two kinds. ``lo``/``hi`` (with ``lo_open``/``hi_open``) are what 
 the rule ``nncore.config`` enforces (a test keeps the two equal); the command line states them. A widget
 offers ``span`` when that is narrower (a slider over the useful part), and a server's ``NNPLAY_*`` limit
 (``limit``, a field of ``nncore.limits.Limits``) narrows the upper end further; ``widget_bounds`` reads the
-limits each time it is called, so changing the environment changes what the sidebar offers.
+limits each time it is called, so changing the environment changes what the sidebar offers. Hidden layers
+are bounded by ``layer_bounds`` (NNPLAY_MAX_LAYERS, and NNPLAY_MAX_WIDTH or NNPLAY_MAX_IMAGE_WIDTH).
 """
 
 from __future__ import annotations
