@@ -78,6 +78,18 @@ def load_limits(env: Mapping[str, str] | None = None) -> Limits:
     return Limits(**values)
 
 
+def upload_bytes(data, limits: Limits, param: str, prefix: str = "", advice: str = "") -> bytes:
+    """An uploaded file's ``data`` as bytes; a ConfigError naming ``param`` when it is not bytes (the message
+    opens with ``prefix``) or is over the upload limit (the message ends with ``advice``)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ConfigError(f"{prefix}expected the file's bytes, got {type(data).__name__}", param)
+    data = bytes(data)
+    if len(data) > limits.max_upload_bytes:
+        raise ConfigError(f"the file is {len(data) / 2**20:.1f} MB; this server accepts up to "
+                          f"{limits.max_upload_mb:g} MB ({ENV_NAMES['max_upload_mb']}){advice}", param)
+    return data
+
+
 def _over(what: str, limit: int | float, var: str, got) -> ConfigError:
     return ConfigError(f"{what} must be <= {limit:g} on this server ({var}), got {got}", what)
 

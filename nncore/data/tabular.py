@@ -195,14 +195,9 @@ def read_csv_table(data: bytes, limits=None) -> pd.DataFrame:
     are read as numbers. ``df.attrs`` records the ``encoding`` and ``delimiter`` that were used."""
     import pandas as pd
 
-    from nncore.limits import ENV_NAMES, load_limits
+    from nncore.limits import ENV_NAMES, load_limits, upload_bytes
     limits = limits if limits is not None else load_limits()
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise _fail(f"expected the file's bytes, got {type(data).__name__}")
-    data = bytes(data)
-    if len(data) > limits.max_upload_bytes:
-        raise _fail(f"the file is {len(data) / 2**20:.1f} MB; this server accepts up to "
-                    f"{limits.max_upload_mb:g} MB ({ENV_NAMES['max_upload_mb']}): upload fewer rows or columns")
+    data = upload_bytes(data, limits, "file", advice=": upload fewer rows or columns")
     if not data.strip():
         raise _fail("the file is empty: upload a CSV table with a header line and data rows")
     text, encoding = _decode(data)

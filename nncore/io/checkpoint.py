@@ -96,8 +96,11 @@ def save_checkpoint_file(trainer, path) -> None:
 
 # --- loading ---------------------------------------------------------------------------------------------
 
+REFUSED = "not a playground checkpoint: "  # how every refusal of a file that is not one begins
+
+
 def _refuse(why: str) -> ConfigError:
-    return ConfigError(f"not a playground checkpoint: {why}", "checkpoint")
+    return ConfigError(f"{REFUSED}{why}", "checkpoint")
 
 
 def _sniff_unsafe(data: bytes) -> str | None:
@@ -210,14 +213,9 @@ def load_checkpoint(data: bytes, limits=None) -> Checkpoint:
     ``load_limits()``) bounds the size, like every upload."""
     from safetensors.numpy import load
 
-    from nncore.limits import ENV_NAMES, load_limits
-    limits = limits if limits is not None else load_limits()
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise _refuse(f"expected the file's bytes, got {type(data).__name__}")
-    data = bytes(data)
-    if len(data) > limits.max_upload_bytes:
-        raise ConfigError(f"the file is {len(data) / 2**20:.1f} MB; this server accepts up to "
-                          f"{limits.max_upload_mb:g} MB ({ENV_NAMES['max_upload_mb']})", "checkpoint")
+    from nncore.limits import load_limits, upload_bytes
+    data = upload_bytes(data, limits if limits is not None else load_limits(), "checkpoint",
+                        prefix=REFUSED)
     unsafe = _sniff_unsafe(data)
     if unsafe:
         raise _refuse(unsafe)
