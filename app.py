@@ -1,4 +1,5 @@
-"""Neural-network playground: the entry point. Page config, navigation, and nothing else.
+"""Neural-network playground: the entry point. Page config and navigation; served as an ``st.App`` with the live
+view's frame route.
 
 Run with ``streamlit run app.py``.
 """
@@ -13,13 +14,21 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import streamlit as st  # noqa: E402
 
-st.set_page_config(page_title="Neural-network playground", page_icon="🧠", layout="wide")
-PAGES = [
-    st.Page("app_pages/playground.py", title="Playground", icon=":material/tune:", default=True),
-    st.Page("app_pages/images.py", title="Images", icon=":material/image:"),
-    st.Page("app_pages/from_scratch.py", title="From scratch", icon=":material/function:"),
-    st.Page("app_pages/lessons.py", title="Lessons", icon=":material/school:"),
-    st.Page("app_pages/search.py", title="Search", icon=":material/manage_search:"),
-    st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
-]
-st.navigation(PAGES).run()
+if __name__ != "__main__":
+    # `streamlit run app.py` imports this file to find the App below and serves it; each browser session then
+    # runs this file as its script ("__main__", the branch below). The App adds the route the live view fetches
+    # its frames from while a run plays (ui/liveview/fast.py), so frames need no script rerun.
+    from ui.liveview import fast
+
+    app = st.App(__file__, routes=fast.routes())
+else:
+    st.set_page_config(page_title="Neural-network playground", page_icon="🧠", layout="wide")
+    PAGES = [
+        st.Page("app_pages/playground.py", title="Playground", icon=":material/tune:", default=True),
+        st.Page("app_pages/images.py", title="Images", icon=":material/image:"),
+        st.Page("app_pages/from_scratch.py", title="From scratch", icon=":material/function:"),
+        st.Page("app_pages/lessons.py", title="Lessons", icon=":material/school:"),
+        st.Page("app_pages/search.py", title="Search", icon=":material/manage_search:"),
+        st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    ]
+    st.navigation(PAGES).run()

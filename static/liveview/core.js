@@ -176,6 +176,7 @@ function core_build(parent) {
     parent, root, status, cells, panels: {}, frame: null, prev: null, lastId: null, lastData: null, count: 0,
     t: 1, t0: 0, dur: 250, lastArrival: 0, raf: 0, dirty: new Set(), focus: null, shared: {},
     component: null, width: 0, dprSeen: core_dpr(), destroyed: false, fresh: new Set(), waiting: 0,
+    lastSrc: null, feedUrl: null, feeding: false, failedUrl: null, arrived: 0, drawMs: 0,
   };
   st.schedule = () => { if (!st.raf && !st.destroyed) st.raf = requestAnimationFrame(now => core_tick(st, now)); };
   if (typeof ResizeObserver !== "undefined") {
@@ -256,14 +257,15 @@ function core_invalidateAll(st) {
   st.schedule();
 }
 
-const core_EASE_FROM_MS = 90;  // frames further apart than this are eased into
+const core_EASE_FROM_MS = 90;  // frames further apart than this are eased into ...
+const core_EASE_BUDGET = 0.25; // ... when easing's redraws take at most this share of the time between frames
 
 function core_tick(st, now) {
   st.raf = 0;
   if (st.destroyed) return;
   const dpr = core_dpr();
   if (dpr !== st.dprSeen) { st.dprSeen = dpr; core_resizeCanvases(); }
-  const animating = st.t < 1;
+  const animating = st.t < 1, began = performance.now();
   if (animating) st.t = Math.min(1, (now - st.t0) / st.dur);
   const names = animating ? Object.keys(st.panels) : [...st.dirty];
   st.dirty.clear();
@@ -283,6 +285,9 @@ function core_tick(st, now) {
   if (wait < Infinity && !st.waiting) {
     st.waiting = setTimeout(() => { st.waiting = 0; st.schedule(); }, Math.ceil(wait));
   }
+  // what a redraw of every panel costs (easing redraws them all at the display's rate)
+  if (animating) st.redrawMs = st.redrawMs ? 0.8 * st.redrawMs + 0.2 * (performance.now() - began) : performance.now() - began;
+  if (st.arrived) { st.drawMs = performance.now() - st.arrived; st.arrived = 0; }
   if (st.t < 1) st.schedule();
 }
 
@@ -314,7 +319,10 @@ function core_apply(st, frame) {
   st.lastArrival = now;
   // Frames that come slower than ~11 a second are eased into (the motion stays continuous between them);
   // faster ones are drawn once each, which already moves smoothly and costs a third of easing's redraws.
-  st.dur = prev && interval > core_EASE_FROM_MS ? Math.min(250, 0.9 * interval) : 1;
+  // Easing redraws about every 16 ms; where that would take more than EASE_BUDGET of the browser's time (a slow
+  // machine, which then also needs its time for the frames) the frame is drawn once instead.
+  const affordable = !st.redrawMs || st.redrawMs <= core_EASE_BUDGET * 16.7;
+  st.dur = prev && interval > core_EASE_FROM_MS && affordable ? Math.min(250, 0.9 * interval) : 1;
   st.t0 = now;
   st.t = prev ? 0 : 1;
   for (const n of core_ORDER) {
@@ -329,6 +337,57 @@ function core_apply(st, frame) {
     st.fresh.add(n);
   }
   core_invalidateAll(st);
+  core_feed(st, frame);
+}
+
+/* Whether a frame is news: frames of one source (a browser session) are drawn only when newer than the last one
+   drawn (the fast path's and the script's frames can arrive out of order); frames without a source (the
+   harness) whenever their id changes. */
+function core_accept(st, frame) {
+  if (frame.h.src === undefined) return frame.h.id !== st.lastId;
+  return frame.h.src !== st.lastSrc || !(frame.h.id <= st.lastId);
+}
+
+/* A frame of a playing run that names a feed (ui/liveview/fast.py): fetch the next frames from it, one request
+   at a time, each sent as soon as the previous frame arrived (the server trains while the browser draws). Any
+   answer but a frame of a playing run ends the loop and has the script run the view's fragment again, which
+   says why (paused, finished, out of time, the server busy); an address that failed is not asked again. */
+function core_feed(st, frame) {
+  const url = frame.h.playing && typeof frame.h.feed === "string" && frame.h.feed ? frame.h.feed : null;
+  st.feedUrl = url && url !== st.failedUrl ? url : null;
+  if (st.feedUrl && !st.feeding) core_poll(st);
+}
+
+async function core_poll(st) {
+  st.feeding = true;
+  let why = null, next = null;
+  // d: how long the last frame took from its arrival to being drawn; the server trains about that long
+  const ask = url => fetch(url + "?d=" + Math.round(st.drawMs || 0), {cache: "no-store"})
+    .then(async r => [r.status, r.status === 200 ? await r.arrayBuffer() : null]);
+  try {
+    while (st.feedUrl && !st.destroyed) {
+      const url = st.feedUrl;
+      let status, body;
+      try { [status, body] = await (next || ask(url)); } catch (e) { why = "error"; st.failedUrl = url; break; }
+      next = null;
+      if (url !== st.feedUrl) continue;  // the script sent a newer frame meanwhile (paused, another run)
+      if (status !== 200) {
+        why = status === 404 ? "gone" : "stopped";
+        if (status === 404) st.failedUrl = url;
+        break;
+      }
+      const frame = LV.decode(new Uint8Array(body));
+      st.arrived = performance.now();
+      if (frame.h.playing) next = ask(url);  // asked before this frame is drawn
+      if (core_accept(st, frame)) { st.lastSrc = frame.h.src; core_apply(st, frame); }
+      if (!frame.h.playing) { why = "stopped"; break; }
+    }
+  } catch (e) { console.error("live view: frame feed", e); why = "error"; st.failedUrl = st.feedUrl; }
+  st.feeding = false;
+  if (!why) return;
+  st.feedUrl = null;
+  if (!st.destroyed && st.component && typeof st.component.setTriggerValue === "function")
+    st.component.setTriggerValue("feed", {why});
 }
 
 function core_destroy(st) {
@@ -386,7 +445,7 @@ export default function (component) {
     st.lastData = data;
     try {
       const frame = LV.decode(data);
-      if (frame.h.id !== st.lastId || !st.frame) core_apply(st, frame);
+      if (core_accept(st, frame) || !st.frame) { st.lastSrc = frame.h.src; core_apply(st, frame); }
     } catch (e) {
       console.error("live view: bad frame", e);
       st.status.textContent = `live view: cannot read this frame (${e.message || e})`;

@@ -3,14 +3,17 @@ key, and hand the events it sends to the page's handlers."""
 
 from __future__ import annotations
 
+import secrets
+import threading
 from collections.abc import Callable
 
 import streamlit as st
 
-from ui.liveview import live_view
+from ui.liveview import fast, live_view
 from ui.liveview.payload import PANELS, FrameBuilder
 
-EVENTS = ("edit", "network", "inputs", "draw", "hidden_layer")
+EVENTS = ("edit", "network", "inputs", "draw", "hidden_layer", "feed")
+_ids = threading.Lock()
 
 
 def event_value(key: str, name: str):
@@ -22,11 +25,18 @@ def event_value(key: str, name: str):
         return getattr(state, name, None)
 
 
-def _next_frame_id() -> int:
+def frame_ids() -> tuple[str, Callable[[], int]]:
+    """(source, next id) of this browser session's frames: every live view's frames count up from one counter
+    (under a lock: the fast path builds frames outside the script), so a view draws only newer ones."""
     from ui.session.state import space
     ns = space()
-    ns["live_frames"] = ns.get("live_frames", 0) + 1
-    return ns["live_frames"]
+    source = ns.setdefault("frame_source", secrets.token_hex(6))
+
+    def next_id() -> int:
+        with _ids:
+            ns["live_frames"] = ns.get("live_frames", 0) + 1
+            return ns["live_frames"]
+    return source, next_id
 
 
 def show(key: str, snap, engine, dataset, store: dict, *, panels=PANELS, editable: bool = False,
@@ -42,10 +52,25 @@ def show(key: str, snap, engine, dataset, store: dict, *, panels=PANELS, editabl
     if builder is None or builder.dataset is not dataset or builder.panels != panels or builder.editable != editable:
         builder = cache["builder"] = FrameBuilder(dataset, panels, editable, max_layers, max_width)
         cache.pop("sig", None)
-    sig = (snap.step, snap.epoch, snap.status, id(engine), version, hidden_layer, playing, snap.config)
-    if cache.get("sig") != sig:
-        cache["frame"] = builder.build(snap, engine, _next_frame_id(), playing=playing, hidden_layer=hidden_layer)
-        cache["sig"] = sig
+    feed = fast.claim() if playing else None  # the fast path serves this view's next frames
+    url = feed.url if feed is not None else ""
+    source, next_id = frame_ids()
+
+    def signature(snap, engine, playing):
+        return (snap.step, snap.epoch, snap.status, id(engine), version, hidden_layer, playing, snap.config, url)
+
+    if cache.get("sig") != signature(snap, engine, playing):
+        cache["frame"] = builder.build(snap, engine, next_id(), playing=playing, hidden_layer=hidden_layer,
+                                       source=source, feed=url)
+        cache["sig"] = signature(snap, engine, playing)
+    if feed is not None:
+        def render(snap, trainer, playing: bool) -> bytes:
+            frame = builder.build(snap, trainer.engine, next_id(), playing=playing, hidden_layer=hidden_layer,
+                                  source=source, feed=url)
+            cache["frame"], cache["sig"] = frame, signature(snap, trainer.engine, playing)
+            return frame
+        feed.render = render
+        handlers = {**(handlers or {}), "feed": lambda value, token=feed.token: fast.answered(token, value)}
     callbacks = {}
     for name, fn in (handlers or {}).items():
         callbacks[f"on_{name}_change"] = (lambda fn=fn, name=name: _dispatch(key, name, fn))

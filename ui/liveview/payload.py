@@ -147,7 +147,10 @@ class FrameBuilder:
 
     # --- one frame ---------------------------------------------------------------------------------------
     def build(self, snap: Snapshot, engine, frame_id: int, *, playing: bool = False, hidden_layer: int = 1,
-              status: str = "") -> bytes:
+              status: str = "", source: str = "", feed: str = "") -> bytes:
+        """One frame. ``frame_id`` grows with every frame of one ``source`` (a browser session), so that the view
+        draws only frames newer than the last it drew (those of the fast path and of the script can arrive out
+        of order); ``feed``: where the view asks for its next frame while playing (``ui.liveview.fast``)."""
         ds, cfg = self.dataset, snap.config
         task = ds.task
         header = {
@@ -158,6 +161,10 @@ class FrameBuilder:
         }
         if status:
             header["status"] = status
+        if source:
+            header["src"] = source
+        if feed and playing:
+            header["feed"] = feed
         arrays: dict[str, np.ndarray] = {}
         panels = list(self.panels)
         grid = boundary_grid(engine, ds)  # asked for here: training never pays for it

@@ -42,20 +42,28 @@ def may_train(session, what: str = "run", restart: str = "save it, or press Rese
     """Whether ``session`` (a ``state.LiveState``: ``playing``, ``notice``, ``trained_seconds``) may train one
     more slice now: it may use NNPLAY_MAX_RUN_SECONDS of training in all, and at most NNPLAY_MAX_TRAININGS sessions
     train at once (the others wait in line, told so)."""
-    bounds = load_limits()
-    if session.trained_seconds >= bounds.max_run_seconds:
+    verdict = grant(session, state.session_id())
+    if verdict == "limit":
+        bounds = load_limits()
         session.playing = False
         session.notice = (f"This {what} used the {bounds.max_run_seconds:g} s of training this server allows a "
                           f"run (NNPLAY_MAX_RUN_SECONDS): {restart}.")
         release()
-        return False
-    slots = training_slots()
-    if slots.acquire(state.session_id()):
-        return True
-    place = slots.queue_position(state.session_id())
-    st.warning(f"The server is busy: {slots.busy} trainings are running. You are number {place} in line; "
-               f"your {what} starts by itself as soon as one finishes or pauses.", icon="⏳")
-    return False
+    elif verdict == "busy":
+        slots = training_slots()
+        place = slots.queue_position(state.session_id())
+        st.warning(f"The server is busy: {slots.busy} trainings are running. You are number {place} in line; "
+                   f"your {what} starts by itself as soon as one finishes or pauses.", icon="⏳")
+    return verdict == "ok"
+
+
+def grant(session, session_id: str) -> str:
+    """The gate's answer without Streamlit or side effects beyond the slot, for training outside a script run
+    (the live view's fast path): "ok" (a training slot is held), "limit" (the run used its
+    NNPLAY_MAX_RUN_SECONDS) or "busy" (every slot taken: the session waits in line)."""
+    if session.trained_seconds >= load_limits().max_run_seconds:
+        return "limit"
+    return "ok" if training_slots().acquire(session_id) else "busy"
 
 
 def release() -> None:

@@ -25,6 +25,7 @@ from nncore.limits import training_slots
 from nncore.train.snapshot import Snapshot
 from nncore.train.trainer import Trainer
 
+from ui.liveview import fast
 from ui.session import gate, state
 from ui.controls.sidebar import changed_fields
 from ui.safe import server_text
@@ -82,10 +83,16 @@ def train_slice(session: LiveState, advance: Callable[[int | None, float], Any],
     session waits in line, told so) or the time is used up (``session.playing`` is then False)."""
     if not gate.may_train(session, what, restart):
         return False, None
+    return True, metered(session, advance, steps, seconds)
+
+
+def metered(session: LiveState, advance: Callable[[int | None, float], Any], steps: int | None, seconds: float):
+    """``advance(steps, seconds)`` with its wall time counted against the session's NNPLAY_MAX_RUN_SECONDS: the one
+    meter, for the timer's slices and for the live view's fast path (``ui.liveview.fast``, gated too)."""
     started = time.perf_counter()
     frame = advance(steps, seconds)
     session.trained_seconds += time.perf_counter() - started
-    return True, frame
+    return frame
 
 
 def play(session: LiveState) -> None:
@@ -188,7 +195,7 @@ def fragment(session: LiveState, work: Work, draw: Callable[[Any], None], *, ste
     if slow is None:
         return
     # the slower views slow down with the frames when the server is busy (each refresh redraws the page)
-    slow_seconds = SLOW_FRAME_SECONDS * session.frame_seconds / FRAME_SECONDS if session.playing else None
+    slow_seconds = SLOW_FRAME_SECONDS * pace(training_slots().busy)[0] / FRAME_SECONDS if session.playing else None
     st.fragment(slow, run_every=slow_seconds)()
 
 
@@ -254,7 +261,7 @@ def trainer_work(session: RunSession) -> Work:
 
 def controls(session: RunSession, key: str) -> str:
     """Play / Pause / Step / Reset and the speed control; returns the chosen speed."""
-    return buttons(session, trainer_work(session), Buttons(key))
+    return buttons(session, fast.work(session, trainer_work(session)), Buttons(key))
 
 
 def run_fragment(session: RunSession, speed: str, draw: Callable[[Snapshot, Trainer], None],
@@ -270,4 +277,6 @@ def run_fragment(session: RunSession, speed: str, draw: Callable[[Snapshot, Trai
         if session.trainer is not None and session.snapshot is not None:
             slow_draw(session.snapshot, session.trainer)
 
-    fragment(session, trainer_work(session), show, steps=SPEEDS[speed], slow=slow if slow_draw else None)
+    # where the app serves the live view's fast path, the view fetches its frames itself (ui/liveview/fast.py)
+    fragment(session, fast.work(session, trainer_work(session), speed), fast.guarding(session, show),
+             steps=SPEEDS[speed], slow=fast.guarding(session, slow) if slow_draw else None)

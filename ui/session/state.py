@@ -76,6 +76,7 @@ def _free(hook: dict) -> None:
             value.close()
     ns.pop("history", None)
     ns.pop("views", None)  # the last frames of the Lessons' and the race's live views
+    ns.pop("live_feeds", None)  # the live views' frame feeds: their addresses stop answering (ui/liveview/fast.py)
     ns.pop("tables", None)
     gc.collect()
     return_memory_to_os()

@@ -1,0 +1,257 @@
+"""Live frames without a script rerun per frame ("the fast path").
+
+While a run plays, the live view asks the server for its next frame over HTTP (``GET <base>/_nnplay/live/
+<token>``), one request in flight, the next one sent as soon as a frame arrives. The handler finds the browser
+session's run by an unguessable token, trains one slice in a worker thread (never on the server's event loop)
+through the same gate and limits as the script (``ui.session.gate``), builds the frame with the view's own
+FrameBuilder and answers with its bytes. Script reruns then happen only for clicks and changes of state, and on a
+slow timer (SLOW_TICK_SECONDS) for the status line and the gate's notices, so clicks are answered at once.
+
+A closed tab stops its work: its requests stop with it (a slice is trained only for a request), and the
+session's release hook drops its tokens. The route exists only where ``streamlit run app.py`` serves the app
+(``app.py`` hands ``routes()`` to ``st.App``); elsewhere (AppTest, a page run on its own) nothing is served and
+the live loop trains on the script's timer as before.
+
+Answers: 200 with a frame; 404 for a token this server does not know (any more: the tab closed); 409 when the
+run does not train on this path now (paused, finished, its training time used up, the server busy, a request
+already in flight). On anything but a frame of a playing run the view stops asking and has the script run its
+fragment again, which says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import functools
+import secrets
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+PATH = "/_nnplay/live/{token}"
+SLOW_TICK_SECONDS = 1.0  # the live fragment's timer while the view fetches its frames (status line, notices)
+MAX_SLICES = 4           # a slice trains at most this many of the timer's slices (see slice_seconds)
+WORKERS = 4              # threads that train and build frames for the route, for all sessions together
+
+# token -> feed, every session of this process; weak: a browser session's namespace holds its feeds
+# (``space()["live_feeds"]``), and the session's release hook (``state._free``) drops them, which ends their tokens
+_feeds: "weakref.WeakValueDictionary[str, Feed]" = weakref.WeakValueDictionary()
+_feeds_lock = threading.Lock()
+_served = False                 # routes() was called: this process serves PATH
+_pool: ThreadPoolExecutor | None = None
+_armed: contextvars.ContextVar["Feed | None"] = contextvars.ContextVar("nnplay_live_feed", default=None)
+
+
+class Feed:
+    """One run's frames on the fast path: its session, the lock its trainer is used under, and how a frame of it
+    is built (``render``, set by the view that draws it)."""
+
+    def __init__(self, session, session_id: str):
+        self.token = secrets.token_urlsafe(24)
+        self.session = session
+        self.session_id = session_id
+        self.lock = threading.RLock()   # the run's trainer: the script or a worker, one at a time
+        self.render: Callable | None = None  # (snapshot, trainer, playing) -> frame bytes
+        self.speed = "max"
+        self.in_flight = False
+        self.next_at = 0.0              # monotonic time before which the next frame is not started
+        self.broken = False             # the browser could not reach the path: the script's timer trains
+
+    @property
+    def url(self) -> str:
+        return base_path() + PATH.format(token=self.token)
+
+
+def base_path() -> str:
+    import streamlit as st
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}" if base else ""
+
+
+def enabled() -> bool:
+    """Whether this process serves the fast path (the app runs under ``streamlit run app.py``)."""
+    return _served
+
+
+def lookup(token: str) -> Feed | None:
+    with _feeds_lock:
+        return _feeds.get(token)
+
+
+# --- the script's side: live.run_fragment -------------------------------------------------------------------
+
+def feed_for(session) -> Feed | None:
+    """The feed of ``session``'s run in this browser session (made on first use), or None where the path is not
+    served or the browser could not use it. Called in a script run."""
+    if not enabled():
+        return None
+    from ui.session.state import session_id, space
+    feeds = space().setdefault("live_feeds", {})  # run (by id) -> its feed
+    feed = feeds.get(id(session))
+    if feed is None or feed.session is not session:
+        feed = feeds[id(session)] = Feed(session, session_id())
+        with _feeds_lock:
+            _feeds[feed.token] = feed
+    return None if feed.broken else feed
+
+
+def work(session, work, speed: str | None = None):
+    """``work`` (a ``live.Work`` of ``session``'s run) as the live loop uses it where this path is served: the
+    timer ticks every SLOW_TICK_SECONDS, and a tick that the gate lets train trains nothing itself but has the
+    live view drawn next send the feed's address (the view then fetches its frames, each training a slice);
+    every use of the run holds its lock. Elsewhere ``work`` unchanged."""
+    import dataclasses
+
+    if not enabled():
+        return work
+
+    def advance(steps, seconds):
+        with guard(session):
+            feed = feed_for(session)
+            if feed is not None and session.playing and speed is not None:
+                feed.speed = speed
+                _armed.set(feed)
+                return work.still()
+            return work.advance(steps, seconds)
+
+    def still():
+        with guard(session):
+            return work.still()
+
+    def pace(active: int) -> tuple[float, float]:
+        frame, train = work.pace(active)
+        return (SLOW_TICK_SECONDS if feed_for(session) is not None else frame), train
+
+    return dataclasses.replace(work, advance=advance, still=still, pace=pace)
+
+
+def guarding(session, fn: Callable) -> Callable:
+    """``fn`` (a draw function of ``session``'s run) holding the run's lock; the feed armed for this tick is
+    disarmed after it, whether a view took it or not."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            with guard(session):
+                return fn(*args, **kwargs)
+        finally:
+            _armed.set(None)
+    return run
+
+
+@contextlib.contextmanager
+def guard(session):
+    """Hold ``session``'s run for the script (clicks that train or edit it); a no-op without a feed."""
+    feed = feed_for(session)
+    if feed is None:
+        yield
+        return
+    with feed.lock:
+        yield
+
+
+def claim():
+    """For the live view being drawn (``panel.show``): the feed armed by this tick, if any; the first view drawn
+    takes it."""
+    feed = _armed.get()
+    if feed is not None:
+        _armed.set(None)
+    return feed
+
+
+def answered(token: str, value: dict) -> None:
+    """The view stopped asking (``value["why"]``): "error" (the path could not be reached: the script's timer
+    trains from now on), "gone" (an unknown token), "stopped" (the run stopped training on this path)."""
+    feed = lookup(token)
+    if feed is not None and isinstance(value, dict) and value.get("why") == "error":
+        feed.broken = True
+
+
+# --- the route ----------------------------------------------------------------------------------------------
+
+def slice_seconds(active: int, drawing: float) -> float:
+    """Training time of the next slice, given how long the browser took to draw its last frame (``drawing``,
+    seconds): while the browser draws, the run trains the share of that time that the script's timer trains
+    (``live.pace``: TRAIN_SLICE_SECONDS of every FRAME_SECONDS at one session per core, less as sessions are
+    added), so the next frame arrives about when the browser is free again; at least the timer's slice, at most
+    MAX_SLICES of them (a very slow browser still gets new frames soon)."""
+    from ui.session.live import pace
+    frame, train = pace(active)
+    return min(max(train, drawing * train / frame), MAX_SLICES * train)
+
+
+def produce(feed: Feed, drawing: float = 0.0) -> tuple[int, bytes]:
+    """(HTTP status, body) of ``feed``'s next frame: train a slice through the gate (``slice_seconds`` of the
+    browser's ``drawing`` time), then build the frame. Runs in a worker thread."""
+    from nncore.limits import training_slots
+    from ui.session import gate
+    from ui.session.live import SPEEDS, metered
+
+    with feed.lock:
+        session, render = feed.session, feed.render
+        trainer = session.trainer
+        if render is None or trainer is None or not session.playing or not trainer.running or feed.broken:
+            return 409, b"not playing"
+        if gate.grant(session, feed.session_id) != "ok":  # out of time or queued: the script's gate says so
+            return 409, b"not training now"
+        seconds = slice_seconds(training_slots().busy, drawing)
+        snap = metered(session, lambda steps, seconds: trainer.run(steps=steps) if steps else
+                       trainer.run(seconds=seconds), SPEEDS.get(feed.speed), seconds)
+        session.snapshot = snap
+        if not trainer.running:  # finished, diverged or stopped early: this frame says so, the script follows
+            training_slots().release(feed.session_id)
+        return 200, render(snap, trainer, session.playing and trainer.running)
+
+
+async def frame_endpoint(request):
+    """GET PATH: the next frame of the run behind the token (see the module's docstring)."""
+    from starlette.responses import Response
+
+    from nncore.limits import training_slots
+    from ui.session.live import pace
+
+    headers = {"Cache-Control": "no-store"}
+    feed = lookup(request.path_params.get("token", ""))
+    if feed is None:
+        return Response(b"unknown", status_code=404, headers=headers, media_type="text/plain")
+    if feed.in_flight:  # one request at a time per view (the event loop is one thread: no race here)
+        return Response(b"busy", status_code=409, headers=headers, media_type="text/plain")
+    feed.in_flight = True
+    try:
+        wait = feed.next_at - time.monotonic()
+        if wait > 0:  # at most one frame per timer period (pace): more sessions, fewer frames each
+            await asyncio.sleep(wait)
+        asked = time.monotonic()
+        drawing = _seconds(request.query_params.get("d"))
+        status, body = await asyncio.get_running_loop().run_in_executor(_executor(), produce, feed, drawing)
+        feed.next_at = asked + pace(training_slots().busy)[0]
+    finally:
+        feed.in_flight = False
+    kind = "application/octet-stream" if status == 200 else "text/plain"
+    return Response(body, status_code=status, headers=headers, media_type=kind)
+
+
+def _seconds(ms: str | None) -> float:
+    """The browser's drawing time (milliseconds in the query) in seconds: 0 when missing or not a number."""
+    try:
+        value = float(ms) / 1000 if ms is not None else 0.0
+    except ValueError:
+        return 0.0
+    return value if 0.0 <= value < 60.0 else 0.0
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="nnplay-live")
+    return _pool
+
+
+def routes() -> list:
+    """The fast path's route, for ``st.App(routes=...)``; from now on this process serves it."""
+    global _served
+    from starlette.routing import Route
+    _served = True
+    return [Route(base_path() + PATH, frame_endpoint, methods=["GET"])]
