@@ -127,3 +127,20 @@ def test_reference_loop_really_learns():
     for _ in range(500):
         last = reference_numpy_step(params, X, y, 0.5)
     assert last < first * 0.5
+
+
+def test_a_diverged_run_reports_its_missing_numbers_as_null_in_the_result_and_the_checkpoint(tmp_path, capsys):
+    """NaN and infinite metrics become null alike (metrics.finite_or_none) in the CLI's JSON and in the
+    checkpoint's metadata (JSON has no NaN); the finite ones stay numbers."""
+    from nncore.io.checkpoint import read_checkpoint_file
+    path = tmp_path / "diverged.safetensors"
+    assert main(["train", "--dataset", "moons", "--optimizer", "sgd", "--lr", "10", "--hidden", "32,32,32",
+                 "--init", "normal", "--activation", "linear", "--no-standardize", "--noise", "0", "--epochs", "20",
+                 "--engine", "numpy", "--json", "--save", str(path)]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["diverged"] is True
+    saved = read_checkpoint_file(str(path)).metrics
+    keys = ("train_loss", "val_loss", "test_loss", "train_acc", "val_acc", "test_acc")
+    assert None in [result[k] for k in keys]
+    assert {k: result[k] for k in keys} == {k: saved[k] for k in keys}
+    assert all(v is None or v == v for v in result.values() if isinstance(v, float) or v is None)
