@@ -119,6 +119,35 @@ def test_frames_advance_while_playing_stop_on_pause_and_the_canvas_is_sharp(cont
         assert not outside, f"the page fetched from outside the server: {outside[:5]}"
 
 
+def test_while_playing_frames_come_from_the_fast_path_not_script_reruns_and_stop_on_pause(context, server):
+    with _opened(context, server) as (page, errors, _):
+        fed: list[tuple[float, int]] = []  # (time, status) of every answer of the frame route
+        page.on("response", lambda r: fed.append((time.monotonic(), r.status)) if "/_nnplay/live/" in r.url
+                else None)
+        runs = page.evaluate("""() => { window.__runs = 0; const app = document.querySelector('[data-testid=stApp]');
+            new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running') window.__runs++; })
+              .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); return 0; }""")
+        before = _frames(page)
+        page.get_by_role("button", name="Play", exact=True).click()
+        deadline = time.monotonic() + 30
+        while _frames(page) < before + 20 and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        frames, runs = _frames(page) - before, page.evaluate("window.__runs")
+        served = sum(status == 200 for _, status in fed)
+        assert frames >= 20, f"only {frames} new frames within 30 s of Play"
+        # nearly every frame came from the route; the script ran for the click and its slow timer only
+        assert served >= frames - runs - 1 and runs < frames / 2, (frames, served, runs)
+
+        page.get_by_role("button", name="Pause", exact=True).click()
+        page.wait_for_timeout(1000)
+        wait_app_idle(page)
+        paused, asked = _frames(page), len(fed)
+        page.wait_for_timeout(1500)
+        assert _frames(page) == paused, "frames kept coming after Pause"
+        assert len(fed) == asked, "the view kept asking for frames after Pause"
+        assert not errors, errors
+
+
 def test_hover_shows_a_neuron_and_a_typed_weight_reaches_the_engine(context, server, tmp_path):
     with _opened(context, server) as (page, errors, _):
         output = _pixels(page)

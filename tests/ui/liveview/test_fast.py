@@ -1,0 +1,136 @@
+"""The live view's fast path (ui/liveview/fast.py): its route answers only known tokens, a frame it returns is a
+frame of that session's run after one gated, metered slice of training, and a closed tab's tokens end."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+import numpy as np
+import pytest
+from starlette.requests import Request
+
+from nncore import limits
+from nncore.config import DataConfig, ModelConfig, RunConfig
+from nncore.train.trainer import Trainer
+from ui.liveview import fast
+from ui.liveview.payload import FrameBuilder, decode
+from ui.session import live, state
+
+
+@pytest.fixture
+def slots(monkeypatch):
+    """A fresh set of two training slots for the test (the process-wide one is left alone)."""
+    fresh = limits.TrainingSlots(2, 30.0)
+    monkeypatch.setattr(limits, "_shared_slots", fresh)
+    return fresh
+
+
+def _feed(playing: bool = True) -> fast.Feed:
+    """A playing Playground run with its feed registered, frames built as the live view builds them."""
+    trainer = Trainer(RunConfig(data=DataConfig(n_points=120), model=ModelConfig(hidden=(3,))))
+    session = state.RunSession(page="playground", trainer=trainer, playing=playing)
+    feed = fast.Feed(session, "tab-1")
+    builder, ids = FrameBuilder(trainer.dataset, editable=True), iter(range(1, 10_000))
+    feed.render = lambda snap, t, on: builder.build(snap, t.engine, next(ids), playing=on, source="src",
+                                                    feed=feed.url)
+    with fast._feeds_lock:
+        fast._feeds[feed.token] = feed
+    return feed
+
+
+def _get(token: str, drawn_ms: str | None = None):
+    scope = {"type": "http", "method": "GET", "path": fast.PATH.format(token=token), "headers": [],
+             "query_string": (f"d={drawn_ms}" if drawn_ms is not None else "").encode(),
+             "path_params": {"token": token}}
+    return asyncio.run(fast.frame_endpoint(Request(scope)))
+
+
+def test_an_unknown_token_is_refused_and_trains_nothing(slots):
+    feed = _feed()
+    response = _get(feed.token[:-1] + ("A" if feed.token[-1] != "A" else "B"))
+    assert response.status_code == 404
+    assert feed.session.trainer.step == 0 and slots.busy == 0
+
+
+def test_a_frame_is_the_runs_own_after_one_gated_and_metered_slice(slots):
+    feed = _feed()
+    trainer = feed.session.trainer
+    response = _get(feed.token)
+    assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
+    header, arrays = decode(response.body)
+    assert trainer.step > 0 and header["step"] == trainer.step  # trained, and the frame shows where it is now
+    assert header["playing"] is True and header["feed"] == feed.url and header["src"] == "src"
+    params = trainer.engine.get_params()
+    np.testing.assert_array_equal(arrays["W_0"], params[0]["W"].T.astype(np.float32))  # that run's weights
+    assert slots.acquire("someone else") and slots.busy == 2  # the run holds one of the server's slots
+    assert 0 < feed.session.trained_seconds  # counted against NNPLAY_MAX_RUN_SECONDS
+    assert feed.session.snapshot.step == trainer.step  # the slower views read the same moment
+
+    again = decode(_get(feed.token).body)[0]
+    assert again["id"] > header["id"] and again["step"] > header["step"]
+
+
+def test_the_gate_decides_full_server_time_used_up_paused(slots, monkeypatch):
+    feed = _feed()
+    trainer = feed.session.trainer
+    assert slots.acquire("a") and slots.acquire("b")  # every slot taken by other sessions
+    assert _get(feed.token).status_code == 409 and trainer.step == 0
+    assert slots.queue_position("tab-1") == 1  # waiting in line, as the script's gate would have it
+    slots.release("a")
+
+    monkeypatch.setenv("NNPLAY_MAX_RUN_SECONDS", "5")
+    feed.session.trained_seconds = 5.0
+    assert _get(feed.token).status_code == 409 and trainer.step == 0
+    assert feed.session.playing  # the script's gate stops it and says why, on the rerun the view asks for
+
+    feed.session.trained_seconds = 0.0
+    feed.session.playing = False
+    assert _get(feed.token).status_code == 409 and trainer.step == 0
+
+
+def test_a_request_in_flight_or_a_finished_run(slots):
+    feed = _feed()
+    feed.in_flight = True
+    assert _get(feed.token).status_code == 409 and feed.session.trainer.step == 0
+    feed.in_flight = False
+    trainer = feed.session.trainer
+    trainer.status = "done"
+    assert _get(feed.token).status_code == 409 and trainer.step == 0
+
+
+def test_the_last_frame_of_a_run_that_finishes_says_it_stopped(slots, monkeypatch):
+    feed = _feed()
+    trainer = feed.session.trainer
+    monkeypatch.setattr(trainer, "run", lambda steps=None, seconds=None: (setattr(trainer, "status", "done"),
+                                                                          trainer.snapshot())[1])
+    header = decode(_get(feed.token).body)[0]
+    assert header["playing"] is False and "feed" not in header  # the view stops asking and reruns the page
+    assert slots.busy == 0  # its slot is given back at once
+
+
+def test_slices_follow_the_browsers_drawing_time_within_the_timers_bounds():
+    frame, train = live.pace(1)
+    assert fast.slice_seconds(1, 0.0) == train  # a fast browser: the timer's slice
+    assert fast.slice_seconds(1, 0.1) == pytest.approx(0.1 * train / frame)  # the timer's share of the time
+    assert fast.slice_seconds(1, 10.0) == fast.MAX_SLICES * train
+    busy_frame, busy_train = live.pace(2 * live.CORES)  # more sessions than cores: shorter slices
+    assert fast.slice_seconds(2 * live.CORES, 0.1) == pytest.approx(max(busy_train, 0.1 * busy_train / busy_frame))
+    assert fast._seconds("250") == 0.25 and fast._seconds("x") == 0.0 and fast._seconds("-1") == 0.0
+
+
+def test_a_closed_tabs_release_hook_ends_its_tokens(slots):
+    feed = _feed()
+    token = feed.token
+    ns = {"session_id": "tab-1", "live_feeds": {id(feed.session): feed}}
+    del feed
+    assert fast.lookup(token) is not None
+    state._free({"space": ns})
+    gc.collect()
+    assert fast.lookup(token) is None and _get(token).status_code == 404
+
+
+def test_without_the_route_the_timer_trains_as_before(monkeypatch):
+    monkeypatch.setattr(fast, "_served", False)
+    work = live.trainer_work(state.RunSession(page="playground"))
+    assert fast.work(state.RunSession(), work, "max") is work and not fast.enabled()
