@@ -279,7 +279,7 @@ class _Objective:
                 trial.set_user_attr("note", f"pruned after epoch {trainer.epoch}{self._where(fold)}")
                 raise optuna.TrialPruned()
 
-        trainer = Trainer(cfg, ds, grid_resolution=2)
+        trainer = Trainer(cfg, ds)
         trainer.add_callback("on_epoch_end", report)
         return trainer
 
