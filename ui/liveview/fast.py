@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import gzip
 import secrets
 import threading
 import time
@@ -34,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 PATH = "/_nnplay/live/{token}"
 SLOW_TICK_SECONDS = 1.0  # the live fragment's timer while the view fetches its frames (status line, notices)
 MAX_SLICES = 4           # a slice trains at most this many of the timer's slices (see slice_seconds)
+GZIP_LEVEL = 1           # frames compress to ~40% at level 1; higher levels cost far more for little
 WORKERS = 4              # threads that train and build frames for the route, for all sessions together
 
 # token -> feed, every session of this process; weak: a browser session's namespace holds its feeds
@@ -225,12 +227,25 @@ async def frame_endpoint(request):
             await asyncio.sleep(wait)
         asked = time.monotonic()
         drawing = _seconds(request.query_params.get("d"))
-        status, body = await asyncio.get_running_loop().run_in_executor(_executor(), produce, feed, drawing)
+        zipped = "gzip" in request.headers.get("accept-encoding", "")
+        status, body = await asyncio.get_running_loop().run_in_executor(_executor(), _answer, feed, drawing, zipped)
         feed.next_at = asked + pace(training_slots().busy)[0]
     finally:
         feed.in_flight = False
-    kind = "application/octet-stream" if status == 200 else "text/plain"
-    return Response(body, status_code=status, headers=headers, media_type=kind)
+    if status != 200:
+        return Response(body, status_code=status, headers=headers, media_type="text/plain")
+    if zipped:
+        headers["Content-Encoding"] = "gzip"  # compressed here, so the server's own gzip (level 9) leaves it
+    return Response(body, status_code=status, headers=headers, media_type="application/octet-stream")
+
+
+def _answer(feed: Feed, drawing: float, zipped: bool) -> tuple[int, bytes]:
+    """``produce``, its frame gzipped at GZIP_LEVEL when the browser takes gzip (in the worker thread: the
+    server's own compression runs at level 9 on the event loop, ~4 times the time for a frame ~5% smaller)."""
+    status, body = produce(feed, drawing)
+    if status == 200 and zipped:
+        body = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+    return status, body
 
 
 def _seconds(ms: str | None) -> float:

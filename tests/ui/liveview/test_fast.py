@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import gzip
 
 import numpy as np
 import pytest
@@ -39,8 +40,9 @@ def _feed(playing: bool = True) -> fast.Feed:
     return feed
 
 
-def _get(token: str, drawn_ms: str | None = None):
-    scope = {"type": "http", "method": "GET", "path": fast.PATH.format(token=token), "headers": [],
+def _get(token: str, drawn_ms: str | None = None, gzip_ok: bool = False):
+    headers = [(b"accept-encoding", b"gzip, deflate")] if gzip_ok else []
+    scope = {"type": "http", "method": "GET", "path": fast.PATH.format(token=token), "headers": headers,
              "query_string": (f"d={drawn_ms}" if drawn_ms is not None else "").encode(),
              "path_params": {"token": token}}
     return asyncio.run(fast.frame_endpoint(Request(scope)))
@@ -67,7 +69,9 @@ def test_a_frame_is_the_runs_own_after_one_gated_and_metered_slice(slots):
     assert 0 < feed.session.trained_seconds  # counted against NNPLAY_MAX_RUN_SECONDS
     assert feed.session.snapshot.step == trainer.step  # the slower views read the same moment
 
-    again = decode(_get(feed.token).body)[0]
+    zipped = _get(feed.token, gzip_ok=True)  # compressed here (the server's own gzip then leaves it alone)
+    assert zipped.headers["content-encoding"] == "gzip"
+    again = decode(gzip.decompress(zipped.body))[0]
     assert again["id"] > header["id"] and again["step"] > header["step"]
 
 
