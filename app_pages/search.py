@@ -5,7 +5,8 @@ import streamlit as st
 
 from nncore.config import RunConfig
 from nncore.errors import ConfigError
-from nncore.search.study import (PRUNERS, SAMPLERS, history_records, importance_records, list_studies, stored_search)
+from nncore.search.results import history_records, importance_records, list_studies, stored_search
+from nncore.search.study import PRUNERS, SAMPLERS
 from ui.session import gate, live, state
 from ui.panels import search as search_panels
 from ui.safe import server_text

@@ -8,7 +8,8 @@ from nncore import settings
 from nncore.cli.main import add_setting_flag
 from nncore.config import DataConfig, RunConfig, TrainConfig
 from nncore.errors import ConfigError
-from nncore.search.study import PRUNERS, SAMPLERS, SearchSpace, run_search
+from nncore.search.space import SearchSpace
+from nncore.search.study import PRUNERS, SAMPLERS, run_search
 
 
 def add_command(subparsers) -> None:

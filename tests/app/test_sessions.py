@@ -178,7 +178,7 @@ def _search_page(tmp_path, monkeypatch, epochs: int, trials: int = 3) -> AppTest
 
 
 def _trial_states(tmp_path, name):
-    from nncore.search.study import load_study
+    from nncore.search.storage import load_study
     return [t.state.name for t in load_study(name, f"sqlite:///{tmp_path / 'studies.db'}").trials]
 
 

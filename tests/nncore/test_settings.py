@@ -269,7 +269,7 @@ def test_the_race_knobs_and_their_labels_come_from_the_table():
 
 # --- the search space -----------------------------------------------------------------------------------------
 def test_search_space_bounds_stay_within_the_tables_bounds():
-    from nncore.search.study import KNOBS, SearchSpace
+    from nncore.search.space import KNOBS, SearchSpace
     space = SearchSpace(init=("he_uniform",))
     for knob in space.knobs:
         values = getattr(space, knob)
@@ -292,7 +292,7 @@ def test_search_space_bounds_stay_within_the_tables_bounds():
 
 
 def test_the_search_spaces_rules_are_the_tables():
-    from nncore.search.study import SearchSpace
+    from nncore.search.space import SearchSpace
     SearchSpace(learning_rate=(1e-3, settings.get("learning_rate").hi), l2=(1e-6, settings.get("l2").hi))
     for knob, bad in (("learning_rate", (0.0, 0.1)), ("dropout", (0.0, settings.get("dropout").hi)),
                       ("l2", (1e-6, 1.5)), ("width", (settings.get("hidden").hi + 1,)),

@@ -11,7 +11,8 @@ import streamlit as st
 from nncore import registry, settings
 from nncore.config import RunConfig
 from nncore.errors import ConfigError
-from nncore.search.study import KNOBS, SearchSpace, SteppedSearch, config_from_params
+from nncore.search.space import KNOBS, SearchSpace, config_from_params
+from nncore.search.study import SteppedSearch
 
 from ui.session import gate, live, state
 from ui.safe import server_text

@@ -14,10 +14,12 @@ import pytest
 from optuna.trial import TrialState
 
 from nncore.search import study as search
+from nncore.search import results as search_results, storage as search_storage
 from nncore.cli.main import main
 from nncore.data import make_dataset
 from nncore.errors import ConfigError
-from nncore.search.study import SearchSpace, run_search
+from nncore.search.space import SearchSpace
+from nncore.search.study import run_search
 from nncore.train.trainer import Trainer
 from tests.helpers import make_cfg, train
 
@@ -31,12 +33,12 @@ ONLY_LR = dict(depth=None, width=None, activation=None, optimizer=None, l2=None,
 @pytest.fixture(autouse=True)
 def quiet_optuna(tmp_path, monkeypatch):
     monkeypatch.setenv("NNCORE_DATA_DIR", str(tmp_path / "data"))  # never touch the user's studies.db
-    monkeypatch.delenv(search.STORAGE_ENV, raising=False)
+    monkeypatch.delenv(search_storage.STORAGE_ENV, raising=False)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 def _study(name, tmp_path):
-    return search.load_study(name, f"sqlite:///{tmp_path / 's.db'}")
+    return search_storage.load_study(name, f"sqlite:///{tmp_path / 's.db'}")
 
 
 @pytest.mark.slow
@@ -61,10 +63,10 @@ def test_search_beats_a_bad_baseline_and_its_best_config_reproduces_the_score(tm
         trainer.run(steps=10_000)
     assert trainer.snapshot().last("val_acc") == pytest.approx(result.best_value, abs=1e-12)
     # chart data from the stored study
-    history = search.history_records(_study("beat", tmp_path))
+    history = search_results.history_records(_study("beat", tmp_path))
     assert [h["trial"] for h in history] == [0, 1, 2, 3]
     assert [h["best"] for h in history] == list(np.maximum.accumulate([h["value"] for h in history]))
-    importances = search.importance_records(_study("beat", tmp_path))
+    importances = search_results.importance_records(_study("beat", tmp_path))
     assert {r["param"] for r in importances} <= set(space.knobs) and importances
     assert sum(r["importance"] for r in importances) == pytest.approx(1.0)
     assert [r["importance"] for r in importances] == sorted((r["importance"] for r in importances), reverse=True)
@@ -73,9 +75,9 @@ def test_search_beats_a_bad_baseline_and_its_best_config_reproduces_the_score(tm
 def test_importance_needs_two_complete_trials():
     study = optuna.create_study(direction="maximize")
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
-    assert search.importance_records(study) == []
+    assert search_results.importance_records(study) == []
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
-    assert [r["param"] for r in search.importance_records(study)] == ["x"]
+    assert [r["param"] for r in search_results.importance_records(study)] == ["x"]
 
 
 def test_grid_sampler_enumerates_the_grid_then_stops():
@@ -206,10 +208,10 @@ def test_resume_continues_the_count_and_refuses_other_settings(tmp_path):
     assert again.trials[:2] == first.trials  # earlier trials kept as they were
     assert len({t["params"]["learning_rate"] for t in again.trials}) == 4  # a resumed sampler draws anew
     assert run_search(cfg, space, n_trials=4, study_name="r", storage=storage, epochs=2).trials == again.trials
-    assert search.load_result("r", storage).trials == again.trials
-    assert [s["name"] for s in search.list_studies(storage)] == ["r"]
+    assert search_results.load_result("r", storage).trials == again.trials
+    assert [s["name"] for s in search_results.list_studies(storage)] == ["r"]
     with pytest.raises(ConfigError, match="study must name a stored study, got 'nope'"):
-        search.load_result("nope", storage)
+        search_results.load_result("nope", storage)
     with pytest.raises(ConfigError, match=r"train\.epochs"):
         run_search(cfg, space, n_trials=5, study_name="r", storage=storage, epochs=3)
 
@@ -232,27 +234,27 @@ def test_a_worker_stands_down_when_the_last_trial_is_already_under_way_elsewhere
     assert result.trials[3]["note"] == "not run: the study already had its 3 trials"
     assert result.trials[3]["params"] == {}  # stood down before drawing a configuration
     study.tell(elsewhere, 0.5)
-    assert search.load_result("w", args["storage"]).n_trials == 3
+    assert search_results.load_result("w", args["storage"]).n_trials == 3
 
 
 def test_default_storage_lives_in_the_data_folder(tmp_path, monkeypatch):
-    monkeypatch.delenv(search.STORAGE_ENV, raising=False)
+    monkeypatch.delenv(search_storage.STORAGE_ENV, raising=False)
     monkeypatch.setenv("NNCORE_DATA_DIR", str(tmp_path / "d"))
-    assert search.default_storage_url() == f"sqlite:///{tmp_path / 'd' / 'studies.db'}"
+    assert search_storage.default_storage_url() == f"sqlite:///{tmp_path / 'd' / 'studies.db'}"
     monkeypatch.delenv("NNCORE_DATA_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    assert search.default_storage_url() == f"sqlite:///{tmp_path / 'cache' / 'nncore' / 'studies.db'}"
+    assert search_storage.default_storage_url() == f"sqlite:///{tmp_path / 'cache' / 'nncore' / 'studies.db'}"
 
 
 @pytest.mark.slow
 def test_app_processes_share_studies_through_the_search_storage_variable(tmp_path, monkeypatch):
     shared = f"sqlite:///{tmp_path / 'shared.db'}"
     monkeypatch.setenv("NNCORE_DATA_DIR", str(tmp_path / "own"))
-    monkeypatch.setenv(search.STORAGE_ENV, shared)
-    assert search.default_storage_url() == shared
+    monkeypatch.setenv(search_storage.STORAGE_ENV, shared)
+    assert search_storage.default_storage_url() == shared
     run_search(make_cfg(**DATA), SearchSpace(**ONLY_LR, learning_rate=(0.01, 0.1)), n_trials=1,
                study_name="hosted", epochs=2)  # storage: the default
-    assert [s["name"] for s in search.list_studies(shared)] == ["hosted"]  # another process sees it
+    assert [s["name"] for s in search_results.list_studies(shared)] == ["hosted"]  # another process sees it
     assert not (tmp_path / "own" / "studies.db").exists()
 
 
@@ -279,7 +281,7 @@ def test_two_workers_share_one_study_and_finish_exactly_the_requested_trials(tmp
     assert all(t.state == TrialState.FAIL and t.user_attrs["note"] == "not run: the study already had its 6 trials"
                for t in study.trials if t not in finished)
     assert {t.user_attrs["worker"] for t in finished} <= {f"{socket.gethostname()}:{w.pid}" for w in workers}
-    assert search.load_result("S", storage).n_trials == 6
+    assert search_results.load_result("S", storage).n_trials == 6
 
 
 def _exit_code(argv):
