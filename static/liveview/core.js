@@ -282,7 +282,9 @@ function core_tick(st, now) {
     if (st.fresh.delete(n) && p) p.drawnAt = now;
     core_render(st, n, st.t);
   }
-  if (wait < Infinity && !st.waiting) {
+  // a panel held back is drawn with the next data frame once its interval is over; only when no next frame is on
+  // its way (not fed) does a timer draw it: an extra page update costs the browser more than the panel itself
+  if (wait < Infinity && !st.waiting && !st.feeding) {
     st.waiting = setTimeout(() => { st.waiting = 0; st.schedule(); }, Math.ceil(wait));
   }
   // what a redraw of every panel costs (easing redraws them all at the display's rate)
@@ -384,6 +386,7 @@ async function core_poll(st) {
     }
   } catch (e) { console.error("live view: frame feed", e); why = "error"; st.failedUrl = st.feedUrl; }
   st.feeding = false;
+  st.schedule();  // panels held back for their interval are drawn on a timer from now on
   if (!why) return;
   st.feedUrl = null;
   if (!st.destroyed && st.component && typeof st.component.setTriggerValue === "function")
