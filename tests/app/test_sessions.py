@@ -83,7 +83,12 @@ def test_a_run_stops_at_the_servers_training_time_limit(monkeypatch):
 def _counted_gate(monkeypatch):
     """The gate, with every question asked of it written down (what asked); ``refuse`` makes it answer as it
     does once a run's training time is used up."""
+    from nncore import limits
     from ui.session import gate
+    # this server's slots to itself: sessions of earlier tests in the process would otherwise count as busy
+    # and change the pace mid-test (a new pace restarts the timer with a whole-page run, one more slice)
+    server = limits.load_limits()
+    monkeypatch.setattr(limits, "_shared_slots", limits.TrainingSlots(server.max_trainings, server.slot_timeout_seconds))
     real, asked, refuse = gate.may_train, [], []
 
     def may_train(session, what="run", restart="save it, or press Reset to start a new one"):
