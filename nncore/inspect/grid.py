@@ -13,16 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from nncore.inspect import metrics
+from nncore.train.snapshot import frozen as _frozen
 
 RESOLUTION = 80         # points per side of the grid a view draws
 MAX_PCA_FEATURES = 100  # tables up to this many features get a boundary in their 2-D PCA plane
 MARGIN = 0.1            # the grid reaches this share of the data's extent beyond it on every side
-
-
-def _frozen(a) -> np.ndarray:
-    a = np.array(a, dtype=np.float64)
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True)
