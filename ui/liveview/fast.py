@@ -33,7 +33,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 PATH = "/_nnplay/live/{token}"
-SLOW_TICK_SECONDS = 1.0  # the live fragment's timer while the view fetches its frames (status line, notices)
+SLOW_TICK_SECONDS = 0.25  # the live fragment's timer while the view fetches its frames: the status line, notices
 MAX_SLICES = 4           # a slice trains at most this many of the timer's slices (see slice_seconds)
 GZIP_LEVEL = 1           # frames compress to ~40% at level 1; higher levels cost far more for little
 WORKERS = 4              # threads that train and build frames for the route, for all sessions together
