@@ -31,4 +31,7 @@ else:
         st.Page("app_pages/search.py", title="Search", icon=":material/manage_search:"),
         st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     ]
-    st.navigation(PAGES).run()
+    from ui.liveview import fast
+
+    with fast.page_run():  # the live view's frames wait while the page answers a click
+        st.navigation(PAGES).run()

@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 PATH = "/_nnplay/live/{token}"
 SLOW_TICK_SECONDS = 0.25  # the live fragment's timer while the view fetches its frames: the status line, notices
 MAX_SLICES = 4           # a slice trains at most this many of the timer's slices (see slice_seconds)
+PAGE_RUN_WAIT_SECONDS = 1.0  # a frame waits at most this long for a whole-page run of its session to end
 GZIP_LEVEL = 1           # frames compress to ~40% at level 1; higher levels cost far more for little
 WORKERS = 4              # threads that train and build frames for the route, for all sessions together
 
@@ -61,6 +62,7 @@ class Feed:
         self.in_flight = False
         self.next_at = 0.0              # monotonic time before which the next frame is not started
         self.broken = False             # the browser could not reach the path: the script's timer trains
+        self.page_runs = 0              # whole-page script runs under way in this session (see page_run)
 
     @property
     def url(self) -> str:
@@ -154,6 +156,22 @@ def guard(session):
         yield
 
 
+@contextlib.contextmanager
+def page_run():
+    """Around a whole-page script run (a click, a changed setting; ``app.py``): this session's feeds train no new
+    slice meanwhile (their requests wait, up to PAGE_RUN_WAIT_SECONDS), so the answer to the click is not slowed
+    by training in another thread of the same process (one interpreter lock)."""
+    from ui.session.state import space
+    feeds = list(space().get("live_feeds", {}).values()) if enabled() else []
+    for feed in feeds:
+        feed.page_runs += 1
+    try:
+        yield
+    finally:
+        for feed in feeds:
+            feed.page_runs -= 1
+
+
 def claim():
     """For the live view being drawn (``panel.show``): the feed armed by this tick, if any; the first view drawn
     takes it."""
@@ -191,6 +209,9 @@ def produce(feed: Feed, drawing: float = 0.0) -> tuple[int, bytes]:
     from ui.session import gate
     from ui.session.live import SPEEDS, metered
 
+    waited = time.monotonic() + PAGE_RUN_WAIT_SECONDS
+    while feed.page_runs > 0 and time.monotonic() < waited:  # a click is being answered: it goes first
+        time.sleep(0.005)
     with feed.lock:
         session, render = feed.session, feed.render
         trainer = session.trainer

@@ -138,3 +138,21 @@ def test_without_the_route_the_timer_trains_as_before(monkeypatch):
     monkeypatch.setattr(fast, "_served", False)
     work = live.trainer_work(state.RunSession(page="playground"))
     assert fast.work(state.RunSession(), work, "max") is work and not fast.enabled()
+
+
+def test_a_frame_waits_while_the_page_answers_a_click(slots):
+    import threading
+    import time
+
+    feed = _feed()
+    feed.page_runs = 1  # a whole-page run of this session under way (app.py's fast.page_run)
+    steps_when_it_ended = []
+
+    def end_run():
+        time.sleep(0.3)
+        steps_when_it_ended.append(feed.session.trainer.step)
+        feed.page_runs = 0
+
+    threading.Thread(target=end_run).start()
+    assert _get(feed.token).status_code == 200
+    assert steps_when_it_ended == [0] and feed.session.trainer.step > 0  # trained only after the page run
