@@ -448,7 +448,8 @@ export default function (component) {
     st.lastData = data;
     try {
       const frame = LV.decode(data);
-      if (core_accept(st, frame) || !st.frame) { st.lastSrc = frame.h.src; core_apply(st, frame); }
+      if (frame.h.keep) { if (!st.feeding) core_feed(st, frame); }  // only: keep asking the feed
+      else if (core_accept(st, frame) || !st.frame) { st.lastSrc = frame.h.src; core_apply(st, frame); }
     } catch (e) {
       console.error("live view: bad frame", e);
       st.status.textContent = `live view: cannot read this frame (${e.message || e})`;

@@ -125,18 +125,21 @@ def work(session, work, speed: str | None = None):
         with guard(session):
             return work.still()
 
-    def pace(active: int) -> tuple[float, float]:
+    def pace(active: int) -> tuple[float, float]:  # the tick slows down with the frames on a busy server
+        from ui.session.live import FRAME_SECONDS
         frame, train = work.pace(active)
-        return (SLOW_TICK_SECONDS if feed_for(session) is not None else frame), train
+        return (SLOW_TICK_SECONDS * frame / FRAME_SECONDS if feed_for(session) is not None else frame), train
 
     return dataclasses.replace(work, advance=advance, still=still, pace=pace)
 
 
-def guarding(session, fn: Callable) -> Callable:
+def guarding(session, fn: Callable, serves: bool = True) -> Callable:
     """``fn`` (a draw function of ``session``'s run) holding the run's lock; the feed armed for this tick is
-    disarmed after it, whether a view took it or not."""
+    disarmed after it, whether a view took it or not (and before it, where ``fn`` is not the view it serves)."""
     @functools.wraps(fn)
     def run(*args, **kwargs):
+        if not serves:
+            _armed.set(None)
         try:
             with guard(session):
                 return fn(*args, **kwargs)

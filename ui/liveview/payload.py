@@ -53,6 +53,12 @@ def encode(header: dict, arrays: dict[str, np.ndarray]) -> bytes:
     return MAGIC + struct.pack("<I", len(text)) + text + b"".join(chunks)
 
 
+def keep_frame(source: str, feed: str) -> bytes:
+    """A frame that draws nothing: "keep asking ``feed`` for frames" (sent by the script's timer while the view
+    takes its frames from the fast path, so a tick does not carry a whole frame the view has already drawn)."""
+    return encode({"v": 1, "keep": True, "src": source, "playing": True, "feed": feed}, {})
+
+
 def decode(frame: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     """(header, arrays): the inverse of ``encode`` (for tests and tools)."""
     if frame[:4] != MAGIC:

@@ -279,4 +279,4 @@ def run_fragment(session: RunSession, speed: str, draw: Callable[[Snapshot, Trai
 
     # where the app serves the live view's fast path, the view fetches its frames itself (ui/liveview/fast.py)
     fragment(session, fast.work(session, trainer_work(session), speed), fast.guarding(session, show),
-             steps=SPEEDS[speed], slow=fast.guarding(session, slow) if slow_draw else None)
+             steps=SPEEDS[speed], slow=fast.guarding(session, slow, serves=False) if slow_draw else None)

@@ -190,8 +190,8 @@ def test_component_sources_are_plain_files_without_imports_or_network():
     assert js.count("export default") <= 1
     # the one request the view makes: its next frame, from the address the server's own frame names (a path on
     # the same server, see test_fast.py)
-    assert js.count("fetch(") == 1 and "fetch(url, " in js and "h.feed" in js
-    js = js.replace("fetch(url, ", "")
+    assert js.count("fetch(") == 1 and 'fetch(url + "?d="' in js and "h.feed" in js
+    js = js.replace('fetch(url + "?d="', "")
     for text in (js.replace("http://www.w3.org/2000/svg", ""), css):  # (the SVG namespace names, fetches nothing)
         for banned in ("http://", "https://", "import(", "fetch(", "XMLHttpRequest", "@import"):
             assert banned not in text
@@ -214,3 +214,9 @@ def test_input_nodes_show_the_active_features_over_the_plane():
         reach = np.abs(value).max()
         got = (a["thumb_0"][i].astype(np.float64).ravel() - 128) / 127 * reach
         assert np.abs(got - value).max() <= reach / 127 * 0.5 + 1e-9
+
+
+def test_a_keep_frame_draws_nothing_and_names_the_feed():
+    header, arrays = decode(payload.keep_frame("src", "/_nnplay/live/t"))
+    assert header["keep"] is True and header["feed"] == "/_nnplay/live/t" and header["playing"] is True
+    assert arrays == {} and "panels" not in header and "id" not in header
