@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nncore.train.bench import defaults_benchmark  # noqa: E402
 from nncore.config import RunConfig  # noqa: E402
-from tests.browser_support import StreamlitServer, launch_chromium, wait_app_idle  # noqa: E402
+from tests.browser.support import StreamlitServer, launch_chromium, wait_app_idle  # noqa: E402
 
 STATUS_JS = """() => {
   const el = [...document.querySelectorAll("[data-testid='stMarkdown']")].find(e => e.textContent.includes("| Step "));

@@ -2,9 +2,10 @@
 
     python benchmarks/screenshot.py [--out docs/screenshot.png] [--seconds 6]
 
-Starts ``streamlit run app.py`` on 127.0.0.1, opens the Playground in Chromium (tests/browser_support.py's
-harness) with the default settings but a run of LONG_RUN_EPOCHS (so it is still training), presses Play, lets it train ``--seconds``, presses Pause and saves what a 1400x1000 window shows to
-``--out``. Run it on purpose when the page's look changes; the test suite never writes this file.
+Starts ``streamlit run app.py`` on 127.0.0.1, opens the Playground in Chromium (tests/browser/support.py's
+harness) with the default settings but a run of LONG_RUN_EPOCHS (so it is still training), presses Play, lets
+it train ``--seconds``, presses Pause and saves what a 1400x1000 window shows to ``--out``. Run it on purpose
+when the page's look changes; the test suite never writes this file.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser_support import (REPO_ROOT, StreamlitServer, browser_unavailable, launch_chromium,  # noqa: E402
+from tests.browser.support import (REPO_ROOT, StreamlitServer, browser_unavailable, launch_chromium,  # noqa: E402
                                    save_screenshots, wait_app_idle)
 
 LONG_RUN_EPOCHS = 10_000  # the server limit: far more than a few seconds train

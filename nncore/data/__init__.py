@@ -62,13 +62,6 @@ def is_table(name: str) -> bool:
     return name in REAL_TABLES or name == TABLE
 
 
-def dataset_task(name: str) -> str | None:
-    """"classification" or "regression" for a built-in dataset; None where the data decides (csv, images
-    are classification)."""
-    spec = SPECS.get(name) or REAL_TABLES.get(name)
-    return spec.task if spec is not None else ("classification" if name in IMAGE_SHAPES else None)
-
-
 @dataclass(frozen=True, eq=False)
 class Dataset:
     """Split data ready for training. Inputs are already scaled; ``mean``/``std`` undo it for plotting.

@@ -82,7 +82,8 @@ def save_checkpoint(trainer) -> bytes:
     metrics.update(status=snap.status, message=snap.message, best_epoch=snap.best_epoch)
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION,
                 "config": json.dumps(cfg.to_dict(), allow_nan=False),
-                "dataset": json.dumps(signature.to_json(), allow_nan=False), "metrics": json.dumps(metrics, allow_nan=False),
+                "dataset": json.dumps(signature.to_json(), allow_nan=False),
+                "metrics": json.dumps(metrics, allow_nan=False),
                 "step": str(int(trainer.step)), "epoch": str(int(trainer.epoch))}
     return save(tensors, metadata=metadata)
 

@@ -382,7 +382,8 @@ def export_python(cfg: RunConfig, params: list[dict], info) -> str:
         d=info.n_features, task=info.task, feature_names=list(info.feature_names),
         class_names=list(info.class_names), image_shape=list(info.image_shape) if n_convs else None,
         channels=list(m.channels) if n_convs else [], sizes=sizes, batch_norm=m.batch_norm, dtype=m.dtype,
-        mean=[float(v) for v in info.mean], std=[float(v) for v in info.std], y_mean=info.y_mean, y_std=info.y_std, weights=weights_text,
+        mean=[float(v) for v in info.mean], std=[float(v) for v in info.std], y_mean=info.y_mean, y_std=info.y_std,
+        weights=weights_text,
         inputs=list(m.inputs) if active(m.inputs) else None,
         input_code=feature_code(m.inputs) if active(m.inputs) else "[x1, x2]",
         activation=_ACTIVATION_CODE[m.activation], np_dtype=np_dtype)

@@ -1,5 +1,5 @@
 """Compare page helpers for kept runs: the table, the overlaid curves (shared with the race), keeping the
-Playground's run, renaming and deleting. The race's helpers are in ``race_panels``."""
+Playground's run, renaming and deleting. The race's helpers are in ``ui.panels.race``."""
 
 from __future__ import annotations
 
