@@ -7,6 +7,8 @@ layer, ``pytest -m "not slow"``, runs in under a minute; plain ``pytest`` runs e
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,17 @@ def pytest_configure(config):
     # small, where extra threads only spin (nncore.engines.wants_one_thread).
     import torch
     torch.set_num_threads(1)
+    # Tests write only to temporary folders: Hypothesis keeps its examples and caches in a temporary one
+    # instead of ./.hypothesis in the working directory.
+    from hypothesis.configuration import set_hypothesis_home_dir
+    config._nnplay_hypothesis_dir = tempfile.mkdtemp(prefix="nnplay-hypothesis-")
+    set_hypothesis_home_dir(config._nnplay_hypothesis_dir)
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "_nnplay_hypothesis_dir", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):
