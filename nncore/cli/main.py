@@ -196,8 +196,6 @@ def add_csv_args(p: argparse.ArgumentParser) -> None:
 
 def dataset_from_csv(a: argparse.Namespace, cfg: RunConfig):
     """The Dataset of ``--csv`` with ``--label``/``--features``/``--task``/``--missing`` (raises ConfigError)."""
-    import os
-
     from nncore.data.tabular import describe_table, read_csv_table, table_to_dataset
     try:
         with open(a.csv, "rb") as f:
