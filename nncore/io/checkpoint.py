@@ -31,7 +31,6 @@ from nncore.inspect.metrics import finite_or_none
 
 FORMAT = "nn-playground-checkpoint"
 FORMAT_VERSION = "1"
-PARAM_KEYS = ("W", "b", "gamma", "beta", "running_mean", "running_var")
 _METRIC_KEYS = ("train_loss", "val_loss", "test_loss", "train_acc", "val_acc", "test_acc", "train_r2", "val_r2",
                 "test_r2", "lr")
 
