@@ -322,7 +322,7 @@ PANELS.curves = {
     }
 
     return {
-      minInterval: 120,  // ms: a chart over epochs needs no more than ~8 drawings a second
+      minInterval: 250,  // ms: a chart over epochs needs no more than ~4 drawings a second
       update(frame, prev) {
         const h = frame.h;
         if (!h.curves || !h.curves.series) return;

@@ -131,7 +131,7 @@ PANELS.hidden = {
     }
 
     return {
-      minInterval: 100,  // ms: the hidden space moves as the network learns; ~10 drawings a second show it
+      minInterval: 200,  // ms: ~5 drawings a second show the hidden space move as the network learns
       update(frame, prev) {
         const h = frame.h, a = frame.a, hd = h.hidden;
         if (!hd) { st.h = h; st.pts = null; return; }

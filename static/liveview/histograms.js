@@ -464,7 +464,7 @@ PANELS.histograms = {
     }
 
     return {
-      minInterval: 150,  // ms: a chart over epochs needs no more than ~6 drawings a second
+      minInterval: 250,  // ms: a chart over epochs needs no more than ~4 drawings a second
       update(frame) {
         if (!frame.h.histograms || !frame.s.hist_edges) return;
         build(frame.h);
