@@ -52,6 +52,10 @@ def cmd_search(a) -> int:
         print(f"trial {trial.number:4d}  {trial.state.name:8s}  {value}{f' ± {std:.4f}' if std is not None else ''}"
               f"  {trial.user_attrs.get('note', '')}  {trial.params}", flush=True)
 
+    from nncore.data import make_dataset
+    from nncore.engines import make_engine, set_threads_for
+    set_threads_for(make_engine(cfg, make_dataset(cfg.data)))  # the process's thread count, as ``train`` chooses it
+
     n_trials = a.trials if a.trials is not None or a.minutes is not None else 20
     result = run_search(cfg, space, n_trials=n_trials, minutes=a.minutes, sampler=a.sampler, pruner=a.pruner,
                         cv=a.cv, study_name=a.study, storage=a.storage, epochs=a.epochs, seed=a.sampler_seed,

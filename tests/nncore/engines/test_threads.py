@@ -67,3 +67,10 @@ def test_the_cli_train_command_chooses_one_thread_for_a_small_torch_network(thre
     assert main(["train", "--dataset", "xor", "--epochs", "1", "--engine", "numpy",
                  "--json"]) == 0
     assert torch.get_num_threads() == threads
+
+
+def test_the_cli_search_command_chooses_one_thread_for_a_small_torch_network(threads, tmp_path, capsys):
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    assert main(["search", "--dataset", "xor", "--epochs", "1", "--engine", "torch", "--trials", "1",
+                 "--storage", storage, "--json"]) == 0
+    assert torch.get_num_threads() == 1
