@@ -278,13 +278,14 @@ class RunConfig:
         return replace(self, **sections)
 
 
-def build(kind, values: dict):
-    """Construct config ``kind`` from a dict, naming any unknown key instead of a TypeError."""
+def build(kind, values: dict, what: str | None = None):
+    """Construct dataclass ``kind`` from a dict, naming any unknown key (``what`` it is not: by default "a
+    setting of <kind>") instead of a TypeError."""
     known = {f.name for f in fields(kind)}
     for key in values:
         if key not in known:
-            raise ConfigError(f"{key} is not a setting of {kind.__name__}; known: {', '.join(sorted(known))}",
-                              key)
+            raise ConfigError(f"{key} is not {what or f'a setting of {kind.__name__}'}; "
+                              f"known: {', '.join(sorted(known))}", key)
     return kind(**values)
 
 

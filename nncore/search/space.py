@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from nncore.config import RunConfig, _choice, _fail, _range
+from nncore.config import RunConfig, _choice, _fail, _range, build
 from nncore.errors import ConfigError
 from nncore import settings
 from nncore.search.storage import optuna  # lazy: only annotations name it here
@@ -112,12 +112,7 @@ class SearchSpace:
 
     @classmethod
     def from_dict(cls, d: dict) -> "SearchSpace":
-        known = {f.name for f in fields(cls)}
-        for key in d:
-            if key not in known:
-                raise ConfigError(f"{key} is not a knob of the search space; known: {', '.join(sorted(known))}",
-                                  key)
-        return cls(**d)
+        return build(cls, d, "a knob of the search space")
 
 
 def config_from_params(base_cfg: RunConfig, params: dict) -> RunConfig:

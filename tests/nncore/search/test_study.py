@@ -391,3 +391,8 @@ def test_stopping_a_search_in_slices_fails_its_trial_and_a_resumed_one_completes
     result = again.result()
     assert [t["state"] for t in result.trials] == ["FAIL", "COMPLETE", "COMPLETE"] and result.n_trials == 2
     assert result.trials[0]["note"] == "its tab was closed"
+
+
+def test_an_unknown_knob_is_named_with_the_known_ones():
+    with pytest.raises(ConfigError, match=r"^lr is not a knob of the search space; known: .*learning_rate"):
+        SearchSpace.from_dict({"lr": [0.1, 0.2]})
