@@ -24,7 +24,7 @@ model_io.model_files(session, IMAGES, key="img.model")
 
 def draw(snap, trainer):
     ds = trainer.dataset
-    panels.status_line(snap, ds.task, trainer.engine_label, session.playing)
+    panels.status_line(snap, trainer.engine_label, session.playing)
     panels.live_view(session, snap, trainer.engine, ds, "img.live", panels=("curves", "histograms"))
 
 

@@ -23,8 +23,7 @@ model_io.model_files(session, PLAYGROUND, key="pg.model")
 
 
 def draw(snap, trainer):
-    task = trainer.dataset.task
-    panels.status_line(snap, task, trainer.engine_label, session.playing)
+    panels.status_line(snap, trainer.engine_label, session.playing)
     panels.live_view(session, snap, trainer.engine, trainer.dataset, "pg.live", editable=True,
                      version=trainer.edits, limits=(PLAYGROUND.max_layers, PLAYGROUND.max_width))
 

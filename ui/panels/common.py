@@ -23,7 +23,7 @@ def _fmt(value: float | None, pct: bool = False) -> str:
     return f"{value * 100:.1f}%" if pct else f"{value:.4f}"
 
 
-def status_text(snap: Snapshot, task: str, engine: str, playing: bool = True) -> str:
+def status_text(snap: Snapshot, engine: str, playing: bool = True) -> str:
     """One line: state, epoch, step, speed, and loss/accuracy (R² for regression) per split, of the weights
     the run holds (the best epoch's once early stopping restored them, which the line then says)."""
     score, pct = ("acc", True) if snap.score == "acc" else ("R²", False)
@@ -36,8 +36,8 @@ def status_text(snap: Snapshot, task: str, engine: str, playing: bool = True) ->
     return " | ".join(p for p in parts if p)
 
 
-def status_line(snap: Snapshot, task: str, engine: str, playing: bool) -> None:
-    st.markdown(status_text(snap, task, engine, playing))
+def status_line(snap: Snapshot, engine: str, playing: bool) -> None:
+    st.markdown(status_text(snap, engine, playing))
     message = st.container()  # always there, so the live view below keeps its place (and its canvases)
     if snap.status == "diverged":
         message.error(snap.message, icon="⚠️")

@@ -67,7 +67,7 @@ def playground_fit(cfg, transform) -> str:
 def variant(name: str, result, transform, key: str) -> None:
     st.markdown(f"**{name}**")
     snap, trainer = result.snapshot, result.trainer
-    st.caption(panels.status_text(snap, trainer.dataset.task, trainer.engine_label, playing=False))
+    st.caption(panels.status_text(snap, trainer.engine_label, playing=False))
     if has_plane(trainer.dataset):
         panels.view(f"{key}.view", snap, trainer.engine, trainer.dataset, panels=("diagram", "boundary"))
     callouts(diagnose(trainer, snapshot=snap))

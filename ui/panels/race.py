@@ -185,13 +185,12 @@ def race_controls(session: RaceSession) -> None:
 def draw_race(snapshots: dict[str, Snapshot], race: Race, playing: bool) -> None:
     """Per racer: settings, status line and boundary, two racers to a row; below, the racers' validation
     losses overlaid (one colour per racer)."""
-    task = race.dataset.task
     items = list(snapshots.items())
     for row in range(0, len(items), RACERS_PER_ROW):
         for column, (name, snap) in zip(st.columns(RACERS_PER_ROW), items[row:row + RACERS_PER_ROW]):
             with column:
                 _heading(name, racer_summary(race.configs[name]))
-                st.markdown(panels.status_text(snap, task, race.trainers[name].engine_label, playing))
+                st.markdown(panels.status_text(snap, race.trainers[name].engine_label, playing))
                 if snap.message:
                     st.caption(snap.message)
                 panels.view(f"race.view.{name}", snap, race.trainers[name].engine, race.dataset,

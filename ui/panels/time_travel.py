@@ -25,7 +25,7 @@ def time_travel(session: RunSession, trainer: Trainer, train_cfg, key: str) -> N
         st.caption("Showing the present. Pick an earlier epoch to look back.")
         return
     past = trainer.snapshot_at(epoch)
-    st.caption(panels.status_text(past, trainer.dataset.task, trainer.engine_label, playing=False))
+    st.caption(panels.status_text(past, trainer.engine_label, playing=False))
     panels.live_view(session, past, trainer.engine_at(epoch), trainer.dataset, f"{key}.view",
                      panels=("diagram", "boundary", "curves", "histograms", "hidden"))
 

@@ -79,7 +79,7 @@ def test_status_line_and_compare_show_the_kept_weights():
     from ui.panels import compare as compare_panels, common as panels
     from ui.session import state
     trainer, snap = _early_stopped_trainer()
-    line = panels.status_text(snap, trainer.dataset.task, trainer.engine_label)
+    line = panels.status_text(snap, trainer.engine_label)
     assert f"best epoch {snap.best_epoch} of {snap.epoch}, weights restored" in line
     assert f"test loss {snap.final('test_loss'):.4f}" in line
     assert f"test loss {snap.last('test_loss'):.4f}" not in line
