@@ -41,11 +41,11 @@ WORKERS = 4              # threads that train and build frames for the route, fo
 
 # token -> feed, every session of this process; weak: a browser session's namespace holds its feeds
 # (``space()["live_feeds"]``), and the session's release hook (``state._free``) drops them, which ends their tokens
-_feeds: "weakref.WeakValueDictionary[str, Feed]" = weakref.WeakValueDictionary()
+_feeds: weakref.WeakValueDictionary[str, Feed] = weakref.WeakValueDictionary()
 _feeds_lock = threading.Lock()
 _served = False                 # routes() was called: this process serves PATH
 _pool: ThreadPoolExecutor | None = None
-_armed: contextvars.ContextVar["Feed | None"] = contextvars.ContextVar("nnplay_live_feed", default=None)
+_armed: contextvars.ContextVar[Feed | None] = contextvars.ContextVar("nnplay_live_feed", default=None)
 
 
 class Feed:

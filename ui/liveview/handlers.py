@@ -8,6 +8,7 @@ import streamlit as st
 
 from nncore.errors import ConfigError
 
+from ui.liveview import fast
 from ui.safe import plain
 from ui.session.state import RunSession
 
@@ -26,7 +27,8 @@ def edit_weight(session: RunSession, value: dict) -> None:
         return
     try:
         layer, source, target = int(value["layer"]), int(value["from"]), int(value["to"])
-        stored = trainer.set_weight(layer, source, target, float(value["value"]))
+        with fast.guard(session):  # the fast path's worker may be training this run right now
+            stored = trainer.set_weight(layer, source, target, float(value["value"]))
     except (KeyError, TypeError, ValueError, ConfigError) as e:
         session.notice = f"The weight was not changed: {plain(str(e))}"
         return
