@@ -56,6 +56,46 @@ def _range(name: str, value: Any, lo: float | None = None, hi: float | None = No
         _fail(name, f"< {hi}" if hi_open else f"<= {hi}", value)
 
 
+# Each numeric setting's rule, written once: field -> (lo, hi, lo_open, hi_open, integer). Validation below
+# reads it, and so does the table of settings (nncore.settings) that the sidebar, the CLI and the search
+# show; a server's NNPLAY_* limits narrow some ``hi`` further (nncore.limits).
+MAX_LAYERS = 16  # the most hidden layers any run may have
+RULES: dict[str, tuple] = {
+    "n_points": (20, 1_000_000, False, False, True),
+    "noise": (0, 10, False, False, False),
+    "classes": (2, 10, False, False, True),
+    "seed": (0, 2**31 - 1, False, False, True),
+    "val_fraction": (0, 0.5, True, False, False),
+    "test_fraction": (0, 0.5, True, False, False),
+    "limit": (0, 10_000_000, False, False, True),
+    "dropout": (0, 1, False, True, False),
+    "learning_rate": (0, 10, True, False, False),
+    "momentum": (0, 1, False, True, False),
+    "beta1": (0, 1, False, True, False),
+    "beta2": (0, 1, False, True, False),
+    "weight_decay": (0, 1, False, False, False),
+    "batch_size": (1, 65536, False, False, True),
+    "step_size": (1, 100_000, False, False, True),
+    "gamma": (0, 1, True, False, False),
+    "epochs": (1, 1_000_000, False, False, True),
+    "l1": (0, 1, False, False, False),
+    "l2": (0, 1, False, False, False),
+    "clip_norm": (0, 1e6, False, False, False),
+    "early_stopping": (0, 100_000, False, False, True),
+    "min_delta": (0, 1e3, False, False, False),
+    "augment_shift": (0, 8, False, False, True),
+    "augment_rotate": (0, 45, False, False, False),
+    "channels": (1, 512, False, False, True),
+    "hidden": (1, 4096, False, False, True),
+}
+
+
+def _rule(field: str, value: Any, name: str | None = None) -> None:
+    """``_range`` with the rule of ``field`` from RULES (``name``: what the message calls it, e.g. hidden[0])."""
+    lo, hi, lo_open, hi_open, integer = RULES[field]
+    _range(name or field, value, lo, hi, lo_open=lo_open, hi_open=hi_open, integer=integer)
+
+
 def _choice(name: str, value: Any, registry) -> None:
     if value not in registry:
         _fail(name, "one of " + ", ".join(registry), value)
@@ -102,17 +142,17 @@ class DataConfig:
     def __post_init__(self):
         from nncore.data import DATASETS  # the dataset registry lives with the generators
         _choice("dataset", self.dataset, DATASETS)
-        _range("n_points", self.n_points, 20, 1_000_000, integer=True)
-        _range("noise", self.noise, 0, 10)
-        _range("classes", self.classes, 2, 10, integer=True)
-        _range("seed", self.seed, 0, 2**31 - 1, integer=True)
-        _range("val_fraction", self.val_fraction, 0, 0.5, lo_open=True)
-        _range("test_fraction", self.test_fraction, 0, 0.5, lo_open=True)
+        _rule("n_points", self.n_points)
+        _rule("noise", self.noise)
+        _rule("classes", self.classes)
+        _rule("seed", self.seed)
+        _rule("val_fraction", self.val_fraction)
+        _rule("test_fraction", self.test_fraction)
         if self.val_fraction + self.test_fraction > 0.8:
             _fail("val_fraction + test_fraction", "<= 0.8 (keep data to train on)",
                   round(self.val_fraction + self.test_fraction, 6))
         _boolean("standardize", self.standardize)
-        _range("limit", self.limit, 0, 10_000_000, integer=True)
+        _rule("limit", self.limit)
         object.__setattr__(self, "features", tuple(self.features))
         _choice("task", self.task, LABEL_TASKS)
         _choice("missing", self.missing, ("refuse", "drop", "impute"))
@@ -160,14 +200,14 @@ class ModelConfig:
         if len(self.channels) != 2:
             _fail("channels", "two convolution widths such as 16,32", self.channels)
         for i, width in enumerate(self.channels):
-            _range(f"channels[{i}]", width, 1, 512, integer=True)
-        if len(self.hidden) > 16:
-            _fail("hidden", "at most 16 layers", len(self.hidden))
+            _rule("channels", width, f"channels[{i}]")
+        if len(self.hidden) > MAX_LAYERS:
+            _fail("hidden", f"at most {MAX_LAYERS} layers", len(self.hidden))
         for i, width in enumerate(self.hidden):
-            _range(f"hidden[{i}]", width, 1, 4096, integer=True)
+            _rule("hidden", width, f"hidden[{i}]")
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("init", self.init, INITIALIZERS)
-        _range("dropout", self.dropout, 0, 1, hi_open=True)
+        _rule("dropout", self.dropout)
         _boolean("batch_norm", self.batch_norm)
         _choice("dtype", self.dtype, ("float32", "float64"))
         if self.kind == "cnn" and not is_default(self.inputs):
@@ -215,27 +255,27 @@ class TrainConfig:
 
     def __post_init__(self):
         _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _range("learning_rate", self.learning_rate, 0, 10, lo_open=True)
-        _range("momentum", self.momentum, 0, 1, hi_open=True)
+        _rule("learning_rate", self.learning_rate)
+        _rule("momentum", self.momentum)
         if self.optimizer == "nesterov" and self.momentum == 0:
             _fail("momentum", "> 0 for nesterov (Nesterov's look-ahead is a momentum step)", self.momentum)
-        _range("beta1", self.beta1, 0, 1, hi_open=True)
-        _range("beta2", self.beta2, 0, 1, hi_open=True)
-        _range("weight_decay", self.weight_decay, 0, 1)
-        _range("batch_size", self.batch_size, 1, 65536, integer=True)
+        _rule("beta1", self.beta1)
+        _rule("beta2", self.beta2)
+        _rule("weight_decay", self.weight_decay)
+        _rule("batch_size", self.batch_size)
         _choice("schedule", self.schedule, SCHEDULES)
-        _range("step_size", self.step_size, 1, 100_000, integer=True)
-        _range("gamma", self.gamma, 0, 1, lo_open=True)
-        _range("epochs", self.epochs, 1, 1_000_000, integer=True)
-        _range("l1", self.l1, 0, 1)
-        _range("l2", self.l2, 0, 1)
-        _range("clip_norm", self.clip_norm, 0, 1e6)
-        _range("early_stopping", self.early_stopping, 0, 100_000, integer=True)
+        _rule("step_size", self.step_size)
+        _rule("gamma", self.gamma)
+        _rule("epochs", self.epochs)
+        _rule("l1", self.l1)
+        _rule("l2", self.l2)
+        _rule("clip_norm", self.clip_norm)
+        _rule("early_stopping", self.early_stopping)
         _boolean("restore_best", self.restore_best)
-        _range("min_delta", self.min_delta, 0, 1e3)
+        _rule("min_delta", self.min_delta)
         _boolean("augment_flip", self.augment_flip)
-        _range("augment_shift", self.augment_shift, 0, 8, integer=True)
-        _range("augment_rotate", self.augment_rotate, 0, 45)
+        _rule("augment_shift", self.augment_shift)
+        _rule("augment_rotate", self.augment_rotate)
         _choice("engine", self.engine, ENGINES)
         _choice("device", self.device, DEVICES)
 

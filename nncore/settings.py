@@ -24,7 +24,9 @@ from nncore import registry
 from nncore.config import (
     DEVICES,
     ENGINES,
+    MAX_LAYERS,  # noqa: F401  (re-exported: settings.MAX_LAYERS is read by the sidebar, CLI and search space)
     MODEL_KINDS,
+    RULES,
     DataConfig,
     ModelConfig,
     TrainConfig,
@@ -55,7 +57,7 @@ class Setting:
     lo: float | None = None        # what a run accepts (config's rule) ...
     hi: float | None = None
     lo_open: bool = False          # ... lo < value instead of lo <= value
-    hi_open: bool = False          # ... value < hi instead of value <= hi
+    hi_open: bool = False          # ... value < hi instead of value <= hi (lo..hi_open: config's RULES)
     limit: str | None = None       # the Limits field that caps ``hi`` on a server (NNPLAY_*)
     span: tuple | None = None      # the widget's own (lo, hi), in widget units, where narrower than the rule
     step: float | None = None      # the widget's step, in widget units
@@ -72,6 +74,12 @@ class Setting:
     schedules: tuple[str, ...] | None = None   # the LR schedules that read it (None: all)
     note: str | None = None        # how a note about a fitted value names it (default: name with spaces)
     race: int = 0                  # position among the race knobs (0: not a race knob)
+
+    def __post_init__(self):
+        if self.name in RULES:  # the rule is config's, written once there
+            lo, hi, lo_open, hi_open, _ = RULES[self.name]
+            for attr, v in (("lo", lo), ("hi", hi), ("lo_open", lo_open), ("hi_open", hi_open)):
+                object.__setattr__(self, attr, v)
 
     @property
     def widget_key(self) -> str:
@@ -110,7 +118,6 @@ def _g(x) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
 
 
-MAX_LAYERS = 16  # the most hidden layers any run may have (config's rule; widths: the "hidden" setting's lo, hi)
 _OPT_MOMENTUM = ("momentum", "nesterov")
 _OPT_ADAM = ("adam", "adamw")
 
@@ -119,24 +126,24 @@ TABLE: tuple[Setting, ...] = (
     Setting("dataset", "data", "choice", "Dataset", "what to learn from", choices=DATASETS, widget="select",
             flag="--dataset"),
     Setting("classes", "data", "int", "Classes (arms / clusters)", "classes / spiral arms (spirals, blobs)",
-            lo=2, hi=10, step=1, widget="slider", flag="--classes"),
-    Setting("n_points", "data", "int", "Points", "points to generate (toy sets)", lo=20, hi=1_000_000,
+            step=1, widget="slider", flag="--classes"),
+    Setting("n_points", "data", "int", "Points", "points to generate (toy sets)",
             limit="max_points", step=10, widget="slider", flag="--n", note="points"),
-    Setting("noise", "data", "float", "Noise", noise_help(), lo=0, hi=10, span=(0.0, 0.5), step=0.01,
+    Setting("noise", "data", "float", "Noise", noise_help(), span=(0.0, 0.5), step=0.01,
             widget="slider", flag="--noise"),
-    Setting("seed", "data", "int", "Seed", "same seed, same data, same initial weights, same run",
-            lo=0, hi=2**31 - 1, step=1, widget="number", flag="--seed"),
-    Setting("val_fraction", "data", "float", "Validation %", "share held out for validation", lo=0, hi=0.5,
-            lo_open=True, span=(5, 40), step=5, scale=100, widget="slider", key="val_pct", flag="--val-fraction",
+    Setting("seed", "data", "int", "Seed", "same seed, same data, same initial weights, same run", step=1,
+            widget="number", flag="--seed"),
+    Setting("val_fraction", "data", "float", "Validation %", "share held out for validation", span=(5, 40),
+            step=5, scale=100, widget="slider", key="val_pct", flag="--val-fraction",
             note="validation share"),
-    Setting("test_fraction", "data", "float", "Test %", "share held out for the final test", lo=0, hi=0.5,
-            lo_open=True, span=(5, 40), step=5, scale=100, widget="slider", key="test_pct",
+    Setting("test_fraction", "data", "float", "Test %", "share held out for the final test", span=(5, 40),
+            step=5, scale=100, widget="slider", key="test_pct",
             flag="--test-fraction", note="test share"),
     Setting("standardize", "data", "bool", "Standardize inputs",
             "scale inputs to zero mean, unit variance, with statistics of the training split",
             widget="toggle", flag="--standardize"),
     Setting("limit", "data", "int", "Training images (0 = all)",
-            "image sets: cap on training images (0 = all); fewer train faster", lo=0, hi=10_000_000,
+            "image sets: cap on training images (0 = all); fewer train faster",
             span=(0, 60_000), step=500, widget="number", flag="--limit"),
     # uploaded tables (dataset "csv"): the CLI reads the file with --csv, the sidebar with ui.controls.tables
     Setting("table", "data", "text", "CSV table", "train on this CSV table (header line, one row per sample)",
@@ -157,8 +164,8 @@ TABLE: tuple[Setting, ...] = (
     Setting("kind", "model", "choice", "Model", "the network: cnn for image sets (conv-pool-conv-pool-dense)",
             choices=MODEL_KINDS, widget="select", flag="--model"),
     Setting("channels", "model", "layers", "Convolution channels", "cnn: the two convolutions' widths",
-            lo=1, hi=512, flag="--channels"),
-    Setting("hidden", "model", "layers", "Hidden layers", "layer widths, e.g. 16,16 ('' = none)", lo=1, hi=4096,
+            flag="--channels"),
+    Setting("hidden", "model", "layers", "Hidden layers", "layer widths, e.g. 16,16 ('' = none)",
             widget="text", flag="--hidden", race=5),
     Setting("inputs", "model", "features", "Input features",
             "input features the network reads, computed from the standardized x1, x2 of 2-D data",
@@ -168,7 +175,7 @@ TABLE: tuple[Setting, ...] = (
     Setting("init", "model", "choice", "Initialization", "how the weights start (biases start at 0)",
             choices=registry.INITIALIZERS, widget="select", flag="--init", race=4),
     Setting("dropout", "model", "float", "Dropout", "share of hidden units dropped at each training step",
-            lo=0, hi=1, hi_open=True, span=(0.0, 0.8), step=0.05, widget="slider", flag="--dropout", race=7),
+            span=(0.0, 0.8), step=0.05, widget="slider", flag="--dropout", race=7),
     Setting("batch_norm", "model", "bool", "Batch norm", "BatchNorm between each hidden layer and its activation",
             widget="toggle", flag="--batch-norm", race=6),
     Setting("dtype", "model", "choice", "Precision", "float32 (fast) or float64 (exact comparisons)",
@@ -182,54 +189,54 @@ TABLE: tuple[Setting, ...] = (
     Setting("optimizer", "train", "choice", "Optimizer", "how a step follows the gradient",
             choices=registry.OPTIMIZERS, widget="select", flag="--optimizer", race=1),
     Setting("learning_rate", "train", "float", "Learning rate",
-            "base step size, before the schedule; changes apply mid-run", lo=0, hi=10,
-            lo_open=True, options=LEARNING_RATES, log=True, widget="select_slider", flag="--lr", race=2),
+            "base step size, before the schedule; changes apply mid-run", options=LEARNING_RATES, log=True,
+            widget="select_slider", flag="--lr", race=2),
     Setting("momentum", "train", "float", "Momentum", "the momentum term of SGD with momentum / Nesterov",
-            lo=0, hi=1, hi_open=True, span=(0.0, 0.99), step=0.01, widget="slider", flag="--momentum",
+            span=(0.0, 0.99), step=0.01, widget="slider", flag="--momentum",
             optimizers=_OPT_MOMENTUM),
-    Setting("beta1", "train", "float", "β1", "adam/adamw first-moment decay", lo=0, hi=1, hi_open=True,
+    Setting("beta1", "train", "float", "β1", "adam/adamw first-moment decay",
             span=(0.0, 0.99), step=0.01, widget="slider", flag="--beta1", optimizers=_OPT_ADAM, note="β1"),
-    Setting("beta2", "train", "float", "β2", "adam/adamw second-moment decay", lo=0, hi=1, hi_open=True,
+    Setting("beta2", "train", "float", "β2", "adam/adamw second-moment decay",
             options=BETA2S, plain_options=True, widget="select_slider", flag="--beta2", optimizers=_OPT_ADAM,
             note="β2"),
-    Setting("weight_decay", "train", "float", "Weight decay (AdamW)", "adamw's decoupled weight decay", lo=0, hi=1,
+    Setting("weight_decay", "train", "float", "Weight decay (AdamW)", "adamw's decoupled weight decay",
             options=PENALTIES, log=True, widget="select_slider", flag="--weight-decay", optimizers=("adamw",)),
-    Setting("batch_size", "train", "int", "Batch size", "samples per step", lo=1, hi=65536, options=BATCH_SIZES,
+    Setting("batch_size", "train", "int", "Batch size", "samples per step", options=BATCH_SIZES,
             log=True, plain_options=True, widget="select_slider", flag="--batch-size"),
     Setting("schedule", "train", "choice", "LR schedule", "how the learning rate changes over the run",
             choices=registry.SCHEDULES, widget="select", flag="--schedule"),
-    Setting("step_size", "train", "int", "Step every (epochs)", "schedule step: epochs between decays",
-            lo=1, hi=100_000, span=(1, 10_000), step=1, widget="number", flag="--step-size", schedules=("step",)),
+    Setting("step_size", "train", "int", "Step every (epochs)", "schedule step: epochs between decays", span=(1,
+            10_000), step=1, widget="number", flag="--step-size", schedules=("step",)),
     Setting("gamma", "train", "float", "Decay factor γ",
-            "schedule step/exponential: decay factor per step (per epoch for exponential)", lo=0, hi=1,
-            lo_open=True, span=(0.5, 0.999), step=0.001, widget="slider", flag="--gamma",
+            "schedule step/exponential: decay factor per step (per epoch for exponential)", span=(0.5, 0.999),
+            step=0.001, widget="slider", flag="--gamma",
             schedules=("step", "exponential"), note="decay factor γ"),
     Setting("epochs", "train", "int", "Epochs", "the run stops after this many passes over the training data",
-            lo=1, hi=1_000_000, limit="max_epochs", step=10, widget="number", flag="--epochs"),
+            limit="max_epochs", step=10, widget="number", flag="--epochs"),
     # --- regularization -----------------------------------------------------------------------------------
-    Setting("l1", "train", "float", "L1", "L1 penalty weight on weights (not biases)", lo=0, hi=1,
+    Setting("l1", "train", "float", "L1", "L1 penalty weight on weights (not biases)",
             options=PENALTIES, log=True, widget="select_slider", flag="--l1", note="L1"),
-    Setting("l2", "train", "float", "L2", "L2 penalty weight: adds l2/2·Σw² to the loss", lo=0, hi=1,
+    Setting("l2", "train", "float", "L2", "L2 penalty weight: adds l2/2·Σw² to the loss",
             options=PENALTIES, log=True, widget="select_slider", flag="--l2", note="L2", race=8),
     Setting("clip_norm", "train", "float", "Gradient clipping (max norm)", "max gradient norm (0 = off)",
-            lo=0, hi=1e6, options=CLIP_NORMS, log=True, widget="select_slider", flag="--clip-norm"),
+            options=CLIP_NORMS, log=True, widget="select_slider", flag="--clip-norm"),
     Setting("early_stopping", "train", "int", "Early stopping patience (epochs, 0 = off)",
-            "epochs without a better validation loss before stopping (0 = off)", lo=0, hi=100_000,
+            "epochs without a better validation loss before stopping (0 = off)",
             span=(0, 10_000), step=5, widget="number", flag="--early-stopping", metavar="PATIENCE",
             note="early stopping patience"),
     Setting("restore_best", "train", "bool", "Restore best weights",
             "early stopping: go back to the best validation-loss weights", widget="toggle", flag="--restore-best"),
     Setting("min_delta", "train", "float", "Minimum improvement (val loss)",
-            "early stopping: a validation-loss drop smaller than this is no improvement", lo=0, hi=1e3,
+            "early stopping: a validation-loss drop smaller than this is no improvement",
             span=(0.0, 1.0), step=1e-4, widget="number", flag="--min-delta", note="minimum improvement"),
     Setting("augment_flip", "train", "bool", "Random left-right flips",
             "image sets: flip training images left-right at random (suits clothing; digits are not symmetric)",
             widget="toggle", flag="--augment"),
     Setting("augment_shift", "train", "int", "Random shifts (pixels)",
-            "image sets: shift training images by up to this many pixels", lo=0, hi=8, span=(0, 4), step=1,
+            "image sets: shift training images by up to this many pixels", span=(0, 4), step=1,
             widget="slider", flag="--augment"),
     Setting("augment_rotate", "train", "float", "Random rotations (degrees)",
-            "image sets: rotate training images by up to this many degrees", lo=0, hi=45, span=(0.0, 20.0),
+            "image sets: rotate training images by up to this many degrees", span=(0.0, 20.0),
             step=1.0, widget="slider", flag="--augment"),
 )
 
