@@ -318,6 +318,11 @@ class RunConfig:
         return replace(self, **sections)
 
 
+def changed_fields(old, new) -> list[str]:
+    """Names of the fields that differ between two configs of one kind (DataConfig, ModelConfig, ...)."""
+    return [f.name for f in fields(old) if getattr(old, f.name) != getattr(new, f.name)]
+
+
 def build(kind, values: dict, what: str | None = None):
     """Construct dataclass ``kind`` from a dict, naming any unknown key (``what`` it is not: by default "a
     setting of <kind>") instead of a TypeError."""

@@ -74,3 +74,14 @@ def test_run_config_round_trips_through_a_dict():
 def test_unknown_setting_in_a_dict_is_named():
     with pytest.raises(ConfigError, match="lr is not a setting of TrainConfig"):
         build(TrainConfig, {"lr": 0.1})
+
+
+def test_changed_fields_names_exactly_the_fields_that_differ():
+    from dataclasses import replace
+
+    from nncore.config import ModelConfig, changed_fields
+
+    a = ModelConfig()
+    assert changed_fields(a, a) == []
+    b = replace(a, hidden=(3,), activation="relu" if a.activation != "relu" else "tanh")
+    assert sorted(changed_fields(a, b)) == ["activation", "hidden"]

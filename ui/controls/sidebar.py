@@ -295,11 +295,6 @@ def _dataset_changed(spec: SidebarSpec) -> None:
     st.session_state.update({k: v for k, v in after.items() if before.get(k) != v and k != f"{p}.dataset"})
 
 
-def changed_fields(old, new) -> list[str]:
-    """Names of the config fields that differ between two config dataclasses."""
-    return [f.name for f in fields(old) if getattr(old, f.name) != getattr(new, f.name)]
-
-
 def _nearest(options: list[float], value: float) -> float:
     """The option closest to ``value`` on a log scale (0 matches 0): select sliders take listed values only."""
     if value in options:

@@ -19,16 +19,14 @@ from typing import Any
 
 import streamlit as st
 
-from nncore.config import RunConfig
+from nncore.config import RunConfig, changed_fields
 from nncore.errors import ConfigError
 from nncore.limits import training_slots
 from nncore.train.snapshot import Snapshot
 from nncore.train.trainer import Trainer
-
 from ui.liveview import fast
-from ui.session import gate, state
-from ui.controls.sidebar import changed_fields
 from ui.safe import server_text
+from ui.session import gate, state
 from ui.session.state import LiveState, RunSession
 
 # Speed: optimizer steps per frame, or "max" = as many as fit in a time slice.
