@@ -283,11 +283,13 @@ def test_search_space_bounds_stay_within_the_tables_bounds():
         s = settings.get(knob)
         for value in values:
             _build(s, value)  # each end (or choice) is a value the setting accepts
-    from ui.panels.search import KNOB_LABELS, LOG_STEPS
+    from ui.panels.search import KNOB_LABELS, range_steps
     assert list(KNOB_LABELS) == list(KNOBS)
     assert all(KNOB_LABELS[k] == settings.label(k) for k in KNOBS if k in settings.SETTINGS)
-    for knob in ("learning_rate", "l2"):
-        for value in LOG_STEPS:
+    for knob in ("learning_rate", "l2", "batch_size"):
+        steps = range_steps(knob)
+        assert steps == [v for v in settings.get(knob).options if v > 0]  # the table's values, not a copy
+        for value in steps:
             _build(settings.get(knob), value)
 
 

@@ -98,7 +98,12 @@ def search_work(session: SearchSession) -> live.Work:
 # The searchable knobs' labels: a config setting's is the settings table's; depth and width make up "hidden".
 KNOB_LABELS = {k: settings.label(k) if k in settings.SETTINGS else {"depth": "Depth (hidden layers)",
                                                                     "width": "Width"}[k] for k in KNOBS}
-LOG_STEPS = [1e-6, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0]
+
+
+def range_steps(knob: str) -> list:
+    """The values a search range of ``knob`` may start and end at (or, for batch sizes, pick from): the settings
+    table's listed values, the positive ones (a log range cannot start at 0), the same the Playground offers."""
+    return [v for v in settings.get(knob).options if v > 0]
 
 
 def space_form() -> SearchSpace:
@@ -110,7 +115,8 @@ def space_form() -> SearchSpace:
     most_layers, widest = settings.layer_bounds(images=False)  # this server's NNPLAY_* limits, read now
     widths = [2 ** i for i in range(1, 13) if 2 ** i <= widest]
     widgets = {
-        "learning_rate": lambda: st.select_slider("Learning rate range", LOG_STEPS, (1e-3, 0.3), key="search.lr"),
+        "learning_rate": lambda: st.select_slider("Learning rate range", range_steps("learning_rate"), (1e-3, 0.3),
+                                                    key="search.lr"),
         "depth": lambda: st.slider("Depth range", 0, most_layers, (1, min(3, most_layers)), key="search.depth"),
         "width": lambda: tuple(st.multiselect("Widths", widths, [w for w in (4, 8, 16, 32) if w in widths],
                                               key="search.width")),
@@ -118,10 +124,10 @@ def space_form() -> SearchSpace:
                                                    key="search.activation")),
         "optimizer": lambda: tuple(st.multiselect("Optimizers", list(registry.OPTIMIZERS), ["adam", "momentum"],
                                                   key="search.optimizer")),
-        "l2": lambda: st.select_slider("L2 range", LOG_STEPS, (1e-6, 0.01), key="search.l2"),
+        "l2": lambda: st.select_slider("L2 range", range_steps("l2"), (1e-5, 0.01), key="search.l2"),
         "dropout": lambda: st.slider("Dropout range", *settings.widget_bounds("dropout"), (0.0, 0.3),
                                      key="search.dropout"),
-        "batch_size": lambda: tuple(st.multiselect("Batch sizes", [8, 16, 32, 64, 128, 256], [16, 32, 64],
+        "batch_size": lambda: tuple(st.multiselect("Batch sizes", range_steps("batch_size"), [16, 32, 64],
                                                    key="search.batch_size")),
         "init": lambda: tuple(st.multiselect("Initializations", list(registry.INITIALIZERS),
                                              ["xavier_uniform", "he_uniform"], key="search.init")),
