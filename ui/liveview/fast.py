@@ -4,13 +4,15 @@ While a run plays, the live view asks the server for its next frame over HTTP (`
 <token>``), one request in flight, the next one sent as soon as a frame arrives. The handler finds the browser
 session's run by an unguessable token, trains one slice in a worker thread (never on the server's event loop)
 through the same gate and limits as the script (``ui.session.gate``), builds the frame with the view's own
-FrameBuilder and answers with its bytes. Script reruns then happen only for clicks and changes of state, and on a
+FrameBuilder and answers with its bytes. Having answered, it starts the next frame at once (one frame ahead,
+``Ahead``): the run trains while the browser takes in and draws this one, and the next request finds its frame
+ready instead of waiting a slice for it. Script reruns then happen only for clicks and changes of state, and on a
 slow timer (SLOW_TICK_SECONDS) for the status line and the gate's notices, so clicks are answered at once.
 
-A closed tab stops its work: its requests stop with it (a slice is trained only for a request), and the
-session's release hook drops its tokens. The route exists only where ``streamlit run app.py`` serves the app
-(``app.py`` hands ``routes()`` to ``st.App``); elsewhere (AppTest, a page run on its own) nothing is served and
-the live loop trains on the script's timer as before.
+A closed tab stops its work: its requests stop with it (a slice is trained only for a request, or for the one
+frame ahead of the last request), and the session's release hook drops its tokens. The route exists only where
+``streamlit run app.py`` serves the app (``app.py`` hands ``routes()`` to ``st.App``); elsewhere (AppTest, a
+page run on its own) nothing is served and the live loop trains on the script's timer as before.
 
 Answers: 200 with a frame; 404 for a token this server does not know (any more: the tab closed); 409 when the
 run does not train on this path now (paused, finished, its training time used up, the server busy, a request
@@ -38,6 +40,7 @@ MAX_SLICES = 4           # a slice trains at most this many of the timer's slice
 PAGE_RUN_WAIT_SECONDS = 1.0  # a frame waits at most this long for a whole-page run of its session to end
 GZIP_LEVEL = 1           # frames compress to ~40% at level 1; higher levels cost far more for little
 WORKERS = 4              # threads that train and build frames for the route, for all sessions together
+AHEAD_FRESH_SECONDS = 1.0  # a frame made ahead and not asked for within this long is dropped (a new one is made)
 
 # token -> feed, every session of this process; weak: a browser session's namespace holds its feeds
 # (``space()["live_feeds"]``), and the session's release hook (``state._free``) drops them, which ends their tokens
@@ -63,10 +66,36 @@ class Feed:
         self.next_at = 0.0              # monotonic time before which the next frame is not started
         self.broken = False             # the browser could not reach the path: the script's timer trains
         self.page_runs = 0              # whole-page script runs under way in this session (see page_run)
+        self.ahead: Ahead | None = None  # the next frame, being made (or made) before the browser asks for it
 
     @property
     def url(self) -> str:
         return base_path() + PATH.format(token=self.token)
+
+
+class Ahead:
+    """The next frame of a feed, made in a worker right after the last one was sent (``future``: its
+    ``_answer``), with what it was made from, so that a frame the run has since moved on from is not sent."""
+
+    def __init__(self, feed: Feed, drawing: float, zipped: bool):
+        session = feed.session
+        self.trainer, self.zipped, self.started = session.trainer, zipped, time.monotonic()
+        self.step = self.trainer.step if self.trainer is not None else None
+        self.future = _executor().submit(_answer, feed, drawing, zipped)
+
+    def current(self, feed: Feed, zipped: bool) -> bool:
+        """Whether the frame made is still the run's next one: the same run, playing, trained by nobody else
+        since (a click's Step or a new run), asked for the same encoding, and not left waiting too long."""
+        session = feed.session
+        done = self.future.done() and self.future.exception() is None
+        return (done and self.future.result()[0] == 200 and session.playing and session.trainer is self.trainer
+                and self.trainer.step == self.made_step and zipped == self.zipped
+                and time.monotonic() - self.started < AHEAD_FRESH_SECONDS)
+
+    @property
+    def made_step(self):
+        """The run's step when the frame was built (the slice it trained included)."""
+        return self.future.result()[2]
 
 
 def base_path() -> str:
@@ -205,9 +234,9 @@ def slice_seconds(active: int, drawing: float) -> float:
     return min(max(train, drawing * train / frame), MAX_SLICES * train)
 
 
-def produce(feed: Feed, drawing: float = 0.0) -> tuple[int, bytes]:
-    """(HTTP status, body) of ``feed``'s next frame: train a slice through the gate (``slice_seconds`` of the
-    browser's ``drawing`` time), then build the frame. Runs in a worker thread."""
+def produce(feed: Feed, drawing: float = 0.0) -> tuple[int, bytes, int | None]:
+    """(HTTP status, body, the run's step it shows) of ``feed``'s next frame: train a slice through the gate
+    (``slice_seconds`` of the browser's ``drawing`` time), then build the frame. Runs in a worker thread."""
     from nncore.limits import training_slots
     from ui.session import gate
     from ui.session.live import SPEEDS, metered
@@ -219,20 +248,21 @@ def produce(feed: Feed, drawing: float = 0.0) -> tuple[int, bytes]:
         session, render = feed.session, feed.render
         trainer = session.trainer
         if render is None or trainer is None or not session.playing or not trainer.running or feed.broken:
-            return 409, b"not playing"
+            return 409, b"not playing", None
         if gate.grant(session, feed.session_id) != "ok":  # out of time or queued: the script's gate says so
-            return 409, b"not training now"
+            return 409, b"not training now", None
         seconds = slice_seconds(training_slots().busy, drawing)
         snap = metered(session, lambda steps, seconds: trainer.run(steps=steps) if steps else
                        trainer.run(seconds=seconds), SPEEDS.get(feed.speed), seconds)
         session.snapshot = snap
         if not trainer.running:  # finished, diverged or stopped early: this frame says so, the script follows
             training_slots().release(feed.session_id)
-        return 200, render(snap, trainer, session.playing and trainer.running)
+        return 200, render(snap, trainer, session.playing and trainer.running), trainer.step
 
 
 async def frame_endpoint(request):
-    """GET PATH: the next frame of the run behind the token (see the module's docstring)."""
+    """GET PATH: the next frame of the run behind the token (see the module's docstring): the frame made ahead
+    when it is still current, else one made now; then the one after it is started."""
     from starlette.responses import Response
 
     from nncore.limits import training_slots
@@ -246,14 +276,25 @@ async def frame_endpoint(request):
         return Response(b"busy", status_code=409, headers=headers, media_type="text/plain")
     feed.in_flight = True
     try:
+        drawing = _seconds(request.query_params.get("d"))
+        zipped = "gzip" in request.headers.get("accept-encoding", "")
+        ahead, feed.ahead, answer = feed.ahead, None, None
+        if ahead is not None:
+            with contextlib.suppress(Exception):  # a failed frame made ahead is made again below
+                await asyncio.wrap_future(ahead.future)
+            if ahead.current(feed, zipped):
+                answer = ahead.future.result()
         wait = feed.next_at - time.monotonic()
         if wait > 0:  # at most one frame per timer period (pace): more sessions, fewer frames each
             await asyncio.sleep(wait)
         asked = time.monotonic()
-        drawing = _seconds(request.query_params.get("d"))
-        zipped = "gzip" in request.headers.get("accept-encoding", "")
-        status, body = await asyncio.get_running_loop().run_in_executor(_executor(), _answer, feed, drawing, zipped)
+        if answer is None:
+            answer = await asyncio.get_running_loop().run_in_executor(_executor(), _answer, feed, drawing, zipped)
+        status, body, _ = answer
         feed.next_at = asked + pace(training_slots().busy)[0]
+        trainer = feed.session.trainer
+        if status == 200 and feed.session.playing and trainer is not None and trainer.running:
+            feed.ahead = Ahead(feed, drawing, zipped)  # trains while the browser draws this one
     finally:
         feed.in_flight = False
     if status != 200:
@@ -263,13 +304,14 @@ async def frame_endpoint(request):
     return Response(body, status_code=status, headers=headers, media_type="application/octet-stream")
 
 
-def _answer(feed: Feed, drawing: float, zipped: bool) -> tuple[int, bytes]:
+def _answer(feed: Feed, drawing: float, zipped: bool) -> tuple[int, bytes, int | None]:
     """``produce``, its frame gzipped at GZIP_LEVEL when the browser takes gzip (in the worker thread: the
-    server's own compression runs at level 9 on the event loop, ~4 times the time for a frame ~5% smaller)."""
-    status, body = produce(feed, drawing)
+    server's own compression runs at level 9 on the event loop, ~4 times the time for a frame ~5% smaller),
+    and the run's step the frame shows."""
+    status, body, step = produce(feed, drawing)
     if status == 200 and zipped:
         body = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
-    return status, body
+    return status, body, step
 
 
 def _seconds(ms: str | None) -> float:

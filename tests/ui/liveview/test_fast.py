@@ -27,6 +27,25 @@ def slots(monkeypatch):
     return fresh
 
 
+@pytest.fixture
+def no_ahead(monkeypatch):
+    """The route without its frame made ahead, so that a test sees the run as the answer left it."""
+    monkeypatch.setattr(fast, "Ahead", lambda *args, **kwargs: None)
+
+
+@pytest.fixture
+def produced(monkeypatch):
+    """Every frame the route makes (the one a request waits for and the ones made ahead): the steps they show."""
+    made, real = [], fast.produce
+
+    def produce(feed, drawing=0.0):
+        answer = real(feed, drawing)
+        made.append(answer[2])
+        return answer
+    monkeypatch.setattr(fast, "produce", produce)
+    return made
+
+
 def _feed(playing: bool = True) -> fast.Feed:
     """A playing Playground run with its feed registered, frames built as the live view builds them."""
     trainer = Trainer(RunConfig(data=DataConfig(n_points=120), model=ModelConfig(hidden=(3,))))
@@ -48,14 +67,14 @@ def _get(token: str, drawn_ms: str | None = None, gzip_ok: bool = False):
     return asyncio.run(fast.frame_endpoint(Request(scope)))
 
 
-def test_an_unknown_token_is_refused_and_trains_nothing(slots):
+def test_an_unknown_token_is_refused_and_trains_nothing(slots, no_ahead):
     feed = _feed()
     response = _get(feed.token[:-1] + ("A" if feed.token[-1] != "A" else "B"))
     assert response.status_code == 404
     assert feed.session.trainer.step == 0 and slots.busy == 0
 
 
-def test_a_frame_is_the_runs_own_after_one_gated_and_metered_slice(slots):
+def test_a_frame_is_the_runs_own_after_one_gated_and_metered_slice(slots, no_ahead):
     feed = _feed()
     trainer = feed.session.trainer
     response = _get(feed.token)
@@ -75,7 +94,7 @@ def test_a_frame_is_the_runs_own_after_one_gated_and_metered_slice(slots):
     assert again["id"] > header["id"] and again["step"] > header["step"]
 
 
-def test_the_gate_decides_full_server_time_used_up_paused(slots, monkeypatch):
+def test_the_gate_decides_full_server_time_used_up_paused(slots, no_ahead, monkeypatch):
     feed = _feed()
     trainer = feed.session.trainer
     assert slots.acquire("a") and slots.acquire("b")  # every slot taken by other sessions
@@ -93,7 +112,7 @@ def test_the_gate_decides_full_server_time_used_up_paused(slots, monkeypatch):
     assert _get(feed.token).status_code == 409 and trainer.step == 0
 
 
-def test_a_request_in_flight_or_a_finished_run(slots):
+def test_a_request_in_flight_or_a_finished_run(slots, no_ahead):
     feed = _feed()
     feed.in_flight = True
     assert _get(feed.token).status_code == 409 and feed.session.trainer.step == 0
@@ -103,7 +122,7 @@ def test_a_request_in_flight_or_a_finished_run(slots):
     assert _get(feed.token).status_code == 409 and trainer.step == 0
 
 
-def test_the_last_frame_of_a_run_that_finishes_says_it_stopped(slots, monkeypatch):
+def test_the_last_frame_of_a_run_that_finishes_says_it_stopped(slots, no_ahead, monkeypatch):
     feed = _feed()
     trainer = feed.session.trainer
     monkeypatch.setattr(trainer, "run", lambda steps=None, seconds=None: (setattr(trainer, "status", "done"),
@@ -140,7 +159,7 @@ def test_without_the_route_the_timer_trains_as_before(monkeypatch):
     assert fast.work(state.RunSession(), work, "max") is work and not fast.enabled()
 
 
-def test_a_frame_waits_while_the_page_answers_a_click(slots):
+def test_a_frame_waits_while_the_page_answers_a_click(slots, no_ahead):
     import threading
     import time
 
@@ -156,3 +175,47 @@ def test_a_frame_waits_while_the_page_answers_a_click(slots):
     threading.Thread(target=end_run).start()
     assert _get(feed.token).status_code == 200
     assert steps_when_it_ended == [0] and feed.session.trainer.step > 0  # trained only after the page run
+
+
+def _settled(feed: fast.Feed):
+    """The frame made ahead, once made (or None)."""
+    if feed.ahead is not None:
+        feed.ahead.future.result(timeout=30)
+    return feed.ahead
+
+
+def test_the_next_frame_is_made_while_the_browser_draws_this_one(slots, produced):
+    feed = _feed()
+    trainer = feed.session.trainer
+    first = decode(_get(feed.token).body)[0]
+    ahead = _settled(feed)
+    assert ahead is not None and ahead.step == first["step"]  # started where the frame sent left the run
+    assert trainer.step == ahead.made_step > first["step"]  # and trained on meanwhile
+    second = decode(_get(feed.token).body)[0]
+    assert second["step"] == ahead.made_step and second["id"] > first["id"]  # the frame made ahead was sent ...
+    _settled(feed)
+    assert produced == [first["step"], second["step"], trainer.step]  # ... not one made after the request
+
+
+def test_a_frame_made_ahead_is_not_sent_once_the_run_moved_on(slots, produced):
+    feed = _feed()
+    trainer = feed.session.trainer
+    _get(feed.token)
+    ahead = _settled(feed)
+    trainer.run(steps=1)  # a Step click (or any training outside the route) after the frame was made
+    header = decode(_get(feed.token).body)[0]
+    assert header["step"] != ahead.made_step and header["step"] == produced[2]  # made anew, from where it is now
+    _settled(feed)
+
+    feed.session.playing = False  # paused after the next frame was made: the browser is told to stop
+    assert _get(feed.token).status_code == 409 and feed.ahead is None
+
+
+def test_a_frame_made_ahead_and_left_waiting_is_made_again(slots, produced, monkeypatch):
+    feed = _feed()
+    _get(feed.token)
+    ahead = _settled(feed)
+    monkeypatch.setattr(fast, "AHEAD_FRESH_SECONDS", 0.0)  # it waited longer than a frame may
+    header = decode(_get(feed.token).body)[0]
+    assert header["step"] > ahead.made_step and len(produced) == 3
+    _settled(feed)
