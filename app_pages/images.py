@@ -25,7 +25,8 @@ model_io.model_files(session, IMAGES, key="img.model")
 def draw(snap, trainer):
     ds = trainer.dataset
     panels.status_line(snap, trainer.engine_label, session.playing)
-    panels.live_view(session, snap, trainer.engine, ds, "img.live", panels=("curves", "histograms"))
+    panels.live_view(session, snap, trainer.engine, ds, "img.live", panels=("curves", "histograms"),
+                     engine_label=trainer.engine_label)
 
 
 def evaluation_views(snap, trainer):

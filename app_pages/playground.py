@@ -25,7 +25,8 @@ model_io.model_files(session, PLAYGROUND, key="pg.model")
 def draw(snap, trainer):
     panels.status_line(snap, trainer.engine_label, session.playing)
     panels.live_view(session, snap, trainer.engine, trainer.dataset, "pg.live", editable=True,
-                     version=trainer.edits, limits=(PLAYGROUND.max_layers, PLAYGROUND.max_width))
+                     version=trainer.edits, limits=(PLAYGROUND.max_layers, PLAYGROUND.max_width),
+                     engine_label=trainer.engine_label)
 
 
 def explain(snap, trainer):

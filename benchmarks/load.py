@@ -64,7 +64,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.browser.support import (REPO_ROOT, CpuMeter, StreamlitServer, _proc_table, launch_chromium,  # noqa: E402
+from tests.browser.support import (REPO_ROOT, STATUS_JS, CpuMeter, StreamlitServer, _proc_table, launch_chromium,  # noqa: E402
                                    wait_app_idle)
 
 PNG_REF = "b907b3d"  # the last commit with the server-drawn PNG live view (ui/frame.py via ui/panels.py live_frame)
@@ -73,11 +73,6 @@ POLL_MS = 25  # the status line changes at most every 50 ms; data-frame is a cou
 SETTLE_S = 1.0  # after Play: the first frames pay the page's full rerun
 CLICK_TIMEOUT_S = 10.0
 
-# textContent, not innerText: reading it forces no style or layout work, so the measuring costs the pages little.
-STATUS_JS = """() => {
-  const el = [...document.querySelectorAll("[data-testid='stMarkdown']")].find(e => e.textContent.includes("| Step "));
-  return el ? el.textContent : "";
-}"""
 # The live view's root, in the document or inside (nested) open shadow roots.
 FIND_LV_JS = """(root) => {
   const find = (r) => {

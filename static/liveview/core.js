@@ -161,7 +161,7 @@ const LV = {
 
 function core_build(parent) {
   const root = LV.el("div", {class: "lv-root", testid: "live-view", "data-frame": "0"}, parent);
-  const status = LV.el("div", {class: "lv-status"}, root);
+  const status = LV.el("div", {class: "lv-status", testid: "live-status"}, root);
   status.hidden = true;
   const cells = {};
   for (const names of core_ROWS) {
@@ -266,7 +266,8 @@ function core_tick(st, now) {
   const dpr = core_dpr();
   if (dpr !== st.dprSeen) { st.dprSeen = dpr; core_resizeCanvases(); }
   const animating = st.t < 1, began = performance.now();
-  if (animating) st.t = Math.min(1, (now - st.t0) / st.dur);
+  // (the animation frame's time can precede the arrival of the frame being eased into: no step back)
+  if (animating) st.t = Math.min(1, Math.max(0, now - st.t0) / st.dur);
   const names = animating ? Object.keys(st.panels) : [...st.dirty];
   st.dirty.clear();
   let wait = Infinity;
@@ -293,6 +294,18 @@ function core_tick(st, now) {
   if (st.t < 1) st.schedule();
 }
 
+/* The run's status line of this frame (the fast path's frames carry it, so that it describes the picture
+   drawn): its first part (the state) in bold, as text; none: hidden. */
+function core_status(st, text) {
+  if (typeof text !== "string" || !text) { st.status.replaceChildren(); st.status.hidden = true; st.statusText = ""; return; }
+  if (text === st.statusText) return;
+  st.statusText = text;
+  const cut = text.indexOf(" | ");
+  const state = LV.el("b", {text: cut < 0 ? text : text.slice(0, cut)});
+  st.status.replaceChildren(state, cut < 0 ? "" : text.slice(cut));
+  st.status.hidden = false;
+}
+
 /* A new data frame: update the panels, start easing from the previous one. */
 function core_apply(st, frame) {
   const h = frame.h;
@@ -302,9 +315,9 @@ function core_apply(st, frame) {
     st.lastId = h.id;
     st.count++;
     st.root.setAttribute("data-frame", String(st.count));
+    if (Number.isFinite(h.step)) st.root.setAttribute("data-step", String(h.step));  // the run's step it shows
   }
-  if (typeof h.status === "string" && h.status) { st.status.textContent = h.status; st.status.hidden = false; }
-  else { st.status.textContent = ""; st.status.hidden = true; }
+  core_status(st, h.status);
   st.root.classList.toggle("lv-editable", !!h.editable);
   const shown = new Set((h.panels || []).filter(n => core_ORDER.includes(n)));
   for (const names of core_ROWS) {
@@ -326,7 +339,7 @@ function core_apply(st, frame) {
   const affordable = !st.redrawMs || st.redrawMs <= core_EASE_BUDGET * 16.7;
   st.dur = prev && interval > core_EASE_FROM_MS && affordable ? Math.min(250, 0.9 * interval) : 1;
   st.t0 = now;
-  st.t = prev ? 0 : 1;
+  st.t = prev && st.dur > 1 ? 0 : 1;  // drawn once (not eased): one redraw, at the new frame
   for (const n of core_ORDER) {
     if (!shown.has(n)) continue;
     const p = core_panel(st, n);
@@ -452,8 +465,7 @@ export default function (component) {
       else if (core_accept(st, frame) || !st.frame) { st.lastSrc = frame.h.src; core_apply(st, frame); }
     } catch (e) {
       console.error("live view: bad frame", e);
-      st.status.textContent = `live view: cannot read this frame (${e.message || e})`;
-      st.status.hidden = false;
+      core_status(st, `live view: cannot read this frame (${e.message || e})`);
     }
   }
   // Streamlit calls the cleanup when the next data arrives as well as on unmount: tear down only when the

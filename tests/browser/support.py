@@ -8,6 +8,8 @@
 - ``require_browser()``: skips when the browser is missing on a developer machine, but fails under ``CI=true``
   so that a CI job can never pass by skipping the browser check.
 - ``wait_app_idle()``: the selectors Streamlit's own e2e tests use to know that a page finished a script run.
+- ``STATUS_JS``: the run's status line ("… | Step <n> | …") as the page shows it: in the live view while it
+  takes its frames from the fast path, else in the page's markdown.
 
 Import it as ``from tests.browser.support import ...`` (repository root on ``sys.path``) or, inside ``tests/``,
 ``from tests.browser.support import ...``.
@@ -29,6 +31,26 @@ import urllib.request
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The status line's text, or "". The live view's copy (inside its shadow root) is looked up again only once it
+# left the document, and at most once a second while there is none (callers poll this every few ms);
+# textContent, not innerText: reading it forces no style or layout work.
+STATUS_JS = """() => {
+  const deep = (r) => {
+    const el = r.querySelector("[data-testid='live-status']");
+    if (el) return el;
+    for (const h of r.querySelectorAll("*")) if (h.shadowRoot) { const f = deep(h.shadowRoot); if (f) return f; }
+    return null;
+  };
+  const now = performance.now(), w = window;
+  if (!(w.__nnStatusEl && w.__nnStatusEl.isConnected) && !(now - (w.__nnStatusLooked || -1e9) < 1000)) {
+    w.__nnStatusLooked = now;
+    w.__nnStatusEl = deep(document);
+  }
+  const lv = w.__nnStatusEl;
+  if (lv && lv.isConnected && !lv.hidden && lv.textContent.includes("| Step ")) return lv.textContent;
+  const md = [...document.querySelectorAll("[data-testid='stMarkdown']")].find(e => e.textContent.includes("| Step "));
+  return md ? md.textContent : "";
+}"""
 # Debian's Chromium; CHROMIUM_PATH overrides it (Playwright cannot download its own browsers here).
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.support import (REPO_ROOT, VIEWPORT, CpuMeter, StreamlitServer, launch_chromium, require_browser,
-                              save_screenshots, wait_app_idle)
+from tests.browser.support import (REPO_ROOT, STATUS_JS, VIEWPORT, CpuMeter, StreamlitServer, launch_chromium,
+                                   require_browser, save_screenshots, wait_app_idle)
 
 LOAD_TIMEOUT_S = 120       # opening the page until the first script run has drawn the status line
 WARMUP_FRAMES = 3          # frames after Play before the measurement starts
@@ -45,24 +45,16 @@ PLAYING_ENTRY_JS = r"e[1] && /^training/.test(e[1]) && !/\| Step 0 \|/.test(e[1]
 # frame rate is measured in the page itself rather than through round trips to the test process.
 STATUS_RECORDER_JS = r"""
 () => {
-  const find = () => [...document.querySelectorAll("[data-testid='stMarkdown']")]
-      .find(e => /\| Step \d+ \|/.test(e.textContent));
+  const find = %s;
   window.__statusLog = [];
   let last = null;
   window.__statusTimer = setInterval(() => {
-    const el = find();
-    const text = el ? el.textContent : null;
+    const text = find() || null;
     if (text !== last) { last = text; window.__statusLog.push([performance.now(), text]); }
   }, 20);
 }
-"""
-STATUS_TEXT_JS = r"""
-() => {
-  const el = [...document.querySelectorAll("[data-testid='stMarkdown']")]
-      .find(e => /\| Step \d+ \|/.test(e.textContent));
-  return el ? el.textContent : null;
-}
-"""
+""" % STATUS_JS
+STATUS_TEXT_JS = STATUS_JS
 # The decision boundary, read from the pixels of the live view's boundary canvas (drawn in the browser, inside
 # the component's shadow root): "shaded": share of coloured pixels; "points": pixels in (nearly) a pure class
 # colour (the points; the shading is always paler); "signature": colours sampled on a 24x24 grid, to see the

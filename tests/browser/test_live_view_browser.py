@@ -138,9 +138,23 @@ def test_while_playing_frames_come_from_the_fast_path_not_script_reruns_and_stop
         # nearly every frame came from the route; the script ran for the click and its slow timer only
         assert served >= frames - runs - 1 and runs < frames / 2, (frames, served, runs)
 
+        # the status line comes with the frames: in the view, the step of the picture drawn, and only there
+        line = page.locator("[data-testid='live-status']").first
+        for _ in range(5):
+            shown = page.locator(VIEW).first.evaluate(
+                "v => [v.dataset.step, v.querySelector(\"[data-testid='live-status']\").textContent]")
+            assert f"| Step {shown[0]} |" in shown[1] and shown[1].startswith("training"), shown
+            assert not page.locator("[data-testid='stMarkdown']", has_text="| Step ").count()
+            page.wait_for_timeout(150)
+
         page.get_by_role("button", name="Pause", exact=True).click()
         page.wait_for_timeout(1000)
         wait_app_idle(page)
+        # paused: the page's own status line says so, at the step the view shows; the view's copy is gone
+        step = page.locator(VIEW).first.get_attribute("data-step")
+        status = page.locator("[data-testid='stMarkdown']", has_text="| Step ").first.text_content()
+        assert status.startswith("paused") and f"| Step {step} |" in status, (step, status)
+        assert line.is_hidden()
         paused, asked = _frames(page), len(fed)
         page.wait_for_timeout(1500)
         assert _frames(page) == paused, "frames kept coming after Pause"
@@ -257,3 +271,47 @@ def test_histogram_percentiles_from_bins_bracket_numpys_and_follow_the_interpola
             true = np.percentile(np.clip(x, edges[0], edges[-1]), q * 100)
             assert edges[b] - 1e-12 <= v <= edges[b + 1] + 1e-12
             assert abs(v - true) <= (edges[b + 1] - edges[b]) + 4 * eps * abs(true), (q, v, true)
+
+
+# Counts, per animation frame, whether the boundary canvas was drawn on (any drawImage on it), so that a test
+# sees how many times each data frame is drawn.
+DRAWS_INIT_JS = """(() => {
+  let tick = 0;
+  window.__boundaryTicks = new Set();
+  const raf = window.requestAnimationFrame.bind(window);
+  window.requestAnimationFrame = cb => raf(now => { tick++; cb(now); });
+  const draw = CanvasRenderingContext2D.prototype.drawImage;
+  CanvasRenderingContext2D.prototype.drawImage = function (...args) {
+    if (this.canvas && this.canvas.getAttribute && this.canvas.getAttribute("data-testid") === "boundary")
+      window.__boundaryTicks.add(tick);
+    return draw.apply(this, args);
+  };
+})();"""
+
+
+def test_frames_that_come_fast_are_drawn_once_each(context, tmp_path):
+    """Frames 60 ms apart (faster than the view eases) are drawn once each: one animation frame draws the
+    boundary per data frame, not two (an animation frame's time can precede the data's arrival; the view
+    once took that for an easing that had not begun and drew every frame twice)."""
+    require_browser()
+    from ui.liveview import harness
+    page_file = tmp_path / "harness.html"
+    page_file.write_text(harness.page("binary", (3, 2), count=20, ms=60), encoding="utf-8")
+    page = context.new_page()
+    try:
+        page.add_init_script(DRAWS_INIT_JS)
+        page.goto(page_file.as_uri())
+        page.wait_for_function("() => window.__lv && window.__lv.count > 3", timeout=30_000)
+        page.wait_for_timeout(500)
+        start = page.evaluate("() => [window.__lv.count, window.__boundaryTicks.size]")
+        page.wait_for_timeout(2000)
+        page.evaluate("() => window.__lv.pause()")
+        page.wait_for_timeout(300)  # the last frame drawn
+        end = page.evaluate("() => [window.__lv.count, window.__boundaryTicks.size]")
+    finally:
+        page.close()
+    frames, drawn = end[0] - start[0], end[1] - start[1]
+    assert frames >= 10, frames
+    # each frame drawn: at least once per two frames (two may arrive within one animation frame on a busy
+    # machine), and at most once per frame (plus one for the frame the window began in)
+    assert frames / 2 <= drawn <= frames + 1, (frames, drawn)

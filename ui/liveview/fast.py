@@ -7,7 +7,8 @@ through the same gate and limits as the script (``ui.session.gate``), builds the
 FrameBuilder and answers with its bytes. Having answered, it starts the next frame at once (one frame ahead,
 ``Ahead``): the run trains while the browser takes in and draws this one, and the next request finds its frame
 ready instead of waiting a slice for it. Script reruns then happen only for clicks and changes of state, and on a
-slow timer (SLOW_TICK_SECONDS) for the status line and the gate's notices, so clicks are answered at once.
+slow timer (SLOW_TICK_SECONDS) for the gate's notices, so clicks are answered at once. The run's status line
+comes with each frame (the view shows it: it always describes the picture drawn), not with the script's ticks.
 
 A closed tab stops its work: its requests stop with it (a slice is trained only for a request, or for the one
 frame ahead of the last request), and the session's release hook drops its tokens. The route exists only where
@@ -35,7 +36,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 PATH = "/_nnplay/live/{token}"
-SLOW_TICK_SECONDS = 0.25  # the live fragment's timer while the view fetches its frames: the status line, notices
+SLOW_TICK_SECONDS = 1.0   # the live fragment's timer while the view fetches its frames (the gate's notices)
 MAX_SLICES = 4           # a slice trains at most this many of the timer's slices (see slice_seconds)
 PAGE_RUN_WAIT_SECONDS = 1.0  # a frame waits at most this long for a whole-page run of its session to end
 GZIP_LEVEL = 1           # frames compress to ~40% at level 1; higher levels cost far more for little
@@ -66,6 +67,7 @@ class Feed:
         self.next_at = 0.0              # monotonic time before which the next frame is not started
         self.broken = False             # the browser could not reach the path: the script's timer trains
         self.page_runs = 0              # whole-page script runs under way in this session (see page_run)
+        self.page_runs_begun = 0        # ... and begun so far (a frame made ahead of one is not sent)
         self.ahead: Ahead | None = None  # the next frame, being made (or made) before the browser asks for it
 
     @property
@@ -80,16 +82,20 @@ class Ahead:
     def __init__(self, feed: Feed, drawing: float, zipped: bool):
         session = feed.session
         self.trainer, self.zipped, self.started = session.trainer, zipped, time.monotonic()
+        self.page_runs_begun = feed.page_runs_begun
         self.step = self.trainer.step if self.trainer is not None else None
         self.future = _executor().submit(_answer, feed, drawing, zipped)
 
     def current(self, feed: Feed, zipped: bool) -> bool:
         """Whether the frame made is still the run's next one: the same run, playing, trained by nobody else
-        since (a click's Step or a new run), asked for the same encoding, and not left waiting too long."""
+        since (a click's Step or a new run), no click or changed setting since it was begun (a new learning
+        rate shows in the next frame, not one later), asked for the same encoding, and not left waiting too
+        long."""
         session = feed.session
         done = self.future.done() and self.future.exception() is None
         return (done and self.future.result()[0] == 200 and session.playing and session.trainer is self.trainer
-                and self.trainer.step == self.made_step and zipped == self.zipped
+                and self.trainer.step == self.made_step and feed.page_runs_begun == self.page_runs_begun
+                and zipped == self.zipped
                 and time.monotonic() - self.started < AHEAD_FRESH_SECONDS)
 
     @property
@@ -195,13 +201,26 @@ def page_run():
     by training in another thread of the same process (one interpreter lock)."""
     from ui.session.state import space
     feeds = list(space().get("live_feeds", {}).values()) if enabled() else []
+    with page_run_of(*feeds):
+        yield
+
+
+@contextlib.contextmanager
+def page_run_of(*feeds: Feed):
+    """``page_run`` for these feeds."""
     for feed in feeds:
         feed.page_runs += 1
+        feed.page_runs_begun += 1
     try:
         yield
     finally:
         for feed in feeds:
             feed.page_runs -= 1
+
+
+def armed():
+    """The feed armed by this tick (the live view drawn next will take it), without taking it; or None."""
+    return _armed.get()
 
 
 def claim():

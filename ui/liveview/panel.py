@@ -41,11 +41,13 @@ def frame_ids() -> tuple[str, Callable[[], int]]:
 
 def show(key: str, snap, engine, dataset, store: dict, *, panels=PANELS, editable: bool = False,
          playing: bool = False, hidden_layer: int = 1, version: int = 0, max_layers: int = 6, max_width: int = 64,
-         handlers: dict[str, Callable[[dict], None]] | None = None, height="content") -> int:
+         handlers: dict[str, Callable[[dict], None]] | None = None, height="content",
+         status: Callable[[object, bool], str] | None = None) -> int:
     """Draw ``snap`` (with ``engine``'s weights for the neurons and links) in the live view under ``key``.
     A frame is built only when something it shows changed (``version`` counts hand edits of the weights), so a
     page rerun that moved nothing sends the same frame again. ``handlers``: event name -> fn(value), called
-    from the event's callback. Returns the frame's size in bytes."""
+    from the event's callback. ``status``: fn(snapshot, playing) -> the run's status line, shown in the view
+    on the frames of the fast path (each with the line of its own snapshot). Returns the frame's size in bytes."""
     cache = store.setdefault(f"live_view.{key}", {})
     panels = tuple(panels)
     builder = cache.get("builder")
@@ -56,8 +58,12 @@ def show(key: str, snap, engine, dataset, store: dict, *, panels=PANELS, editabl
     url = feed.url if feed is not None else ""
     source, next_id = frame_ids()
 
+    def line(snap, playing) -> str:
+        return status(snap, playing) if status is not None and url else ""
+
     def signature(snap, engine, playing):
-        return (snap.step, snap.epoch, snap.status, id(engine), version, hidden_layer, playing, snap.config, url)
+        return (snap.step, snap.epoch, snap.status, id(engine), version, hidden_layer, playing, snap.config, url,
+                line(snap, playing))
 
     if feed is not None and cache.get("fed") == url:
         # the view draws this run's frames from the fast path already: a timer tick sends only where to ask
@@ -65,13 +71,13 @@ def show(key: str, snap, engine, dataset, store: dict, *, panels=PANELS, editabl
     else:
         if cache.get("sig") != signature(snap, engine, playing):
             cache["frame"] = builder.build(snap, engine, next_id(), playing=playing, hidden_layer=hidden_layer,
-                                           source=source, feed=url)
+                                           source=source, feed=url, status=line(snap, playing))
             cache["sig"] = signature(snap, engine, playing)
         data = cache["frame"]
     if feed is not None:
         def render(snap, trainer, playing: bool) -> bytes:
             frame = builder.build(snap, trainer.engine, next_id(), playing=playing, hidden_layer=hidden_layer,
-                                  source=source, feed=url)
+                                  source=source, feed=url, status=line(snap, playing))
             cache["frame"], cache["sig"], cache["fed"] = frame, signature(snap, trainer.engine, playing), url
             return frame
         feed.render = render

@@ -219,3 +219,18 @@ def test_a_frame_made_ahead_and_left_waiting_is_made_again(slots, produced, monk
     header = decode(_get(feed.token).body)[0]
     assert header["step"] > ahead.made_step and len(produced) == 3
     _settled(feed)
+
+
+def test_a_frame_made_ahead_of_a_changed_setting_is_not_sent(slots, produced):
+    from dataclasses import replace
+
+    feed = _feed()
+    trainer = feed.session.trainer
+    _get(feed.token)
+    ahead = _settled(feed)
+    with fast.page_run_of(feed):  # a whole-page run, as app.py's fast.page_run: a new learning rate
+        trainer.update_train(replace(trainer.cfg.train, learning_rate=trainer.cfg.train.learning_rate / 2))
+    header = decode(_get(feed.token).body)[0]
+    assert len(produced) == 3 and header["step"] == produced[2] > ahead.made_step  # made after the change
+    assert trainer.snapshot().lr == trainer.cfg.train.learning_rate  # (the run took the new rate)
+    _settled(feed)

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from nncore.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from nncore.engines import make_engine
 from nncore.inspect.grid import boundary_grid
 from nncore.train.trainer import Trainer
 from ui.liveview import payload, sources
