@@ -3,8 +3,10 @@
    it large in the boundary panel; hover a link to read its weight, click it to type a new one; +/- change the
    network; a click on an input feature turns it on or off.
 
-   The DOM is built once per network shape; a frame only changes attributes (link widths and colours, bias bars)
-   and repaints the small pictures, easing from what is on screen to the new frame. */
+   The DOM is built once per network shape; a frame only repaints the links (one canvas under the nodes; the
+   SVG paths above it are only there to be hovered and clicked, and never change with a frame, so the page has
+   nothing to repaint or re-layer for them) and the small pictures, changes the bias bars, and eases from what
+   is on screen to the new frame. */
 
 const diagram_TOP = 42;            // room above the columns: the column title and its +/- buttons
 const diagram_BOTTOM = 30;         // room below: "8 neurons", "+2 more"
@@ -93,6 +95,8 @@ PANELS.diagram = {
     removeLayer.addEventListener("click", () => ctx.emit("network", {op: "remove_layer"}));
 
     const stage = LV.el("div", {class: "lv-d-stage"}, host);
+    const wires = LV.canvas(stage, 10, 10);  // the links, drawn
+    wires.el.classList.add("lv-d-wires");
     const svg = diagram_svg("svg", {class: "lv-d-svg", "aria-hidden": "true"}, stage);
     const linkBox = diagram_svg("g", {class: "lv-d-links"}, svg);
     const layer = LV.el("div", {class: "lv-d-nodes"}, stage);
@@ -232,7 +236,7 @@ PANELS.diagram = {
         if (extra > 0) LV.el("div", {class: "lv-d-extra", text: `+${extra} more`}, foot);
         st.heads.push(headEl); st.foots.push(foot);
       }
-      // the links: a group per link holds a wider invisible line to hover and the visible one
+      // the links: a group per link holds a wider invisible line to hover (drawn on the canvas below)
       for (let l = 0; l < L - 1; l++) {
         const n1 = net.shown[l], n2 = net.shown[l + 1];
         for (let i = 0; i < n1; i++) {
@@ -242,8 +246,7 @@ PANELS.diagram = {
             const b = st.cols[l + 1][j];
             const g = diagram_svg("g", {class: "lv-d-link", testid: "link", "data-from": `${l}:${i}`, "data-to": `${l + 1}:${j}`}, linkBox);
             const hit = diagram_svg("path", {class: "lv-d-hit"}, g);
-            const line = diagram_svg("path", {class: "lv-d-line"}, g);
-            const link = {l, i, j, k: i * n2 + j, g, hit, line, a, b, sw: "", col: "", op: "", mx: 0, my: 0};
+            const link = {l, i, j, k: i * n2 + j, g, hit, a, b, x1: 0, x2: 0, mx: 0, my: 0};
             g.__link = link;
             a.links.push(link); b.links.push(link);
             st.links.push(link);
@@ -276,6 +279,7 @@ PANELS.diagram = {
       stage.style.height = SH + "px";
       svg.setAttribute("width", String(W)); svg.setAttribute("height", String(SH));
       svg.setAttribute("viewBox", `0 0 ${W} ${SH}`);
+      wires.resize(W, SH);
       const mid = diagram_TOP + avail / 2;
       st.cols.forEach((col, l) => {
         const side = l === L - 1 ? So : S;
@@ -304,9 +308,8 @@ PANELS.diagram = {
       });
       for (const link of st.links) {
         const x1 = link.a.x + link.a.side / 2, x2 = link.b.x - link.b.side / 2;
-        const d = diagram_path(x1, link.a.y, x2, link.b.y);
-        link.hit.setAttribute("d", d); link.line.setAttribute("d", d);
-        link.mx = (x1 + x2) / 2; link.my = (link.a.y + link.b.y) / 2;
+        link.hit.setAttribute("d", diagram_path(x1, link.a.y, x2, link.b.y));
+        link.x1 = x1; link.x2 = x2; link.mx = (x1 + x2) / 2; link.my = (link.a.y + link.b.y) / 2;
       }
       st.dirty = true;
     }
@@ -329,6 +332,7 @@ PANELS.diagram = {
         else { target.a.el.classList.add("lv-d-end"); target.b.el.classList.add("lv-d-end"); }
       }
       stage.classList.toggle("lv-d-focus", !!target);
+      st.dirty = true; ctx.invalidate();  // the links drawn with the highlight
     }
 
     function hoverable(node) {
@@ -398,11 +402,12 @@ PANELS.diagram = {
       x = Math.max(2, Math.min(x, r.width - w - 2));
       edit.style.left = x + "px"; edit.style.top = Math.min(y, st.SH - hgt - 2) + "px";
       link.g.classList.add("lv-d-editing");
+      st.dirty = true; ctx.invalidate();
       card.hide();
       input.focus(); input.select();
     }
     function closeEdit() {
-      if (st.editing) st.editing.g.classList.remove("lv-d-editing");
+      if (st.editing) { st.editing.g.classList.remove("lv-d-editing"); st.dirty = true; ctx.invalidate(); }
       st.editing = null;
       edit.hidden = true;
     }
@@ -524,19 +529,43 @@ PANELS.diagram = {
       g.strokeStyle = "#a3a5b1"; g.lineWidth = 1.3; g.stroke();
     }
 
-    function draw(te) {
-      const to = st.to, from = st.from, h = st.frame.h;
-      // links
+    /* The links at easing time te: width by |w| (of the largest shown), colour by sign; while a node or link is
+       hovered the others fade and its own show fully; the one being typed into is dashed. Links of one look
+       are stroked together. */
+    function drawLinks(te) {
+      const to = st.to, from = st.from, g = wires.g;
+      g.clearRect(0, 0, wires.w, wires.h);
       const maxW = from.maxW + (to.maxW - from.maxW) * te, inv = maxW > 0 ? 1 / maxW : 0;
+      const hover = st.hover, hot = hover ? new Set(hover.links ? hover.links : [hover]) : null;
+      const groups = new Map();
       for (const link of st.links) {
         const f = from.W[link.l][link.k], w = f + (to.W[link.l][link.k] - f) * te;
         const r = Math.min(1, Math.abs(w) * inv);
-        // quantized (0.1 px, 0.02 opacity): an attribute changes only when the change can be seen
-        const sw = (0.5 + 4.5 * r).toFixed(1), col = w >= 0 ? st.pos : st.neg, op = (Math.round((0.35 + 0.6 * Math.sqrt(r)) * 50) / 50).toFixed(2);
-        if (sw !== link.sw) { link.sw = sw; link.line.setAttribute("stroke-width", sw); }
-        if (col !== link.col) { link.col = col; link.line.setAttribute("stroke", col); }
-        if (op !== link.op) { link.op = op; link.line.setAttribute("stroke-opacity", op); }
+        const sw = Math.round((0.5 + 4.5 * r) * 10) / 10;
+        const op = link === st.editing || (hot && hot.has(link)) ? 1 : hot ? 0.1
+          : Math.round((0.35 + 0.6 * Math.sqrt(r)) * 50) / 50;
+        const key = `${w >= 0 ? 1 : 0}|${sw}|${op}|${link === st.editing ? 1 : 0}`;
+        let group = groups.get(key);
+        if (!group) groups.set(key, group = {col: w >= 0 ? st.pos : st.neg, sw, op, dash: link === st.editing, links: []});
+        group.links.push(link);
       }
+      g.lineCap = "round";
+      for (const group of groups.values()) {
+        g.beginPath();
+        for (const k of group.links) {
+          const y1 = k.a.y, y2 = k.b.y;
+          g.moveTo(k.x1, y1); g.bezierCurveTo(k.mx, y1, k.mx, y2, k.x2, y2);
+        }
+        g.strokeStyle = group.col; g.globalAlpha = group.op; g.lineWidth = group.sw;
+        g.setLineDash(group.dash ? [4, 3] : []);
+        g.stroke();
+      }
+      g.globalAlpha = 1; g.setLineDash([]);
+    }
+
+    function draw(te) {
+      const to = st.to, from = st.from, h = st.frame.h;
+      drawLinks(te);
       // pictures and biases
       const T = to.T, maxB = from.maxB + (to.maxB - from.maxB) * te, invB = maxB > 0 ? 1 / maxB : 0;
       const sT = T ? scratch(T) : null;
