@@ -34,6 +34,7 @@ import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 PATH = "/_nnplay/live/{token}"
 SLOW_TICK_SECONDS = 1.0   # the live fragment's timer while the view fetches its frames (the gate's notices)
@@ -75,6 +76,15 @@ class Feed:
         return base_path() + PATH.format(token=self.token)
 
 
+class Answer(NamedTuple):
+    """What the route makes for a request: HTTP status and body, the run's step the frame shows, and how many
+    whole-page runs of the session had begun when its slice began (``Feed.page_runs_begun``)."""
+    status: int
+    body: bytes
+    step: int | None = None
+    begun: int = 0
+
+
 class Ahead:
     """The next frame of a feed, made in a worker right after the last one was sent (``future``: its
     ``_answer``), with what it was made from, so that a frame the run has since moved on from is not sent."""
@@ -82,26 +92,25 @@ class Ahead:
     def __init__(self, feed: Feed, drawing: float, zipped: bool):
         session = feed.session
         self.trainer, self.zipped, self.started = session.trainer, zipped, time.monotonic()
-        self.page_runs_begun = feed.page_runs_begun
         self.step = self.trainer.step if self.trainer is not None else None
         self.future = _executor().submit(_answer, feed, drawing, zipped)
 
     def current(self, feed: Feed, zipped: bool) -> bool:
         """Whether the frame made is still the run's next one: the same run, playing, trained by nobody else
-        since (a click's Step or a new run), no click or changed setting since it was begun (a new learning
-        rate shows in the next frame, not one later), asked for the same encoding, and not left waiting too
-        long."""
+        since (a click's Step or a new run), no click or changed setting since its slice began (a new learning
+        rate shows in the next frame, not one later; a slice that waited for the click's page run to end is
+        current), asked for the same encoding, and not left waiting too long."""
         session = feed.session
         done = self.future.done() and self.future.exception() is None
-        return (done and self.future.result()[0] == 200 and session.playing and session.trainer is self.trainer
-                and self.trainer.step == self.made_step and feed.page_runs_begun == self.page_runs_begun
+        return (done and self.future.result().status == 200 and session.playing and session.trainer is self.trainer
+                and self.trainer.step == self.made_step and feed.page_runs_begun == self.future.result().begun
                 and zipped == self.zipped
                 and time.monotonic() - self.started < AHEAD_FRESH_SECONDS)
 
     @property
     def made_step(self):
         """The run's step when the frame was built (the slice it trained included)."""
-        return self.future.result()[2]
+        return self.future.result().step
 
 
 def base_path() -> str:
@@ -253,9 +262,9 @@ def slice_seconds(active: int, drawing: float) -> float:
     return min(max(train, drawing * train / frame), MAX_SLICES * train)
 
 
-def produce(feed: Feed, drawing: float = 0.0) -> tuple[int, bytes, int | None]:
-    """(HTTP status, body, the run's step it shows) of ``feed``'s next frame: train a slice through the gate
-    (``slice_seconds`` of the browser's ``drawing`` time), then build the frame. Runs in a worker thread."""
+def produce(feed: Feed, drawing: float = 0.0) -> Answer:
+    """``feed``'s next frame: train a slice through the gate (``slice_seconds`` of the browser's ``drawing``
+    time), then build the frame. Runs in a worker thread."""
     from nncore.limits import training_slots
     from ui.session import gate
     from ui.session.live import SPEEDS, metered
@@ -264,19 +273,20 @@ def produce(feed: Feed, drawing: float = 0.0) -> tuple[int, bytes, int | None]:
     while feed.page_runs > 0 and time.monotonic() < waited:  # a click is being answered: it goes first
         time.sleep(0.005)
     with feed.lock:
+        begun = feed.page_runs_begun
         session, render = feed.session, feed.render
         trainer = session.trainer
         if render is None or trainer is None or not session.playing or not trainer.running or feed.broken:
-            return 409, b"not playing", None
+            return Answer(409, b"not playing")
         if gate.grant(session, feed.session_id) != "ok":  # out of time or queued: the script's gate says so
-            return 409, b"not training now", None
+            return Answer(409, b"not training now")
         seconds = slice_seconds(training_slots().busy, drawing)
         snap = metered(session, lambda steps, seconds: trainer.run(steps=steps) if steps else
                        trainer.run(seconds=seconds), SPEEDS.get(feed.speed), seconds)
         session.snapshot = snap
         if not trainer.running:  # finished, diverged or stopped early: this frame says so, the script follows
             training_slots().release(feed.session_id)
-        return 200, render(snap, trainer, session.playing and trainer.running), trainer.step
+        return Answer(200, render(snap, trainer, session.playing and trainer.running), trainer.step, begun)
 
 
 async def frame_endpoint(request):
@@ -309,7 +319,7 @@ async def frame_endpoint(request):
         asked = time.monotonic()
         if answer is None:
             answer = await asyncio.get_running_loop().run_in_executor(_executor(), _answer, feed, drawing, zipped)
-        status, body, _ = answer
+        status, body = answer.status, answer.body
         feed.next_at = asked + pace(training_slots().busy)[0]
         trainer = feed.session.trainer
         if status == 200 and feed.session.playing and trainer is not None and trainer.running:
@@ -323,14 +333,14 @@ async def frame_endpoint(request):
     return Response(body, status_code=status, headers=headers, media_type="application/octet-stream")
 
 
-def _answer(feed: Feed, drawing: float, zipped: bool) -> tuple[int, bytes, int | None]:
+def _answer(feed: Feed, drawing: float, zipped: bool) -> Answer:
     """``produce``, its frame gzipped at GZIP_LEVEL when the browser takes gzip (in the worker thread: the
     server's own compression runs at level 9 on the event loop, ~4 times the time for a frame ~5% smaller),
-    and the run's step the frame shows."""
-    status, body, step = produce(feed, drawing)
-    if status == 200 and zipped:
-        body = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
-    return status, body, step
+    with what ``produce`` says of it."""
+    answer = produce(feed, drawing)
+    if answer.status == 200 and zipped:
+        answer = answer._replace(body=gzip.compress(answer.body, compresslevel=GZIP_LEVEL, mtime=0))
+    return answer
 
 
 def _seconds(ms: str | None) -> float:

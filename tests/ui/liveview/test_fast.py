@@ -234,3 +234,26 @@ def test_a_frame_made_ahead_of_a_changed_setting_is_not_sent(slots, produced):
     assert len(produced) == 3 and header["step"] == produced[2] > ahead.made_step  # made after the change
     assert trainer.snapshot().lr == trainer.cfg.train.learning_rate  # (the run took the new rate)
     _settled(feed)
+
+
+def test_a_frame_made_ahead_that_waited_for_the_click_is_sent(slots, produced):
+    import threading
+    import time
+
+    feed = _feed()
+    feed.page_runs, feed.page_runs_begun = 1, 1  # a page run under way (it holds the frame, up to 1 s) ...
+    _get(feed.token)  # ... and still when the next frame is begun, right after this one was sent
+    done = threading.Event()
+
+    def end_run():
+        time.sleep(0.2)
+        feed.page_runs = 0
+        done.set()
+
+    feed.page_runs, feed.page_runs_begun = 1, 2  # the next click, while the frame ahead waits for it to end
+    threading.Thread(target=end_run).start()
+    ahead = _settled(feed)
+    assert done.is_set() and ahead.future.result().begun == 2  # its slice began after the page run ended ...
+    header = decode(_get(feed.token).body)[0]
+    assert header["step"] == ahead.made_step and len(produced) == 2  # ... so it is sent, not made again
+    _settled(feed)
