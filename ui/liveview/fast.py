@@ -69,6 +69,7 @@ class Feed:
         self.broken = False             # the browser could not reach the path: the script's timer trains
         self.page_runs = 0              # whole-page script runs under way in this session (see page_run)
         self.page_runs_begun = 0        # ... and begun so far (a frame made ahead of one is not sent)
+        self.begun_trained = 0          # page_runs_begun when the last slice began
         self.ahead: Ahead | None = None  # the next frame, being made (or made) before the browser asks for it
 
     @property
@@ -267,7 +268,7 @@ def produce(feed: Feed, drawing: float = 0.0) -> Answer:
     time), then build the frame. Runs in a worker thread."""
     from nncore.limits import training_slots
     from ui.session import gate
-    from ui.session.live import SPEEDS, metered
+    from ui.session.live import FULL_RUN_SLICE_SECONDS, SPEEDS, metered
 
     waited = time.monotonic() + PAGE_RUN_WAIT_SECONDS
     while feed.page_runs > 0 and time.monotonic() < waited:  # a click is being answered: it goes first
@@ -281,6 +282,9 @@ def produce(feed: Feed, drawing: float = 0.0) -> Answer:
         if gate.grant(session, feed.session_id) != "ok":  # out of time or queued: the script's gate says so
             return Answer(409, b"not training now")
         seconds = slice_seconds(training_slots().busy, drawing)
+        if begun != feed.begun_trained:  # the first frame after a click: its answer shows sooner (as the page's)
+            seconds = min(seconds, FULL_RUN_SLICE_SECONDS)
+        feed.begun_trained = begun
         snap = metered(session, lambda steps, seconds: trainer.run(steps=steps) if steps else
                        trainer.run(seconds=seconds), SPEEDS.get(feed.speed), seconds)
         session.snapshot = snap

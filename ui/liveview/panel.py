@@ -65,8 +65,9 @@ def show(key: str, snap, engine, dataset, store: dict, *, panels=PANELS, editabl
         return (snap.step, snap.epoch, snap.status, id(engine), version, hidden_layer, playing, snap.config, url,
                 line(snap, playing))
 
-    if feed is not None and cache.get("fed") == url:
-        # the view draws this run's frames from the fast path already: a timer tick sends only where to ask
+    if feed is not None and cache.get("fed") == url and not feed.page_runs:
+        # the view draws this run's frames from the fast path already: a timer tick sends only where to ask (a
+        # whole-page run, a click's answer, sends the whole frame: a new setting shows at once, in its status)
         data = keep_frame(source, url)
     else:
         if cache.get("sig") != signature(snap, engine, playing):

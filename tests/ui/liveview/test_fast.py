@@ -257,3 +257,20 @@ def test_a_frame_made_ahead_that_waited_for_the_click_is_sent(slots, produced):
     header = decode(_get(feed.token).body)[0]
     assert header["step"] == ahead.made_step and len(produced) == 2  # ... so it is sent, not made again
     _settled(feed)
+
+
+def test_the_first_slice_after_a_click_is_short_so_its_answer_shows_soon(slots, no_ahead, monkeypatch):
+    feed = _feed()
+    asked, real = [], live.metered
+
+    def metered(session, advance, steps, seconds):
+        asked.append(seconds)
+        return real(session, advance, steps, seconds)
+    monkeypatch.setattr(live, "metered", metered)
+    monkeypatch.setattr(fast, "slice_seconds", lambda active, drawing: 0.05)
+    _get(feed.token)
+    with fast.page_run_of(feed):  # a click answered by a whole-page run
+        pass
+    _get(feed.token)
+    _get(feed.token)
+    assert asked == [0.05, min(0.05, live.FULL_RUN_SLICE_SECONDS), 0.05]
