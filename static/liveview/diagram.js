@@ -5,8 +5,9 @@
 
    The DOM is built once per network shape; a frame only repaints the links (one canvas under the nodes; the
    SVG paths above it are only there to be hovered and clicked, and never change with a frame, so the page has
-   nothing to repaint or re-layer for them) and the small pictures, changes the bias bars, and eases from what
-   is on screen to the new frame. */
+   nothing to repaint or re-layer for them) and the nodes' small pictures (on the same canvas, under the nodes'
+   own elements, which stay for hover, click and the tests: one canvas to hand to the compositor per frame,
+   not one per node), changes the bias bars, and eases from what is on screen to the new frame. */
 
 const diagram_TOP = 42;            // room above the columns: the column title and its +/- buttons
 const diagram_BOTTOM = 30;         // room below: "8 neurons", "+2 more"
@@ -95,7 +96,7 @@ PANELS.diagram = {
     removeLayer.addEventListener("click", () => ctx.emit("network", {op: "remove_layer"}));
 
     const stage = LV.el("div", {class: "lv-d-stage"}, host);
-    const wires = LV.canvas(stage, 10, 10);  // the links, drawn
+    const wires = LV.canvas(stage, 10, 10);  // the links, and over them the nodes' pictures (each in its node.cv)
     wires.el.classList.add("lv-d-wires");
     const svg = diagram_svg("svg", {class: "lv-d-svg", "aria-hidden": "true"}, stage);
     const linkBox = diagram_svg("g", {class: "lv-d-links"}, svg);
@@ -170,7 +171,7 @@ PANELS.diagram = {
       const col0 = [];
       rows.forEach(f => {
         const index = net.inputs.indexOf(f.key), on = index >= 0;
-        const el = LV.el("div", {class: "lv-d-node lv-d-in" + (on ? "" : " lv-d-off") + (toggle ? " lv-d-toggle" : ""),
+        const el = LV.el("div", {class: "lv-d-node lv-d-in" + (on ? " lv-d-pic" : " lv-d-off") + (toggle ? " lv-d-toggle" : ""),
           testid: "input", "data-key": f.key, "data-on": on ? "1" : "0"}, layer);
         el.title = net.toggle ? `${f.label}: ${on ? "on" : "off"}${toggle ? ` (click to turn it ${on ? "off" : "on"})` : ""}`
           : f.label;
@@ -182,7 +183,7 @@ PANELS.diagram = {
         }
         const label = LV.el("span", {class: "lv-d-label lv-d-label-in" + (on ? "" : " lv-d-label-off"), text: f.label}, layer);
         label.style.maxWidth = (diagram_LEFT_MAX - 10) + "px";
-        const node = {kind: "input", l: 0, u: index, el, label, cv: on ? LV.canvas(el, 10, 10) : null, links: []};
+        const node = {kind: "input", l: 0, u: index, el, label, cv: on ? {x: 0, y: 0, w: 0, h: 0} : null, links: []};
         if (on) st.inputs[index] = node;
         col0.push(node); st.nodes.push(node);
         if (on) hoverable(node);
@@ -192,9 +193,9 @@ PANELS.diagram = {
       for (let l = 1; l < L; l++) {
         const out = l === L - 1, col = [];
         for (let u = 0; u < net.shown[l]; u++) {
-          const el = LV.el("div", {class: "lv-d-node " + (out ? "lv-d-out" : "lv-d-neuron"),
+          const el = LV.el("div", {class: "lv-d-node lv-d-pic " + (out ? "lv-d-out" : "lv-d-neuron"),
             testid: out ? "output" : "neuron", "data-layer": String(l), "data-unit": String(u)}, layer);
-          const cv = LV.canvas(el, 10, 10);
+          const cv = {x: 0, y: 0, w: 0, h: 0};
           const bias = LV.el("span", {class: "lv-d-bias"}, el);
           let label = null;
           if (out && h.task === "multiclass") label = LV.el("span", {class: "lv-d-label lv-d-label-out",
@@ -290,7 +291,7 @@ PANELS.diagram = {
           const s = node.el.style;
           s.left = (xs[l] - side / 2) + "px"; s.top = (y - side / 2) + "px";
           s.width = s.height = side + "px";
-          if (node.cv) node.cv.resize(side, side);
+          if (node.cv) Object.assign(node.cv, {x: xs[l] - side / 2, y: y - side / 2, w: side, h: side});
           if (node.bias) node.bias.style.height = side + "px";
           if (node.label) {
             const ls = node.label.style;
@@ -506,14 +507,25 @@ PANELS.diagram = {
       }
       return s;
     }
+    /* Draw into node's box of the pictures' canvas (its rounded corners), in the box's own coordinates. */
+    function inBox(node, paint) {
+      const c = node.cv, g = wires.g;
+      g.save();
+      g.beginPath(); g.roundRect(c.x, c.y, c.w, c.h, 5); g.clip();
+      g.translate(c.x, c.y);
+      try { paint(g, c.w, c.h); } finally { g.restore(); }
+    }
     function blit(node, s) {
-      const c = node.cv, g = c.g;
-      g.imageSmoothingEnabled = true; g.imageSmoothingQuality = "low";  // bilinear: smooth, and cheap
-      g.drawImage(s.el, 0, 0, c.w, c.h);
+      inBox(node, (g, w, hh) => {
+        g.imageSmoothingEnabled = true; g.imageSmoothingQuality = "low";  // bilinear: smooth, and cheap
+        g.drawImage(s.el, 0, 0, w, hh);
+      });
     }
     /* A node without a picture (no 2-D plane): a light square; a neuron shows its activation's shape. */
     function blank(node) {
-      const c = node.cv, g = c.g, w = c.w, hh = c.h;
+      inBox(node, (g, w, hh) => activationShape(node, g, w, hh));
+    }
+    function activationShape(node, g, w, hh) {
       g.fillStyle = "#f3f4f7"; g.fillRect(0, 0, w, hh);
       if (node.kind !== "neuron") return;
       const act = String(st.frame.h.network.activation || "").toLowerCase();

@@ -96,6 +96,16 @@ def test_frames_advance_while_playing_stop_on_pause_and_the_canvas_is_sharp(cont
         backing = canvas.evaluate("c => [c.width, c.height]")
         assert css[0] > 100 and backing == [round(css[0] * 2), round(css[1] * 2)], (css, backing)
 
+        # every node's picture is drawn in its box, on the diagram's canvas under the node's element
+        centres = page.locator("[data-testid='neuron'], [data-testid='output']").evaluate_all("""els => {
+          const cv = els[0].closest(".lv-d-stage").querySelector("canvas"), r = cv.getBoundingClientRect();
+          const g = cv.getContext("2d"), k = cv.width / r.width;
+          return els.map(e => { const b = e.getBoundingClientRect();
+            return g.getImageData(Math.round((b.x + b.width / 2 - r.x) * k), Math.round((b.y + b.height / 2 - r.y) * k),
+                                  1, 1).data[3]; });
+        }""")
+        assert len(centres) == 3 + 2 + 1 and all(alpha == 255 for alpha in centres), centres
+
         before = _frames(page)
         page.get_by_role("button", name="Play", exact=True).click()
         t0 = time.monotonic()
