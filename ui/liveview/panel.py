@@ -61,25 +61,27 @@ def show(key: str, snap, engine, dataset, store: dict, *, panels=PANELS, editabl
     def line(snap, playing) -> str:
         return status(snap, playing) if status is not None and url else ""
 
-    def signature(snap, engine, playing):
-        return (snap.step, snap.epoch, snap.status, id(engine), version, hidden_layer, playing, snap.config, url,
-                line(snap, playing))
+    def signature(snap, engine, playing, text):
+        return (snap.step, snap.epoch, snap.status, id(engine), version, hidden_layer, playing, snap.config, url, text)
 
     if feed is not None and cache.get("fed") == url and not feed.page_runs:
         # the view draws this run's frames from the fast path already: a timer tick sends only where to ask (a
         # whole-page run, a click's answer, sends the whole frame: a new setting shows at once, in its status)
         data = keep_frame(source, url)
     else:
-        if cache.get("sig") != signature(snap, engine, playing):
+        text = line(snap, playing)
+        sig = signature(snap, engine, playing, text)
+        if cache.get("sig") != sig:
             cache["frame"] = builder.build(snap, engine, next_id(), playing=playing, hidden_layer=hidden_layer,
-                                           source=source, feed=url, status=line(snap, playing))
-            cache["sig"] = signature(snap, engine, playing)
+                                           source=source, feed=url, status=text)
+            cache["sig"] = sig
         data = cache["frame"]
     if feed is not None:
         def render(snap, trainer, playing: bool) -> bytes:
+            text = line(snap, playing)
             frame = builder.build(snap, trainer.engine, next_id(), playing=playing, hidden_layer=hidden_layer,
-                                  source=source, feed=url, status=line(snap, playing))
-            cache["frame"], cache["sig"], cache["fed"] = frame, signature(snap, trainer.engine, playing), url
+                                  source=source, feed=url, status=text)
+            cache["frame"], cache["sig"], cache["fed"] = frame, signature(snap, trainer.engine, playing, text), url
             return frame
         feed.render = render
         handlers = {**(handlers or {}), "feed": lambda value, token=feed.token: fast.answered(token, value)}
