@@ -319,21 +319,17 @@ PANELS.diagram = {
     function highlight(target) {
       const prev = st.hover;
       if (prev === target) return;
+      // the nodes ringed here; the links' highlight is drawn on the canvas (drawLinks reads st.hover)
       if (prev) {
-        const ls = prev.links ? prev.links : [prev];
-        for (const k of ls) k.g.classList.remove("lv-d-hot");
         if (prev.el) prev.el.classList.remove("lv-d-hot");
         else { prev.a.el.classList.remove("lv-d-end"); prev.b.el.classList.remove("lv-d-end"); }
       }
       st.hover = target;
       if (target) {
-        const ls = target.links ? target.links : [target];
-        for (const k of ls) k.g.classList.add("lv-d-hot");
         if (target.el) target.el.classList.add("lv-d-hot");
         else { target.a.el.classList.add("lv-d-end"); target.b.el.classList.add("lv-d-end"); }
       }
-      stage.classList.toggle("lv-d-focus", !!target);
-      st.dirty = true; ctx.invalidate();  // the links drawn with the highlight
+      st.dirty = true; ctx.invalidate();
     }
 
     function hoverable(node) {
@@ -402,13 +398,12 @@ PANELS.diagram = {
       if (y < 2) y = cy - r.top + 14;
       x = Math.max(2, Math.min(x, r.width - w - 2));
       edit.style.left = x + "px"; edit.style.top = Math.min(y, st.SH - hgt - 2) + "px";
-      link.g.classList.add("lv-d-editing");
-      st.dirty = true; ctx.invalidate();
+      st.dirty = true; ctx.invalidate();  // drawn dashed (drawLinks reads st.editing)
       card.hide();
       input.focus(); input.select();
     }
     function closeEdit() {
-      if (st.editing) { st.editing.g.classList.remove("lv-d-editing"); st.dirty = true; ctx.invalidate(); }
+      if (st.editing) { st.dirty = true; ctx.invalidate(); }
       st.editing = null;
       edit.hidden = true;
     }
