@@ -244,16 +244,16 @@ PANELS.boundary = {
     /* The readout: the value under the mouse, or what a click does in draw mode. */
     function showReadout() {
       const h = st.h;
-      if (!h || !h.plane) { readout.textContent = ""; return; }
+      if (!h || !h.plane) { LV.text(readout, ""); return; }
       const q = st.mouse && toPlane(...st.mouse);
       if (!q) {
-        readout.textContent = st.draw
+        LV.text(readout, st.draw
           ? (isRegression() ? "click: add a point with this value" : "click: add a point of this class") + " · Shift-click: remove the nearest"
-          : "hover the plane to read the output";
-        readout.classList.add("lv-muted");
+          : "hover the plane to read the output");
+        LV.toggle(readout, "lv-muted", true);
         return;
       }
-      readout.classList.remove("lv-muted");
+      LV.toggle(readout, "lv-muted", false);
       const ax = h.plane.axes || ["x1", "x2"];
       let text = `${ax[0]} ${q.x.toFixed(2)}, ${ax[1]} ${q.y.toFixed(2)}: `;
       const f = ctx.focus, thumb = f && st.frame && st.frame.a["thumb_" + f.layer];
@@ -277,14 +277,15 @@ PANELS.boundary = {
           text += `p(${(h.classes || [])[1] ?? "1"}) = ${(u / 255).toFixed(2)}`;
         }
       } else text = text.replace(/: $/, "");
-      readout.textContent = text;
+      LV.text(readout, text);
     }
 
     function buildLegend() {
       const h = st.h, f = ctx.focus && st.focusOk ? ctx.focus : null;
       const kind = h.boundary ? h.boundary.kind : h.task;
-      const key = JSON.stringify([kind, h.classes, h.colours, h.boundary && h.boundary.range, f, st.discrete,
-        h.network && h.network.neuron_scale]);
+      // (what the legend shows only: the neurons' scale while one is focused, the range for regression)
+      const key = JSON.stringify([kind, h.classes, h.colours, kind === "regression" && h.boundary && h.boundary.range, f,
+        st.discrete, f && f.layer > 0 && h.network && h.network.neuron_scale]);
       if (key === st.legendKey) return;
       st.legendKey = key;
       legend.textContent = "";
@@ -319,7 +320,7 @@ PANELS.boundary = {
 
     function buildDraw() {
       const h = st.h;
-      drawRow.hidden = !h.editable || !h.plane;
+      LV.show(drawRow, h.editable && h.plane);
       if (!h.editable && st.draw) setDraw(false);
       const reg = isRegression();
       const key = JSON.stringify([reg, h.classes, h.colours, h.boundary && h.boundary.range]);
@@ -470,24 +471,24 @@ PANELS.boundary = {
       if (!h || !h.plane) return;
       const e = t >= 1 ? 1 : LV.ease(t);
       st.lastT = e;
-      const avail = Math.max(200, Math.min(host.parentElement ? host.parentElement.clientWidth || 9999 : 9999, ctx.width()));
+      const avail = Math.max(200, Math.min(host.parentElement ? ctx.widthOf(host.parentElement) || 9999 : 9999, ctx.width()));
       st.side = Math.max(160, Math.min(boundary_SIDE, avail - boundary_M.l - boundary_M.r));
       c.resize(st.side + boundary_M.l + boundary_M.r, st.side + boundary_M.t + boundary_M.b);
-      host.style.width = c.w + "px";
+      LV.css(host, "width", c.w + "px");
       paintImage(e);
       const f = ctx.focus;
       if (st.focusOk) {
         const names = f.layer === 0 && h.network ? h.network.inputs : null;
         st.focusName = f.layer === 0 ? `input ${names && names[f.unit] !== undefined ? (h.network.features.find(q => q.key === names[f.unit]) || {label: names[f.unit]}).label : f.unit + 1}`
           : `neuron ${f.unit + 1}`;
-        title.textContent = f.layer === 0 ? "Input feature" : "Neuron output";
-        caption.textContent = f.layer === 0 ? `${st.focusName}: its value over the plane`
-          : `neuron ${f.unit + 1} of layer ${f.layer}: its output over the plane`;
-        host.classList.add("lv-focused");
+        LV.text(title, f.layer === 0 ? "Input feature" : "Neuron output");
+        LV.text(caption, f.layer === 0 ? `${st.focusName}: its value over the plane`
+          : `neuron ${f.unit + 1} of layer ${f.layer}: its output over the plane`);
+        LV.toggle(host, "lv-focused", true);
       } else {
-        title.textContent = isRegression() ? "Prediction" : "Decision boundary";
-        caption.textContent = h.boundary ? `${h.boundary.label} over the plane` : "";
-        host.classList.remove("lv-focused");
+        LV.text(title, isRegression() ? "Prediction" : "Decision boundary");
+        LV.text(caption, h.boundary ? `${h.boundary.label} over the plane` : "");
+        LV.toggle(host, "lv-focused", false);
       }
       buildLegend();
       const g = c.g, {L, T, S} = plot(), p = h.plane;

@@ -116,6 +116,12 @@ const LV = {
     if (a >= 1e-3 && a < 1e5) return a >= Math.pow(10, digits) ? String(Math.round(v)) : v.toPrecision(digits);
     return v.toExponential(Math.max(0, digits - 1)).replace("e+", "e");
   },
+  /* Writes that change an element only where the value differs: the same value written again still has the
+     browser recompute styles and layout (and hit-test the page under the mouse), at every frame. */
+  text(el, text) { text = String(text); if (el.textContent !== text) el.textContent = text; },
+  toggle(el, cls, on) { on = !!on; if (el.classList.contains(cls) !== on) el.classList.toggle(cls, on); },
+  show(el, on) { on = !!on; if (el.hidden === on) el.hidden = !on; },
+  css(el, prop, value) { if (el.style[prop] !== value) el.style[prop] = value; },
   /* A new element: attrs {class, text (textContent), testid, anything else as an attribute}. */
   el(tag, attrs, parent) {
     const e = document.createElement(tag);
@@ -188,6 +194,19 @@ function core_build(parent) {
     });
     try { st.ro.observe(root, {box: "device-pixel-content-box"}); } catch (e) { st.ro.observe(root); }
   }
+  // elements' widths as the panels' layouts read them, kept up to date by a ResizeObserver: reading clientWidth
+  // while drawing would have the browser lay the page out again at every frame (a frame's text just changed)
+  st.widths = new Map();
+  if (typeof ResizeObserver !== "undefined") {
+    st.wro = new ResizeObserver(entries => {
+      let changed = false;
+      for (const e of entries) {
+        const w = e.target.clientWidth;
+        if (st.widths.get(e.target) !== w) { st.widths.set(e.target, w); changed = true; }
+      }
+      if (changed) core_invalidateAll(st);
+    });
+  }
   core_instances.add(st);
   core_watchDpr();
   return st;
@@ -205,7 +224,13 @@ function core_ctx(st, name) {
       st.component.setTriggerValue(event, value);
     },
     invalidate() { st.dirty.add(name); st.schedule(); },
-    width() { return st.root.clientWidth || (st.parent.host ? st.parent.host.clientWidth : 0) || 700; },
+    /* el's clientWidth, read once and then kept by a ResizeObserver (a change redraws every panel). */
+    widthOf(el) {
+      if (!st.wro) return el.clientWidth;
+      if (!st.widths.has(el)) { st.widths.set(el, el.clientWidth); st.wro.observe(el); }
+      return st.widths.get(el);
+    },
+    width() { return ctx.widthOf(st.root) || (st.parent.host ? st.parent.host.clientWidth : 0) || 700; },
     frame() { return st.frame; },
     setFocus(f) {
       const same = (a, b) => (a === b) || (a && b && a.layer === b.layer && a.unit === b.unit);
@@ -297,13 +322,25 @@ function core_tick(st, now) {
 /* The run's status line of this frame (the fast path's frames carry it, so that it describes the picture
    drawn): its first part (the state) in bold, as text; none: hidden. */
 function core_status(st, text) {
-  if (typeof text !== "string" || !text) { st.status.replaceChildren(); st.status.hidden = true; st.statusText = ""; return; }
+  if (typeof text !== "string" || !text) {
+    if (st.statusText) { st.status.replaceChildren(); st.statusNodes = null; st.status.hidden = true; st.statusText = ""; }
+    return;
+  }
   if (text === st.statusText) return;
   st.statusText = text;
   const cut = text.indexOf(" | ");
-  const state = LV.el("b", {text: cut < 0 ? text : text.slice(0, cut)});
-  st.status.replaceChildren(state, cut < 0 ? "" : text.slice(cut));
-  st.status.hidden = false;
+  const head = cut < 0 ? text : text.slice(0, cut), tail = cut < 0 ? "" : text.slice(cut);
+  // the line's two text nodes are kept and only their text changes from frame to frame
+  if (!st.statusNodes) {
+    const b = document.createElement("b"), t1 = document.createTextNode(""), t2 = document.createTextNode("");
+    b.appendChild(t1);
+    st.statusNodes = [t1, t2];
+    st.status.replaceChildren(b, t2);
+  }
+  const [t1, t2] = st.statusNodes;
+  if (t1.data !== head) t1.data = head;
+  if (t2.data !== tail) t2.data = tail;
+  LV.show(st.status, true);
 }
 
 /* A new data frame: update the panels, start easing from the previous one. */
@@ -318,16 +355,16 @@ function core_apply(st, frame) {
     if (Number.isFinite(h.step)) st.root.setAttribute("data-step", String(h.step));  // the run's step it shows
   }
   core_status(st, h.status);
-  st.root.classList.toggle("lv-editable", !!h.editable);
+  LV.toggle(st.root, "lv-editable", h.editable);
   const shown = new Set((h.panels || []).filter(n => core_ORDER.includes(n)));
   for (const names of core_ROWS) {
     let any = false;
     for (const n of names) {
       const on = shown.has(n) && !!PANELS[n];
-      st.cells[n].cell.hidden = !on;
+      LV.show(st.cells[n].cell, on);
       any = any || on;
     }
-    st.cells[names[0]].row.hidden = !any;
+    LV.show(st.cells[names[0]].row, any);
   }
   const now = performance.now();
   const interval = st.lastArrival ? now - st.lastArrival : 0;
@@ -411,6 +448,7 @@ function core_destroy(st) {
   st.destroyed = true;
   if (st.raf) cancelAnimationFrame(st.raf);
   if (st.ro) st.ro.disconnect();
+  if (st.wro) st.wro.disconnect();
   for (const p of Object.values(st.panels)) {
     try { if (p.impl && typeof p.impl.destroy === "function") p.impl.destroy(); } catch (e) { console.error(e); }
   }

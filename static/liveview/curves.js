@@ -154,7 +154,7 @@ PANELS.curves = {
     st.row = row; st.empty = empty; st.readout = readout;
 
     function layout() {
-      const W = Math.max(200, host.clientWidth || ctx.width());
+      const W = Math.max(200, ctx.widthOf(host) || ctx.width());
       if (W === st.width) return;
       st.width = W;
       const n = Math.max(st.charts.length, 1);
@@ -331,8 +331,8 @@ PANELS.curves = {
         st.frame = frame;
         st.prepared = prepare(frame, prev && prev.h.curves ? prev : null);
         const blank = st.prepared.x.length === 0;
-        st.empty.style.display = blank ? "" : "none";
-        host.classList.toggle("lv-curves-blank", blank);
+        LV.css(st.empty, "display", blank ? "" : "none");
+        LV.toggle(host, "lv-curves-blank", blank);
         const hv = ctx.shared.curves_hover;
         if (hv) {   // keep the crosshair on the same epoch
           const i = curves_nearest(st.prepared.x, hv.x);

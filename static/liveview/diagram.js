@@ -16,6 +16,7 @@ const diagram_LEFT_MAX = 150;
 const diagram_MIN_H = 300;
 const diagram_MAX_H = 372;
 const diagram_WHITE = "#f8f8f8";
+const diagram_BIAS_X = -3, diagram_BIAS_W = 4;  // a neuron's bias bar: its left edge and width (from the node's)
 const diagram_SVG = "http://www.w3.org/2000/svg";
 
 function diagram_svg(tag, attrs, parent) {
@@ -45,12 +46,40 @@ function diagram_lut(fn) {
 
 /* Fill n×n pixels (Uint32 view of an ImageData, top row first) from n×n values (row 0 = bottom) eased from
    `from` (Float32) to `to` (uint8) by t, coloured by `lut`. */
-function diagram_paint(px, from, to, off, t, n, lut) {
+function diagram_paint(px, from, to, off, t, n, lut, base = 0, stride = n) {
   for (let row = 0; row < n; row++) {
-    let src = off + (n - 1 - row) * n, o = row * n;
+    let src = off + (n - 1 - row) * n, o = base + row * stride;
     if (from) for (let col = 0; col < n; col++, src++, o++) px[o] = lut[(from[src] + (to[src] - from[src]) * t + 0.5) | 0];
     else for (let col = 0; col < n; col++, src++, o++) px[o] = lut[to[src]];
   }
+}
+
+/* The pictures' atlas of a view (st.atlas): tiles of sizes[k]² pixels stacked top to bottom, each inside a
+   1-pixel gutter that repeats its edge (smoothing at a tile's edge then reads its own colours); tops[k] is tile
+   k's first row. Made anew only when the sizes change. */
+function diagram_atlas(st, sizes) {
+  const key = sizes.join(",");
+  if (st.atlas && st.atlas.key === key) return st.atlas;
+  const W = Math.max(0, ...sizes) + 2, tops = [];
+  let H = 0;
+  for (const n of sizes) { tops.push(H + 1); H += n ? n + 2 : 0; }
+  const atlas = st.atlas = {key, W, tops, el: null};
+  if (W > 2 && H > 0) {
+    atlas.el = document.createElement("canvas");
+    atlas.el.width = W; atlas.el.height = H;
+    atlas.g = atlas.el.getContext("2d");
+    atlas.img = atlas.g.createImageData(W, H);
+    atlas.px = new Uint32Array(atlas.img.data.buffer);
+  }
+  return atlas;
+}
+
+/* Repeat the edge of the n×n tile at base (row stride) into the 1-pixel ring around it. */
+function diagram_gutter(px, base, n, stride) {
+  for (let r = 0; r < n; r++) { const o = base + r * stride; px[o - 1] = px[o]; px[o + n] = px[o + n - 1]; }
+  const top = base - 1, bottom = base + (n - 1) * stride - 1;
+  px.copyWithin(top - stride, top, top + n + 2);
+  px.copyWithin(bottom + stride, bottom, bottom + n + 2);
 }
 
 /* The network's shape and everything the DOM depends on: a new key rebuilds the diagram. */
@@ -121,7 +150,7 @@ PANELS.diagram = {
     const st = {
       key: "", W: 0, SH: 0, S: 0, frame: null, te: 1, dirty: true, dpr: 0,
       nodes: [], inputs: [], cols: [], links: [], heads: [], foots: [], labels: [],
-      from: null, to: null, hover: null, editing: null, editText: "", scratch: new Map(), luts: {}, lutKey: "",
+      from: null, to: null, hover: null, editing: null, editText: "", luts: {}, lutKey: "",
       texts: new WeakMap(),
     };
 
@@ -196,11 +225,11 @@ PANELS.diagram = {
           const el = LV.el("div", {class: "lv-d-node lv-d-pic " + (out ? "lv-d-out" : "lv-d-neuron"),
             testid: out ? "output" : "neuron", "data-layer": String(l), "data-unit": String(u)}, layer);
           const cv = {x: 0, y: 0, w: 0, h: 0};
-          const bias = LV.el("span", {class: "lv-d-bias"}, el);
+          const bias = true;  // drawn on the canvas (biasBar)
           let label = null;
           if (out && h.task === "multiclass") label = LV.el("span", {class: "lv-d-label lv-d-label-out",
             text: (h.classes || [])[u] ?? `class ${u}`}, layer);
-          const node = {kind: out ? "output" : "neuron", l, u, el, cv, bias, label, links: [], biasKey: ""};
+          const node = {kind: out ? "output" : "neuron", l, u, el, cv, bias, label, links: []};
           col.push(node); st.nodes.push(node);
           hoverable(node);
         }
@@ -292,7 +321,6 @@ PANELS.diagram = {
           s.left = (xs[l] - side / 2) + "px"; s.top = (y - side / 2) + "px";
           s.width = s.height = side + "px";
           if (node.cv) Object.assign(node.cv, {x: xs[l] - side / 2, y: y - side / 2, w: side, h: side});
-          if (node.bias) node.bias.style.height = side + "px";
           if (node.label) {
             const ls = node.label.style;
             ls.top = y + "px";
@@ -334,6 +362,7 @@ PANELS.diagram = {
 
     function hoverable(node) {
       node.el.addEventListener("mouseenter", () => {
+        nodeTitle(node);  // written when wanted, not with every frame (a frame then changes no element)
         highlight(node);
         ctx.setFocus(node.kind === "output" ? null : {layer: node.l, unit: node.u});
       });
@@ -461,22 +490,26 @@ PANELS.diagram = {
         && same(f.out, to.out);
     }
 
+    /* A node's tooltip: its name and bias in the frame shown. */
+    function nodeTitle(node) {
+      if (node.kind === "input" || !node.bias || !st.to) return;
+      const b = st.to.b[node.l - 1][node.u];
+      const text = `${unitName(node.l, node.u)}\nbias ${LV.fmt(b)}` + (node.kind === "neuron" ? "\n(hover: shown large on the plane)" : "");
+      if (node.el.title !== text) node.el.title = text;
+    }
+
     function texts(h) {
       const net = h.network, L = net.sizes.length, d = h.diverging || {};
       setText(summary, `${L - 2} hidden layer${L - 2 === 1 ? "" : "s"}`);
       setText(activation, `activation: ${net.activation}`);
       const pos = d.pos || "#4e79a7", neg = d.neg || "#f28e2b";
-      swPos.style.background = pos; swNeg.style.background = neg;
+      if (pos !== st.pos) swPos.style.background = pos;
+      if (neg !== st.neg) swNeg.style.background = neg;
       const L2 = L - 2;
       setText(more, (h.plane && L2 > 0 ? ` · pictures: each neuron's output over the plane (−${LV.fmt(net.neuron_scale)} … +${LV.fmt(net.neuron_scale)})` : "")
         + " · bar at a neuron's left = its bias"
         + (h.editable ? ` · ${h.plane && L2 > 0 ? "hover a neuron to see it large, " : ""}click a link to type its weight` : ""));
-      const to = st.to;
-      for (const node of st.nodes) {
-        if (node.kind === "input" || !node.bias) continue;
-        const b = to.b[node.l - 1][node.u];
-        node.el.title = `${unitName(node.l, node.u)}\nbias ${LV.fmt(b)}` + (node.kind === "neuron" ? "\n(hover: shown large on the plane)" : "");
-      }
+      if (st.hover && st.hover.el) nodeTitle(st.hover);
       const lutKey = [d.neg, d.zero, d.pos, (h.colours || []).join(","), h.task].join("|");
       if (lutKey !== st.lutKey) {
         st.lutKey = lutKey;
@@ -490,18 +523,6 @@ PANELS.diagram = {
     }
 
     /* ---------------------------------------------------------------- drawing */
-    function scratch(n) {
-      let s = st.scratch.get(n);
-      if (!s) {
-        const el = document.createElement("canvas");
-        el.width = el.height = n;
-        const g = el.getContext("2d");
-        const img = g.createImageData(n, n);
-        s = {el, g, img, px: new Uint32Array(img.data.buffer)};
-        st.scratch.set(n, s);
-      }
-      return s;
-    }
     /* Draw into node's box of the pictures' canvas (its rounded corners), in the box's own coordinates. */
     function inBox(node, paint) {
       const c = node.cv, g = wires.g;
@@ -510,11 +531,20 @@ PANELS.diagram = {
       g.translate(c.x, c.y);
       try { paint(g, c.w, c.h); } finally { g.restore(); }
     }
-    function blit(node, s) {
+    function blit(node, atlas, top, n) {
       inBox(node, (g, w, hh) => {
         g.imageSmoothingEnabled = true; g.imageSmoothingQuality = "low";  // bilinear: smooth, and cheap
-        g.drawImage(s.el, 0, 0, w, hh);
+        g.drawImage(atlas.el, 1, top, n, n, 0, 0, w, hh);
       });
+    }
+    /* A neuron's bias: a bar along its left edge, its height by |b| (of the largest shown), its colour by sign,
+       ringed in white; drawn on the canvas, so a frame changes no element. */
+    function biasBar(node, r, col) {
+      const c = node.cv, g = wires.g, x = c.x + diagram_BIAS_X, hh = c.h * r, y = c.y + (c.h - hh) / 2;
+      g.fillStyle = "#ffffff";
+      g.beginPath(); g.roundRect(x - 1, y - 1, diagram_BIAS_W + 2, hh + 2, 3); g.fill();
+      g.fillStyle = col;
+      g.beginPath(); g.roundRect(x, y, diagram_BIAS_W, hh, 2); g.fill();
     }
     /* A node without a picture (no 2-D plane): a light square; a neuron shows its activation's shape. */
     function blank(node) {
@@ -573,46 +603,48 @@ PANELS.diagram = {
     function draw(te) {
       const to = st.to, from = st.from, h = st.frame.h;
       drawLinks(te);
-      // pictures and biases
-      const T = to.T, maxB = from.maxB + (to.maxB - from.maxB) * te, invB = maxB > 0 ? 1 / maxB : 0;
-      const sT = T ? scratch(T) : null;
+      // pictures and biases: every picture goes into one atlas, handed to the canvas once (one copy per frame,
+      // not one per node), and each node's box is drawn from its tile
+      const T = to.T, R = to.R, maxB = from.maxB + (to.maxB - from.maxB) * te, invB = maxB > 0 ? 1 / maxB : 0;
+      const outs = st.cols[st.cols.length - 1], jobs = [];
       for (const node of st.nodes) {
-        if (node.kind === "output") continue;
-        if (node.cv) {
+        if (!node.cv) continue;
+        if (node.kind === "output") {
+          if (to.cls && R && h.task === "multiclass") {
+            const lut = st.luts.cls[node.u] || st.luts.out, cls = to.cls, conf = to.conf, u = node.u;
+            jobs.push({node, n: R, paint(px, base, stride) {
+              for (let row = 0; row < R; row++) {
+                let src = (R - 1 - row) * R, o = base + row * stride;
+                for (let col = 0; col < R; col++, src++, o++) px[o] = lut[cls[src] === u ? conf[src] : 0];
+              }
+            }});
+          } else if (to.out && R && outs.length === 1) {
+            jobs.push({node, n: R, paint: (px, base, stride) =>
+              diagram_paint(px, te < 1 ? from.out : null, to.out, 0, te, R, st.luts.out, base, stride)});
+          } else jobs.push({node, n: 0});
+        } else {
           const th = to.th[node.l];
-          if (th && sT) {
-            diagram_paint(sT.px, te < 1 ? from.th[node.l] : null, th, node.u * T * T, te, T, st.luts.div);
-            sT.g.putImageData(sT.img, 0, 0);
-            blit(node, sT);
-          } else blank(node);
+          jobs.push(th && T ? {node, n: T, paint: (px, base, stride) =>
+            diagram_paint(px, te < 1 ? from.th[node.l] : null, th, node.u * T * T, te, T, st.luts.div, base, stride)}
+            : {node, n: 0});
         }
-        if (node.bias) {
+      }
+      const atlas = diagram_atlas(st, jobs.map(j => j.n));
+      jobs.forEach((j, k) => {
+        if (!j.n) return;
+        const base = atlas.tops[k] * atlas.W + 1;
+        j.paint(atlas.px, base, atlas.W);
+        diagram_gutter(atlas.px, base, j.n, atlas.W);
+      });
+      if (atlas.el) atlas.g.putImageData(atlas.img, 0, 0);
+      jobs.forEach((j, k) => {
+        const node = j.node;
+        if (j.n) blit(node, atlas, atlas.tops[k], j.n); else blank(node);
+        if (node.bias && node.kind !== "output") {
           const f = from.b[node.l - 1][node.u], b = f + (to.b[node.l - 1][node.u] - f) * te;
-          const key = `scaleY(${Math.max(0.06, Math.min(1, Math.abs(b) * invB)).toFixed(3)})|${b >= 0 ? st.pos : st.neg}`;
-          if (key !== node.biasKey) {
-            const [tr, bg] = key.split("|");
-            node.biasKey = key; node.bias.style.transform = tr; node.bias.style.background = bg;
-          }
+          biasBar(node, Math.max(0.06, Math.min(1, Math.abs(b) * invB)), b >= 0 ? st.pos : st.neg);
         }
-      }
-      // the output: the network's answer over the plane (per class for several classes)
-      const R = to.R, outs = st.cols[st.cols.length - 1];
-      const sR = R ? scratch(R) : null;
-      for (const node of outs) {
-        if (to.cls && sR && h.task === "multiclass") {
-          const px = sR.px, lut = st.luts.cls[node.u] || st.luts.out, cls = to.cls, conf = to.conf, u = node.u;
-          for (let row = 0; row < R; row++) {
-            let src = (R - 1 - row) * R, o = row * R;
-            for (let col = 0; col < R; col++, src++, o++) px[o] = lut[cls[src] === u ? conf[src] : 0];
-          }
-          sR.g.putImageData(sR.img, 0, 0);
-          blit(node, sR);
-        } else if (to.out && sR && outs.length === 1) {
-          diagram_paint(sR.px, te < 1 ? from.out : null, to.out, 0, te, R, st.luts.out);
-          sR.g.putImageData(sR.img, 0, 0);
-          blit(node, sR);
-        } else blank(node);
-      }
+      });
     }
 
     return {
@@ -647,7 +679,7 @@ PANELS.diagram = {
       render(t) {
         if (!st.frame || !st.frame.h.network || !st.to) return;
         // the width comes from a ResizeObserver: reading it here would force a layout in every animation frame
-        if (!st.Wseen) st.Wseen = Math.round(host.clientWidth || ctx.width());
+        if (!st.Wseen) st.Wseen = Math.round(ctx.widthOf(host) || ctx.width());
         const W = st.Wseen;
         if (W > 0 && W !== st.W) layout(W);
         const dpr = Math.max(1, window.devicePixelRatio || 1);

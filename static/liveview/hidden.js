@@ -54,7 +54,8 @@ PANELS.hidden = {
       }
       if (st.pendingLayer !== null && (hd.layer === st.pendingLayer || performance.now() - st.pendingAt > 3000
           || !hd.layers.includes(st.pendingLayer))) st.pendingLayer = null;
-      sel.value = String(st.pendingLayer !== null ? st.pendingLayer : hd.layer);
+      const want = String(st.pendingLayer !== null ? st.pendingLayer : hd.layer);
+      if (sel.value !== want) sel.value = want;
     }
 
     function render(t) {
@@ -64,7 +65,7 @@ PANELS.hidden = {
       st.lastT = e;
       const side = Math.max(180, Math.min(hidden_SIZE, ctx.width()));
       c.resize(side, side);
-      host.style.width = side + "px";
+      LV.css(host, "width", side + "px");
       const g = c.g, W = c.w, H = c.h;
       g.setTransform(c.dpr, 0, 0, c.dpr, 0, 0);
       g.clearRect(0, 0, W, H);
@@ -162,9 +163,9 @@ PANELS.hidden = {
         layerSelect(hd);
         const what = hd.basis === "pca" ? "first two principal components" : "its two units";
         const units = h.network && h.network.sizes ? h.network.sizes[hd.layer] : null;
-        caption.textContent = hd.basis === "pca"
+        LV.text(caption, hd.basis === "pca"
           ? `How layer ${hd.layer} bends the input plane (${what}${units ? ` of its ${units} units` : ""})`
-          : `How layer ${hd.layer} bends the input plane (${units === 1 ? "its one unit" : what})`;
+          : `How layer ${hd.layer} bends the input plane (${units === 1 ? "its one unit" : what})`);
       },
       render,
     };

@@ -196,7 +196,7 @@ PANELS.histograms = {
     }
 
     function layout() {
-      const W = Math.max(200, host.clientWidth || ctx.width());
+      const W = Math.max(200, ctx.widthOf(host) || ctx.width());
       if (W === st.width) return false;
       st.width = W;
       const n = Math.max(st.layers.length, 1);
@@ -457,7 +457,7 @@ PANELS.histograms = {
         st.key = key; st.dirty = false;
         const [r0, r1] = shownRows();
         const has = r1 > r0;
-        empty.style.display = has ? "none" : "";
+        LV.css(empty, "display", has ? "none" : "");
         st.layers.forEach((layer, i) => drawBase(layer, hist_layerData(st.frame, st.kind, i, r0, r1)));
         overlayAll();
       }

@@ -325,3 +325,90 @@ def test_frames_that_come_fast_are_drawn_once_each(context, tmp_path):
     # each frame drawn: at least once per two frames (two may arrive within one animation frame on a busy
     # machine), and at most once per frame (plus one for the frame the window began in)
     assert frames / 2 <= drawn <= frames + 1, (frames, drawn)
+
+
+# Each node's box on the diagram's canvas, read in the page: [layer, unit, kind, [[r, g, b] at each fraction
+# pair of the box], [r, g, b] two CSS pixels left of the box at its middle (where a neuron's bias bar is)].
+NODE_SAMPLES_JS = """([fracs]) => {
+  const find = r => { const e = r.querySelector(".lv-d-stage"); if (e) return e;
+    for (const h of r.querySelectorAll("*")) if (h.shadowRoot) { const x = find(h.shadowRoot); if (x) return x; }
+    return null; };
+  const stage = find(document), cv = stage.querySelector("canvas"), r = cv.getBoundingClientRect();
+  const g = cv.getContext("2d"), k = cv.width / r.width;
+  const at = (x, y) => [...g.getImageData(Math.floor((x - r.x) * k), Math.floor((y - r.y) * k), 1, 1).data.slice(0, 3)];
+  return [...stage.querySelectorAll("[data-testid='neuron'], [data-testid='output']")].map(e => {
+    const b = e.getBoundingClientRect();
+    return [+e.dataset.layer, +e.dataset.unit, e.dataset.testid,
+            fracs.map(([fx, fy]) => at(b.x + fx * b.width, b.y + fy * b.height)), at(b.x - 2, b.y + b.height / 2)];
+  });
+}"""
+
+
+def _ranks(v: np.ndarray) -> np.ndarray:
+    return np.argsort(np.argsort(v, kind="stable"), kind="stable").astype(float)
+
+
+def test_each_node_draws_its_own_picture_and_bias_on_the_diagrams_canvas(context, tmp_path):
+    """The nodes' pictures reach the diagram's canvas through one atlas of tiles: each node's box shows its own
+    neuron's output over the plane (not a neighbour's tile, not shifted), and left of each hidden neuron's box
+    its bias bar has the colour of the bias's sign."""
+    require_browser()
+    import base64
+    import json
+
+    from ui.liveview import harness, sources
+    from ui.liveview.payload import decode, demo_frames
+
+    frames = demo_frames("binary", (4, 3), count=4, steps=80)
+    js, css = sources()
+    page_file = tmp_path / "nodes.html"
+    page_file.write_text(harness.PAGE % {"css": json.dumps(css), "js": json.dumps(js), "ms": 10_000_000,
+                                         "frames": json.dumps([base64.b64encode(f).decode() for f in frames]),
+                                         "width": 1100}, encoding="utf-8")
+    header, arrays = decode(frames[-1])
+    # texel centres of the tiles, as fractions of a box: 6 x 6 of them
+    n = arrays["thumb_1"].shape[-1]
+    cols = [round((i + 0.5) * n / 6 - 0.5) for i in range(6)]
+    fracs = [((c + 0.5) / n, (r + 0.5) / n) for r in cols for c in cols]
+    page = context.new_page()
+    try:
+        page.goto(page_file.as_uri())
+        page.wait_for_function("() => window.__lv && window.__lv.count >= 1", timeout=30_000)
+        page.evaluate(f"() => {{ window.__lv.pause(); window.__lv.show({len(frames) - 1}); }}")
+        page.wait_for_timeout(800)  # eased in (at most 250 ms) and drawn
+        nodes = page.evaluate(NODE_SAMPLES_JS, [fracs])
+    finally:
+        page.close()
+
+    # every tile the atlas holds, as it is laid on screen (its row 0 at the top: the plane's highest y)
+    tiles = {(l, u): arrays[f"thumb_{l}"][u] for l in (1, 2) for u in range(arrays[f"thumb_{l}"].shape[0])}
+    tiles[(3, 0)] = arrays["boundary"].reshape(int(np.sqrt(arrays["boundary"].size)), -1)
+
+    def texels(tile: np.ndarray) -> np.ndarray:
+        m = tile.shape[0]
+        return np.array([tile[m - 1 - int(fy * m), int(fx * m)] for fx, fy in fracs], float)
+
+    # the colour scales are monotonic in the value (blue minus red rises or falls with it), so a box that shows
+    # a tile ranks its pixels as the tile ranks its values: a rank correlation near +-1 with its own tile, and
+    # below that with any other tile; the slack below 1 is for ties of uint8 values and sampling between texels
+    assert len(nodes) == 4 + 3 + 1, nodes
+    checked = 0
+    for layer, unit, kind, samples, bias_px in nodes:
+        own = (layer, unit) if kind == "neuron" else (3, 0)
+        if np.ptp(texels(tiles[own])) < 8:  # a nearly flat picture ranks by noise: nothing to tell apart
+            continue
+        rgb = np.array(samples, float)
+        shown = _ranks(rgb[:, 2] - rgb[:, 0])
+        rho = {key: abs(np.corrcoef(shown, _ranks(texels(t)))[0, 1]) for key, t in tiles.items()
+               if np.ptp(texels(t)) >= 8}
+        best = max(rho, key=rho.get)
+        assert best == own and rho[own] > 0.8, (kind, layer, unit, rho)
+        checked += 1
+        if kind == "neuron":
+            b = float(arrays[f"b_{layer - 1}"][unit])
+            d = header["diverging"]
+            want, other = (d["pos"], d["neg"]) if b >= 0 else (d["neg"], d["pos"])
+            hexrgb = lambda s: np.array([int(s[i:i + 2], 16) for i in (1, 3, 5)], float)  # noqa: E731
+            px = np.array(bias_px, float)
+            assert np.abs(px - hexrgb(want)).sum() < np.abs(px - hexrgb(other)).sum(), (layer, unit, b, bias_px)
+    assert checked >= 5, f"only {checked} of {len(nodes)} pictures had enough contrast to check"
