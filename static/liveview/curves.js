@@ -318,7 +318,7 @@ PANELS.curves = {
       layout();
       st.charts.forEach((ch, k) => { if (p.series[k]) drawChart(ch, p.series[k], p, st.t); });
       const text = readoutText();
-      if (st.readout.textContent !== text) st.readout.textContent = text;
+      LV.text(st.readout, text);
     }
 
     return {

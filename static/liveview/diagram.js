@@ -151,7 +151,6 @@ PANELS.diagram = {
       key: "", W: 0, SH: 0, S: 0, frame: null, te: 1, dirty: true, dpr: 0,
       nodes: [], inputs: [], cols: [], links: [], heads: [], foots: [], labels: [],
       from: null, to: null, hover: null, editing: null, editText: "", luts: {}, lutKey: "",
-      texts: new WeakMap(),
     };
 
     if (typeof ResizeObserver !== "undefined") {
@@ -162,7 +161,6 @@ PANELS.diagram = {
       st.ro.observe(host);
     }
 
-    const setText = (el, text) => { if (st.texts.get(el) !== text) { st.texts.set(el, text); el.textContent = text; } };
     const setAttr = (el, name, v) => { if (el.getAttribute(name) !== v) el.setAttribute(name, v); };
 
     /* ---------------------------------------------------------------- names */
@@ -225,11 +223,10 @@ PANELS.diagram = {
           const el = LV.el("div", {class: "lv-d-node lv-d-pic " + (out ? "lv-d-out" : "lv-d-neuron"),
             testid: out ? "output" : "neuron", "data-layer": String(l), "data-unit": String(u)}, layer);
           const cv = {x: 0, y: 0, w: 0, h: 0};
-          const bias = true;  // drawn on the canvas (biasBar)
           let label = null;
           if (out && h.task === "multiclass") label = LV.el("span", {class: "lv-d-label lv-d-label-out",
             text: (h.classes || [])[u] ?? `class ${u}`}, layer);
-          const node = {kind: out ? "output" : "neuron", l, u, el, cv, bias, label, links: []};
+          const node = {kind: out ? "output" : "neuron", l, u, el, cv, label, links: []};
           col.push(node); st.nodes.push(node);
           hoverable(node);
         }
@@ -492,7 +489,7 @@ PANELS.diagram = {
 
     /* A node's tooltip: its name and bias in the frame shown. */
     function nodeTitle(node) {
-      if (node.kind === "input" || !node.bias || !st.to) return;
+      if (node.kind === "input" || !st.to) return;
       const b = st.to.b[node.l - 1][node.u];
       const text = `${unitName(node.l, node.u)}\nbias ${LV.fmt(b)}` + (node.kind === "neuron" ? "\n(hover: shown large on the plane)" : "");
       if (node.el.title !== text) node.el.title = text;
@@ -500,13 +497,13 @@ PANELS.diagram = {
 
     function texts(h) {
       const net = h.network, L = net.sizes.length, d = h.diverging || {};
-      setText(summary, `${L - 2} hidden layer${L - 2 === 1 ? "" : "s"}`);
-      setText(activation, `activation: ${net.activation}`);
+      LV.text(summary, `${L - 2} hidden layer${L - 2 === 1 ? "" : "s"}`);
+      LV.text(activation, `activation: ${net.activation}`);
       const pos = d.pos || "#4e79a7", neg = d.neg || "#f28e2b";
       if (pos !== st.pos) swPos.style.background = pos;
       if (neg !== st.neg) swNeg.style.background = neg;
       const L2 = L - 2;
-      setText(more, (h.plane && L2 > 0 ? ` · pictures: each neuron's output over the plane (−${LV.fmt(net.neuron_scale)} … +${LV.fmt(net.neuron_scale)})` : "")
+      LV.text(more, (h.plane && L2 > 0 ? ` · pictures: each neuron's output over the plane (−${LV.fmt(net.neuron_scale)} … +${LV.fmt(net.neuron_scale)})` : "")
         + " · bar at a neuron's left = its bias"
         + (h.editable ? ` · ${h.plane && L2 > 0 ? "hover a neuron to see it large, " : ""}click a link to type its weight` : ""));
       if (st.hover && st.hover.el) nodeTitle(st.hover);
@@ -640,7 +637,7 @@ PANELS.diagram = {
       jobs.forEach((j, k) => {
         const node = j.node;
         if (j.n) blit(node, atlas, atlas.tops[k], j.n); else blank(node);
-        if (node.bias && node.kind !== "output") {
+        if (node.kind === "neuron") {  // its bias bar (an output's bias is in its tooltip)
           const f = from.b[node.l - 1][node.u], b = f + (to.b[node.l - 1][node.u] - f) * te;
           biasBar(node, Math.max(0.06, Math.min(1, Math.abs(b) * invB)), b >= 0 ? st.pos : st.neg);
         }

@@ -446,7 +446,7 @@ PANELS.histograms = {
         }
       }
       const text = readoutText();
-      if (readout.textContent !== text) readout.textContent = text;
+      LV.text(readout, text);
     }
 
     function draw() {
