@@ -6,8 +6,12 @@ session's run by an unguessable token, trains one slice in a worker thread (neve
 through the same gate and limits as the script (``ui.session.gate``), builds the frame with the view's own
 FrameBuilder and answers with its bytes. Having answered, it starts the next frame at once (one frame ahead,
 ``Ahead``): the run trains while the browser takes in and draws this one, and the next request finds its frame
-ready instead of waiting a slice for it. Script reruns then happen only for clicks and changes of state, and on a
-slow timer (SLOW_TICK_SECONDS) for the gate's notices, so clicks are answered at once. The run's status line
+ready instead of waiting a slice for it. At the "max" speed a frame made ahead keeps training past its slice
+until just before its request is expected (``until_asked``: the browser asks at least about as long after a frame
+was sent as it did for three in four of the last ones, ``Feed.expected``, less the time a frame takes to build),
+so the run does not stand still while the browser is still busy drawing, and the frame is ready when asked.
+Script reruns then happen only for clicks and changes of state, and on a slow timer (SLOW_TICK_SECONDS) for the
+gate's notices, so clicks are answered at once. The run's status line
 comes with each frame (the view shows it: it always describes the picture drawn), not with the script's ticks.
 
 A closed tab stops its work: its requests stop with it (a slice is trained only for a request, or for the one
@@ -32,6 +36,7 @@ import secrets
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
@@ -43,6 +48,9 @@ PAGE_RUN_WAIT_SECONDS = 1.0  # a frame waits at most this long for a whole-page 
 GZIP_LEVEL = 1           # frames compress to ~40% at level 1; higher levels cost far more for little
 WORKERS = 4              # threads that train and build frames for the route, for all sessions together
 AHEAD_FRESH_SECONDS = 1.0  # a frame made ahead and not asked for within this long is dropped (a new one is made)
+CHUNK_SECONDS = 0.004    # a frame made ahead trains past its slice in chunks this long, looking up between them
+EMA = 0.3                # weight of the newest build time in the feed's running mean of them
+ASK_DELAYS = 16          # the feed's last ask delays kept (the delay expected is their lower quartile)
 
 # token -> feed, every session of this process; weak: a browser session's namespace holds its feeds
 # (``space()["live_feeds"]``), and the session's release hook (``state._free``) drops them, which ends their tokens
@@ -71,6 +79,16 @@ class Feed:
         self.page_runs_begun = 0        # ... and begun so far (a frame made ahead of one is not sent)
         self.begun_trained = 0          # page_runs_begun when the last slice began
         self.ahead: Ahead | None = None  # the next frame, being made (or made) before the browser asks for it
+        self.asked = threading.Event()  # the browser asked for the frame being made ahead (set by the route)
+        self.ask_delays: deque[float] = deque(maxlen=ASK_DELAYS)  # seconds from a frame sent to the next request
+        self.build_seconds = 0.0        # running mean: seconds to build (and compress) a frame
+        self.ready_by = 0.0             # the frame being made ahead trains until then (monotonic), at most
+
+    def expected(self) -> float:
+        """How long after a frame is sent the browser is expected to ask for the next one, at least: the lower
+        quartile of the last ASK_DELAYS delays (0 before any)."""
+        delays = sorted(self.ask_delays)
+        return delays[len(delays) // 4] if delays else 0.0
 
     @property
     def url(self) -> str:
@@ -79,11 +97,13 @@ class Feed:
 
 class Answer(NamedTuple):
     """What the route makes for a request: HTTP status and body, the run's step the frame shows, and how many
-    whole-page runs of the session had begun when its slice began (``Feed.page_runs_begun``)."""
+    whole-page runs of the session had begun when its slice began (``Feed.page_runs_begun``), and when its frame
+    began to be built (monotonic; its training was over)."""
     status: int
     body: bytes
     step: int | None = None
     begun: int = 0
+    building: float = 0.0
 
 
 class Ahead:
@@ -94,7 +114,9 @@ class Ahead:
         session = feed.session
         self.trainer, self.zipped, self.started = session.trainer, zipped, time.monotonic()
         self.step = self.trainer.step if self.trainer is not None else None
-        self.future = _executor().submit(_answer, feed, drawing, zipped)
+        feed.asked.clear()
+        feed.ready_by = self.started + feed.expected() - 1.5 * feed.build_seconds - CHUNK_SECONDS
+        self.future = _executor().submit(_answer, feed, drawing, zipped, True)
 
     def current(self, feed: Feed, zipped: bool) -> bool:
         """Whether the frame made is still the run's next one: the same run, playing, trained by nobody else
@@ -263,12 +285,16 @@ def slice_seconds(active: int, drawing: float) -> float:
     return min(max(train, drawing * train / frame), MAX_SLICES * train)
 
 
-def produce(feed: Feed, drawing: float = 0.0) -> Answer:
+def produce(feed: Feed, drawing: float = 0.0, until_asked: bool = False) -> Answer:
     """``feed``'s next frame: train a slice through the gate (``slice_seconds`` of the browser's ``drawing``
-    time), then build the frame. Runs in a worker thread."""
-    from nncore.limits import training_slots
+    time), then build the frame. ``until_asked`` (a frame made ahead): at the "max" speed, while no more sessions
+    train than the server has cores, go on training after the slice until the time its request is expected,
+    less its building (``Feed.ready_by``), or sooner where the browser asks for it (``Feed.asked``), a click is
+    answered, the run stops or its time is used up; at most MAX_SLICES of the timer's slices in all. Runs in a
+    worker thread."""
+    from nncore.limits import load_limits, training_slots
     from ui.session import gate
-    from ui.session.live import FULL_RUN_SLICE_SECONDS, SPEEDS, metered
+    from ui.session.live import CORES, FULL_RUN_SLICE_SECONDS, SPEEDS, metered, pace
 
     waited = time.monotonic() + PAGE_RUN_WAIT_SECONDS
     while feed.page_runs > 0 and time.monotonic() < waited:  # a click is being answered: it goes first
@@ -281,16 +307,28 @@ def produce(feed: Feed, drawing: float = 0.0) -> Answer:
             return Answer(409, b"not playing")
         if gate.grant(session, feed.session_id) != "ok":  # out of time or queued: the script's gate says so
             return Answer(409, b"not training now")
-        seconds = slice_seconds(training_slots().busy, drawing)
+        active = training_slots().busy
+        seconds = slice_seconds(active, drawing)
         if begun != feed.begun_trained:  # the first frame after a click: its answer shows sooner (as the page's)
             seconds = min(seconds, FULL_RUN_SLICE_SECONDS)
         feed.begun_trained = begun
-        snap = metered(session, lambda steps, seconds: trainer.run(steps=steps) if steps else
-                       trainer.run(seconds=seconds), SPEEDS.get(feed.speed), seconds)
-        session.snapshot = snap
+        steps = SPEEDS.get(feed.speed)
+
+        def train(steps, seconds):
+            return trainer.advance(steps=steps) if steps else trainer.advance(seconds=seconds)
+        started = time.monotonic()
+        metered(session, train, steps, seconds)
+        if until_asked and steps is None and active <= CORES:
+            until = min(feed.ready_by, started + MAX_SLICES * pace(active)[1])
+            limit = load_limits().max_run_seconds
+            while (not feed.asked.is_set() and not feed.page_runs and session.playing and trainer.running
+                   and session.trained_seconds < limit and time.monotonic() < until):
+                metered(session, train, None, CHUNK_SECONDS)
+        building = time.monotonic()
+        snap = session.snapshot = trainer.snapshot()
         if not trainer.running:  # finished, diverged or stopped early: this frame says so, the script follows
             training_slots().release(feed.session_id)
-        return Answer(200, render(snap, trainer, session.playing and trainer.running), trainer.step, begun)
+        return Answer(200, render(snap, trainer, session.playing and trainer.running), trainer.step, begun, building)
 
 
 async def frame_endpoint(request):
@@ -308,11 +346,13 @@ async def frame_endpoint(request):
     if feed.in_flight:  # one request at a time per view (the event loop is one thread: no race here)
         return Response(b"busy", status_code=409, headers=headers, media_type="text/plain")
     feed.in_flight = True
+    feed.asked.set()  # a frame being made ahead is built now, from the run as it is
     try:
         drawing = _seconds(request.query_params.get("d"))
         zipped = "gzip" in request.headers.get("accept-encoding", "")
         ahead, feed.ahead, answer = feed.ahead, None, None
         if ahead is not None:
+            feed.ask_delays.append(min(time.monotonic() - ahead.started, AHEAD_FRESH_SECONDS))
             with contextlib.suppress(Exception):  # a failed frame made ahead is made again below
                 await asyncio.wrap_future(ahead.future)
             if ahead.current(feed, zipped):
@@ -337,14 +377,21 @@ async def frame_endpoint(request):
     return Response(body, status_code=status, headers=headers, media_type="application/octet-stream")
 
 
-def _answer(feed: Feed, drawing: float, zipped: bool) -> Answer:
+def _answer(feed: Feed, drawing: float, zipped: bool, until_asked: bool = False) -> Answer:
     """``produce``, its frame gzipped at GZIP_LEVEL when the browser takes gzip (in the worker thread: the
     server's own compression runs at level 9 on the event loop, ~4 times the time for a frame ~5% smaller),
     with what ``produce`` says of it."""
-    answer = produce(feed, drawing)
+    answer = produce(feed, drawing, until_asked)
     if answer.status == 200 and zipped:
         answer = answer._replace(body=gzip.compress(answer.body, compresslevel=GZIP_LEVEL, mtime=0))
+    if answer.status == 200:
+        feed.build_seconds = _mean(feed.build_seconds, time.monotonic() - answer.building)
     return answer
+
+
+def _mean(mean: float, value: float) -> float:
+    """A running mean with the newest value weighted EMA (the first value stands alone)."""
+    return value if mean == 0.0 else (1 - EMA) * mean + EMA * value
 
 
 def _seconds(ms: str | None) -> float:

@@ -12,7 +12,7 @@ import pytest
 from starlette.requests import Request
 
 from nncore import limits
-from nncore.config import DataConfig, ModelConfig, RunConfig
+from nncore.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from nncore.train.trainer import Trainer
 from ui.liveview import fast
 from ui.liveview.payload import FrameBuilder, decode
@@ -38,17 +38,18 @@ def produced(monkeypatch):
     """Every frame the route makes (the one a request waits for and the ones made ahead): the steps they show."""
     made, real = [], fast.produce
 
-    def produce(feed, drawing=0.0):
-        answer = real(feed, drawing)
+    def produce(feed, drawing=0.0, until_asked=False):
+        answer = real(feed, drawing, until_asked)
         made.append(answer[2])
         return answer
     monkeypatch.setattr(fast, "produce", produce)
     return made
 
 
-def _feed(playing: bool = True) -> fast.Feed:
+def _feed(playing: bool = True, epochs: int = 1000) -> fast.Feed:
     """A playing Playground run with its feed registered, frames built as the live view builds them."""
-    trainer = Trainer(RunConfig(data=DataConfig(n_points=120), model=ModelConfig(hidden=(3,))))
+    trainer = Trainer(RunConfig(data=DataConfig(n_points=120), model=ModelConfig(hidden=(3,)),
+                                train=TrainConfig(epochs=epochs)))
     session = state.RunSession(page="playground", trainer=trainer, playing=playing)
     feed = fast.Feed(session, "tab-1")
     builder, ids = FrameBuilder(trainer.dataset, editable=True), iter(range(1, 10_000))
@@ -125,8 +126,7 @@ def test_a_request_in_flight_or_a_finished_run(slots, no_ahead):
 def test_the_last_frame_of_a_run_that_finishes_says_it_stopped(slots, no_ahead, monkeypatch):
     feed = _feed()
     trainer = feed.session.trainer
-    monkeypatch.setattr(trainer, "run", lambda steps=None, seconds=None: (setattr(trainer, "status", "done"),
-                                                                          trainer.snapshot())[1])
+    monkeypatch.setattr(trainer, "advance", lambda steps=None, seconds=None: setattr(trainer, "status", "done"))
     header = decode(_get(feed.token).body)[0]
     assert header["playing"] is False and "feed" not in header  # the view stops asking and reruns the page
     assert slots.busy == 0  # its slot is given back at once
@@ -274,3 +274,69 @@ def test_the_first_slice_after_a_click_is_short_so_its_answer_shows_soon(slots, 
     _get(feed.token)
     _get(feed.token)
     assert asked == [0.05, min(0.05, live.FULL_RUN_SLICE_SECONDS), 0.05]
+
+
+def _trained_ahead(feed: fast.Feed, stop=None, ready_in: float = 100.0) -> float:
+    """Seconds of training a frame made ahead got (the session's meter), its request expected in ``ready_in``
+    seconds, with ``stop()`` called 0.1 s in."""
+    import threading
+    import time
+
+    session = feed.session
+    before = session.trained_seconds
+    feed.ready_by = time.monotonic() + ready_in
+    if stop is not None:
+        threading.Timer(0.1, stop).start()
+    answer = fast.produce(feed, 0.0, until_asked=True)
+    assert answer.status == 200 and answer.step == session.trainer.step  # the frame shows the run as it is now
+    return session.trained_seconds - before
+
+
+def test_a_frame_made_ahead_trains_on_until_it_is_asked_for_within_a_bound(slots, monkeypatch):
+    monkeypatch.setattr(fast, "slice_seconds", lambda active, drawing: 0.01)
+    monkeypatch.setattr(fast, "MAX_SLICES", 4)
+    feed = _feed(epochs=100_000)  # (a run that does not end within the test)
+    bound = fast.MAX_SLICES * live.pace(1)[1]  # no request comes (a closed tab): it stops at the bound
+    assert 0.8 * bound <= _trained_ahead(feed) < bound + 0.5
+
+    monkeypatch.setattr(fast, "MAX_SLICES", 1000)  # a bound of many seconds: what ends the training is ...
+    assert 0.2 <= _trained_ahead(feed, ready_in=0.25) < 1.0  # ... the time its request is expected
+    assert 0.1 <= _trained_ahead(feed, feed.asked.set) < 3.0  # ... or the browser's request, if sooner
+    feed.asked.clear()
+
+    def click():
+        feed.page_runs += 1
+    assert 0.1 <= _trained_ahead(feed, click) < 3.0  # ... or a click, which the page answers first
+    feed.page_runs = 0
+
+    def pause():
+        feed.session.playing = False
+    assert 0.1 <= _trained_ahead(feed, pause) < 3.0  # ... or Pause
+
+
+def test_a_frame_made_ahead_is_ready_about_when_the_browser_asks(slots, monkeypatch):
+    import time
+
+    monkeypatch.setattr(fast, "slice_seconds", lambda active, drawing: 0.01)
+    monkeypatch.setattr(fast, "MAX_SLICES", 1000)
+    feed = _feed(epochs=100_000)
+    session = feed.session
+    _get(feed.token)
+    for i in range(4):  # a browser that asks 0.3 s after each frame (it takes that long to draw one)
+        before = session.trained_seconds
+        time.sleep(0.3)
+        _get(feed.token)
+        # once the route has seen how long the browser takes (the first request after a frame made ahead), the
+        # frame trained past its 0.01 s slice for most of the wait
+        assert i == 0 or 0.15 <= session.trained_seconds - before
+    assert 0.3 <= feed.expected() < 0.6 and 0 < feed.build_seconds < 0.3
+    _settled(feed)
+
+
+def test_only_the_max_speed_trains_on_past_its_slice(slots, monkeypatch):
+    monkeypatch.setattr(fast, "MAX_SLICES", 1000)
+    feed = _feed(epochs=100_000)
+    feed.speed = next(name for name, steps in live.SPEEDS.items() if steps)  # a speed of so many steps a frame
+    step = feed.session.trainer.step
+    fast.produce(feed, 0.0, until_asked=True)
+    assert feed.session.trainer.step - step == live.SPEEDS[feed.speed]
