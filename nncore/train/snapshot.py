@@ -35,7 +35,8 @@ def frozen(a) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What a run looks like at one moment. Arrays are read-only copies: safe to keep and to draw later.
+    """What a run looks like at one moment. Arrays are read-only and never written again: safe to keep and to
+    draw later.
     The boundary grid is not part of it: a view asks ``nncore.inspect.grid.boundary_grid`` for one."""
 
     step: int

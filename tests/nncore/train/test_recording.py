@@ -60,3 +60,40 @@ def test_speed_meter_measures_steps_over_its_window():
     assert meter.rate(window=1e9) == pytest.approx(150 / 1.0)  # (150 - 0) steps in 1 s
     meter.mark(150, now=102.0)  # paused: no steps in the last second
     assert meter.rate(window=1e9) == pytest.approx(150 / 2.0)
+
+
+def test_a_column_view_never_changes_as_values_are_appended_and_the_buffer_grows():
+    from nncore.train.recording import Column
+
+    rows, values = Column(3), Column()
+    kept = []
+    for i in range(200):  # past several doublings of the buffer (16, 32, 64, 128, 256)
+        rows.append([i, i + 0.5, -i])
+        values.append(i / 7)
+        kept.append((rows.view(), values.view()))
+    for i, (r, v) in enumerate(kept):  # every view still holds exactly what it held when taken
+        assert r.shape == (i + 1, 3) and v.shape == (i + 1,)
+        np.testing.assert_array_equal(r[:, 0], np.arange(i + 1))
+        np.testing.assert_array_equal(r[:, 2], -np.arange(i + 1))
+        np.testing.assert_array_equal(v, np.arange(i + 1) / 7)
+        with pytest.raises(ValueError):
+            r[0, 0] = 1.0
+    head = rows.head(5)
+    head.append([9, 9, 9])  # a head is a copy: appending to it leaves the original alone
+    assert len(head) == 6 and len(rows) == 200 and rows.view()[5, 0] == 5
+    np.testing.assert_array_equal(np.asarray(values), values.view())
+    assert Column(2).view().shape == (0, 2)
+
+
+def test_snapshots_taken_along_a_run_keep_their_own_history():
+    trainer = Trainer(make_cfg(dataset="moons", n_points=100, epochs=200, engine="numpy"))
+    snaps = []
+    while trainer.running and trainer.epoch < 60:  # 60 epochs: the histories' buffers grow twice (16 -> 64)
+        trainer.run(steps=4)
+        snaps.append(trainer.snapshot())
+    last = snaps[-1]
+    for snap in snaps:
+        n = snap.epoch
+        assert len(snap.history["val_loss"]) == n and snap.grad_norms.shape == (n, 3)
+        np.testing.assert_array_equal(snap.history["val_loss"], last.history["val_loss"][:n])
+        np.testing.assert_array_equal(snap.grad_norms, last.grad_norms[:n])
