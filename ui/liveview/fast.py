@@ -10,8 +10,8 @@ ready instead of waiting a slice for it. At the "max" speed a frame made ahead k
 until just before its request is expected (``until_asked``: the browser asks at least about as long after a frame
 was sent as it did for three in four of the last ones, ``Feed.expected``, less the time a frame takes to build),
 so the run does not stand still while the browser is still busy drawing, and the frame is ready when asked.
-Script reruns then happen only for clicks and changes of state, and on a slow timer (SLOW_TICK_SECONDS) for the
-gate's notices, so clicks are answered at once. The run's status line
+Script reruns then happen only for clicks and changes of state, and on a slow timer (SLOW_TICK_SECONDS, a safety
+net: the gate's answers reach the view through its feed), so clicks are answered at once. The run's status line
 comes with each frame (the view shows it: it always describes the picture drawn), not with the script's ticks.
 
 A closed tab stops its work: its requests stop with it (a slice is trained only for a request, or for the one
@@ -42,7 +42,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 PATH = "/_nnplay/live/{token}"
-SLOW_TICK_SECONDS = 1.0   # the live fragment's timer while the view fetches its frames (the gate's notices)
+SLOW_TICK_SECONDS = 4.0   # the live fragment's timer while the view fetches its frames (a safety net: a stop, a
+                          # limit or a busy server reach the view through its feed; each tick costs the browser
+                          # a page update, ~2-3 ms of its time per frame at one tick a second)
 MAX_SLICES = 4           # a slice trains at most this many of the timer's slices (see slice_seconds)
 PAGE_RUN_WAIT_SECONDS = 1.0  # a frame waits at most this long for a whole-page run of its session to end
 GZIP_LEVEL = 1           # frames compress to ~40% at level 1; higher levels cost far more for little
