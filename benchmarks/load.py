@@ -11,7 +11,8 @@ new/reference ratios.
 
 For each view and each session count N, a fresh server (127.0.0.1, a free port) serves one warm-up tab that
 comes and goes (imports are paid once per server); then the default RunConfig trains headless in this process
-for ``--headless-seconds`` (``Trainer.run(seconds=...)``, one BLAS thread, as in the server), and N tabs open
+for ``--headless-seconds`` (``Trainer.run(seconds=...)``, one BLAS thread, as in the server; again after the
+window, once the tabs closed: the faster of the two is the reference, headless.before/after), and N tabs open
 the Playground at the "max" speed setting (its default) and press Play. For ``--seconds`` every tab's frames are
 counted while each tab in turn moves its learning-rate slider by one keyboard step and times the answer (key
 press until the status line shows the new rate). A frame is, for the new view, one step up of ``data-frame`` on
@@ -307,8 +308,7 @@ def _steps_per_s(records: list) -> float | None:
     return (records[-1][1] - records[0][1]) / ((records[-1][0] - records[0][0]) / 1000)
 
 
-def phase(server: StreamlitServer, url: str, browser, view: str, sessions: int, seconds: float,
-          headless: dict) -> dict:
+def phase(server: StreamlitServer, url: str, browser, view: str, sessions: int, seconds: float) -> dict:
     pid = server.proc.pid
     start_rss = rss_mb(pid)
     counters = [{"ws": 0, "http": 0} for _ in range(sessions)]
@@ -372,10 +372,6 @@ def phase(server: StreamlitServer, url: str, browser, view: str, sessions: int, 
     steps = [s for s in (_steps_per_s(t["steps"]) for t in tabs) if s is not None]
     server_cores, harness_cores = cpu["by_root"].get(pid), cpu["by_root"].get(os.getpid())
     browser_cores = sum(cpu["by_root"][b] for b in browser_pids) if browser_pids and cpu["by_root"] else None
-    h = headless["steps_per_s"]
-    # the server's cores beyond what its training took (steps trained by all tabs / headless steps per second:
-    # the cores that training alone would have used), i.e. what building, sending and the script runs cost
-    beyond = (server_cores - sum(steps) / h) if server_cores is not None and steps and h else None
     hz, span = os.sysconf("SC_CLK_TCK"), cpu["seconds"] or window
     kinds = {k: round((v - kinds0.get(k, 0)) / hz / span, 2) for k, v in sorted(kinds1.items())}
     per_frame = (lambda b: round(b / frames_total)) if frames_total else (lambda b: None)
@@ -392,14 +388,13 @@ def phase(server: StreamlitServer, url: str, browser, view: str, sessions: int, 
         # CPU time per frame drawn, all tabs together: what one frame costs the app server (training slice
         # included) and the browser, i.e. how many frames per second a server or a browser core can sustain
         "cpu_ms_per_frame": {"server": _per_frame(server_cores, frames_total / window),
-                             "server_beyond_training": _per_frame(beyond, frames_total / window),
+                             "server_beyond_training": None,  # set by with_headless
                              "browser": _per_frame(browser_cores, frames_total / window),
                              "harness": _per_frame(harness_cores, frames_total / window)},
         "steps_per_s_min": _round(min(steps), 1) if steps else None,
         "steps_per_s_median": _round(statistics.median(steps), 1) if steps else None,
         "steps_per_s_total": _round(sum(steps), 1) if steps else None,
-        "throughput_ratio": round(statistics.median(steps) / h, 3) if steps and h else None,
-        "throughput_ratio_total": round(sum(steps) / h, 3) if steps and h else None,
+        "throughput_ratio": None, "throughput_ratio_total": None,  # set by with_headless
         "bytes_per_frame": {"ws": per_frame(ws_bytes), "http": per_frame(http_bytes),
                             "total": per_frame(ws_bytes + http_bytes)},
         "status_fps_median": round(statistics.median(t["status_changes"] / t["seconds"] for t in tabs), 2),
@@ -411,7 +406,24 @@ def phase(server: StreamlitServer, url: str, browser, view: str, sessions: int, 
         "busy": busy, "hidden_tabs": hidden,
         "finished_tabs": sum(not re.search(r"\b(training|paused)\b", t["last"]) for t in tabs),
         "tabs_with_picture": pictures, "live_views_on_page": live_views, "remounts": sum(t["remounts"] for t in tabs),
+        "_raw": {"steps": steps, "server_cores": server_cores, "frames_per_s": frames_total / window},
     }
+
+
+def with_headless(result: dict, before: dict, after: dict) -> dict:
+    """``result`` with the numbers measured against the headless reference: the faster of the runs before and
+    after the window (a busy machine slows a reference run down, which would flatter the ratios)."""
+    raw = result.pop("_raw")
+    steps, server_cores, fps = raw["steps"], raw["server_cores"], raw["frames_per_s"]
+    h = max(before["steps_per_s"], after["steps_per_s"])
+    # the server's cores beyond what its training took (steps trained by all tabs / headless steps per second:
+    # the cores that training alone would have used), i.e. what building, sending and the script runs cost
+    beyond = (server_cores - sum(steps) / h) if server_cores is not None and steps and h else None
+    result["cpu_ms_per_frame"]["server_beyond_training"] = _per_frame(beyond, fps)
+    result["throughput_ratio"] = round(statistics.median(steps) / h, 3) if steps and h else None
+    result["throughput_ratio_total"] = round(sum(steps) / h, 3) if steps and h else None
+    result["headless"] = {**before, "steps_per_s": h, "before": before["steps_per_s"], "after": after["steps_per_s"]}
+    return result
 
 
 def measure(view: str, a: argparse.Namespace) -> dict:
@@ -433,9 +445,9 @@ def measure(view: str, a: argparse.Namespace) -> dict:
                     print(f"note: the tab trains with engine {engine.group(1)!r}, the headless reference with "
                           f"{headless['engine']!r}", file=sys.stderr)
                 time.sleep(max(0.0, 5.0 - a.headless_seconds))
-                result = phase(server, url, browser, view, n, a.seconds, headless)
-                result["headless"] = headless
-                out[str(n)] = result
+                result = phase(server, url, browser, view, n, a.seconds)
+                after = headless_steps_per_s(a.headless_seconds, a.epochs)  # the tabs closed, their sessions ended
+                out[str(n)] = result = with_headless(result, headless, after)
                 print(f"[{view} x{n}] fps_min {result['fps_min']} click_median {result['click_median_s']} s, "
                       f"others {result['cpu_cores']['others']} cores", file=sys.stderr, flush=True)
     return out
