@@ -20,7 +20,7 @@ class Column:
     """An append-only float64 series (values, or rows of ``width`` values) read as read-only views in O(1): what
     a view holds is never written again (new values go past its end, or into a larger buffer once this one is
     full), so a snapshot taken every frame costs the same at epoch 10 as at epoch 10,000 (a copy of every
-    history per snapshot grew with the run: ~7 ms per frame at epoch 6,000, docs/measurements.md)."""
+    history per snapshot grew with the run: 3-7 ms per frame at epoch 6,000, docs/measurements.md)."""
 
     def __init__(self, width: int | None = None, values=()):
         self.width = width
@@ -51,7 +51,8 @@ class Column:
         return self._n
 
     def __array__(self, dtype=None, copy=None):
-        return self.view() if dtype is None else self.view().astype(dtype)
+        out = self.view() if dtype is None else self.view().astype(dtype)
+        return out.copy() if copy and out.base is not None else out
 
 
 class Recording:
