@@ -65,8 +65,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.browser.support import (REPO_ROOT, STATUS_JS, CpuMeter, StreamlitServer, _proc_table, launch_chromium,  # noqa: E402
-                                   wait_app_idle)
+from tests.browser.support import (DEEP_FIND_JS, REPO_ROOT, STATUS_JS, CpuMeter, StreamlitServer,  # noqa: E402
+                                   _proc_table, launch_chromium, wait_app_idle)
 
 PNG_REF = "b907b3d"  # the last commit with the server-drawn PNG live view (ui/frame.py via ui/panels.py live_frame)
 VIEWS = ("png", "new")  # reference first: ratios are new / png
@@ -75,15 +75,7 @@ SETTLE_S = 1.0  # after Play: the first frames pay the page's full rerun
 CLICK_TIMEOUT_S = 10.0
 
 # The live view's root, in the document or inside (nested) open shadow roots.
-FIND_LV_JS = """(root) => {
-  const find = (r) => {
-    const el = r.querySelector("[data-testid='live-view']");
-    if (el) return el;
-    for (const h of r.querySelectorAll("*")) if (h.shadowRoot) { const f = find(h.shadowRoot); if (f) return f; }
-    return null;
-  };
-  return find(root);
-}"""
+FIND_LV_JS = """(root) => (""" + DEEP_FIND_JS + """)(root, "[data-testid='live-view']")"""
 # How many live-view roots the page holds (the first in document order is the one measured).
 COUNT_LV_JS = """() => {
   const count = (r) => r.querySelectorAll("[data-testid='live-view']").length

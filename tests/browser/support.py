@@ -31,16 +31,23 @@ import urllib.request
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The first element that matches a selector, in the document or inside (nested) open shadow roots (the live view
+# draws inside its component's shadow root): a JavaScript function expression, (root, selector) -> element or
+# null, for the snippets below and the tests' and benchmarks' own.
+DEEP_FIND_JS = """(root, selector) => {
+  const find = (r) => {
+    const el = r.querySelector(selector);
+    if (el) return el;
+    for (const h of r.querySelectorAll("*")) if (h.shadowRoot) { const f = find(h.shadowRoot); if (f) return f; }
+    return null;
+  };
+  return find(root);
+}"""
 # The status line's text, or "". The live view's copy (inside its shadow root) is looked up again only once it
 # left the document, and at most once a second while there is none (callers poll this every few ms);
 # textContent, not innerText: reading it forces no style or layout work.
 STATUS_JS = """() => {
-  const deep = (r) => {
-    const el = r.querySelector("[data-testid='live-status']");
-    if (el) return el;
-    for (const h of r.querySelectorAll("*")) if (h.shadowRoot) { const f = deep(h.shadowRoot); if (f) return f; }
-    return null;
-  };
+  const deep = (r) => (""" + DEEP_FIND_JS + """)(r, "[data-testid='live-status']");
   const now = performance.now(), w = window;
   if (!(w.__nnStatusEl && w.__nnStatusEl.isConnected) && !(now - (w.__nnStatusLooked || -1e9) < 1000)) {
     w.__nnStatusLooked = now;

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.support import (REPO_ROOT, STATUS_JS, VIEWPORT, CpuMeter, StreamlitServer, launch_chromium,
-                                   require_browser, save_screenshots, wait_app_idle)
+from tests.browser.support import (DEEP_FIND_JS, REPO_ROOT, STATUS_JS, VIEWPORT, CpuMeter, StreamlitServer,
+                                   launch_chromium, require_browser, save_screenshots, wait_app_idle)
 
 LOAD_TIMEOUT_S = 120       # opening the page until the first script run has drawn the status line
 WARMUP_FRAMES = 3          # frames after Play before the measurement starts
@@ -61,13 +61,7 @@ STATUS_TEXT_JS = STATUS_JS
 # picture change.
 BOUNDARY_JS = r"""
 () => {
-  const deep = (root) => {
-    const hit = root.querySelector("[data-testid='boundary']");
-    if (hit) return hit;
-    for (const el of root.querySelectorAll("*")) if (el.shadowRoot) { const h = deep(el.shadowRoot); if (h) return h; }
-    return null;
-  };
-  const canvas = deep(document);
+  const canvas = (""" + DEEP_FIND_JS + r""")(document, "[data-testid='boundary']");
   if (!canvas || !canvas.width) return null;
   const [w, h] = [canvas.width, canvas.height];
   const data = canvas.getContext("2d").getImageData(0, 0, w, h).data;

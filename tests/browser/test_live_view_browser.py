@@ -17,7 +17,8 @@ from nncore.io.checkpoint import load_checkpoint
 from nncore.config import DataConfig, ModelConfig, RunConfig
 from nncore.train.trainer import Trainer
 
-from tests.browser.support import REPO_ROOT, StreamlitServer, launch_chromium, require_browser, wait_app_idle
+from tests.browser.support import (DEEP_FIND_JS, REPO_ROOT, StreamlitServer, launch_chromium, require_browser,
+                                   wait_app_idle)
 
 LINK = "/?pg.hidden=3,2&pg.n_points=200&pg.epochs=10000"  # a small network, drawn in full
 CONFIG = RunConfig(data=DataConfig(n_points=200), model=ModelConfig(hidden=(3, 2)))  # what LINK trains
@@ -330,10 +331,8 @@ def test_frames_that_come_fast_are_drawn_once_each(context, tmp_path):
 # Each node's box on the diagram's canvas, read in the page: [layer, unit, kind, [[r, g, b] at each fraction
 # pair of the box], [r, g, b] two CSS pixels left of the box at its middle (where a neuron's bias bar is)].
 NODE_SAMPLES_JS = """([fracs]) => {
-  const find = r => { const e = r.querySelector(".lv-d-stage"); if (e) return e;
-    for (const h of r.querySelectorAll("*")) if (h.shadowRoot) { const x = find(h.shadowRoot); if (x) return x; }
-    return null; };
-  const stage = find(document), cv = stage.querySelector("canvas"), r = cv.getBoundingClientRect();
+  const stage = (""" + DEEP_FIND_JS + """)(document, ".lv-d-stage");
+  const cv = stage.querySelector("canvas"), r = cv.getBoundingClientRect();
   const g = cv.getContext("2d"), k = cv.width / r.width;
   const at = (x, y) => [...g.getImageData(Math.floor((x - r.x) * k), Math.floor((y - r.y) * k), 1, 1).data.slice(0, 3)];
   return [...stage.querySelectorAll("[data-testid='neuron'], [data-testid='output']")].map(e => {
