@@ -290,7 +290,7 @@ def slice_seconds(active: int, drawing: float) -> float:
 def produce(feed: Feed, drawing: float = 0.0, until_asked: bool = False) -> Answer:
     """``feed``'s next frame: train a slice through the gate (``slice_seconds`` of the browser's ``drawing``
     time), then build the frame. ``until_asked`` (a frame made ahead): at the "max" speed, while no more sessions
-    train than the server has cores, go on training after the slice until the time its request is expected,
+    train than the server has cores, and not for the first frame after a click, go on training after the slice until the time its request is expected,
     less its building (``Feed.ready_by``), or sooner where the browser asks for it (``Feed.asked``), a click is
     answered, the run stops or its time is used up; at most MAX_SLICES of the timer's slices in all. Runs in a
     worker thread."""
@@ -311,7 +311,8 @@ def produce(feed: Feed, drawing: float = 0.0, until_asked: bool = False) -> Answ
             return Answer(409, b"not training now")
         active = training_slots().busy
         seconds = slice_seconds(active, drawing)
-        if begun != feed.begun_trained:  # the first frame after a click: its answer shows sooner (as the page's)
+        after_click = begun != feed.begun_trained
+        if after_click:  # the first frame after a click: its answer shows sooner (as the page's), not trained on
             seconds = min(seconds, FULL_RUN_SLICE_SECONDS)
         feed.begun_trained = begun
         steps = SPEEDS.get(feed.speed)
@@ -320,7 +321,7 @@ def produce(feed: Feed, drawing: float = 0.0, until_asked: bool = False) -> Answ
             return trainer.advance(steps=steps) if steps else trainer.advance(seconds=seconds)
         started = time.monotonic()
         metered(session, train, steps, seconds)
-        if until_asked and steps is None and active <= CORES:
+        if until_asked and steps is None and active <= CORES and not after_click:
             until = min(feed.ready_by, started + MAX_SLICES * pace(active)[1])
             limit = load_limits().max_run_seconds
             while (not feed.asked.is_set() and not feed.page_runs and session.playing and trainer.running

@@ -340,3 +340,22 @@ def test_only_the_max_speed_trains_on_past_its_slice(slots, monkeypatch):
     step = feed.session.trainer.step
     fast.produce(feed, 0.0, until_asked=True)
     assert feed.session.trainer.step - step == live.SPEEDS[feed.speed]
+
+
+def test_the_first_frame_after_a_click_is_not_trained_on_past_its_short_slice(slots, monkeypatch):
+    import time
+
+    monkeypatch.setattr(fast, "MAX_SLICES", 1000)
+    feed = _feed(epochs=100_000)
+    session = feed.session
+    fast.produce(feed)  # the run's frames so far
+    with fast.page_run_of(feed):  # a click answered by a whole-page run
+        pass
+    feed.ready_by = time.monotonic() + 100.0  # the browser would ask much later: the answer to the click goes first
+    before = session.trained_seconds
+    fast.produce(feed, 0.0, until_asked=True)
+    assert session.trained_seconds - before < 0.5  # the short slice only (FULL_RUN_SLICE_SECONDS)
+    feed.ready_by = time.monotonic() + 0.3  # the frame after it trains on again
+    before = session.trained_seconds
+    fast.produce(feed, 0.0, until_asked=True)
+    assert session.trained_seconds - before >= 0.25
