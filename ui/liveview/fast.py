@@ -290,10 +290,10 @@ def slice_seconds(active: int, drawing: float) -> float:
 def produce(feed: Feed, drawing: float = 0.0, until_asked: bool = False) -> Answer:
     """``feed``'s next frame: train a slice through the gate (``slice_seconds`` of the browser's ``drawing``
     time), then build the frame. ``until_asked`` (a frame made ahead): at the "max" speed, while no more sessions
-    train than the server has cores, and not for the first frame after a click, go on training after the slice until the time its request is expected,
-    less its building (``Feed.ready_by``), or sooner where the browser asks for it (``Feed.asked``), a click is
-    answered, the run stops or its time is used up; at most MAX_SLICES of the timer's slices in all. Runs in a
-    worker thread."""
+    train than the server has cores, and not for the first frame after a click, go on training after the slice
+    until the time its request is expected, less its building (``Feed.ready_by``), or sooner where the browser
+    asks for it (``Feed.asked``), a click is answered, the run stops or its time is used up; at most MAX_SLICES of
+    the timer's slices in all. Runs in a worker thread."""
     from nncore.limits import load_limits, training_slots
     from ui.session import gate
     from ui.session.live import CORES, FULL_RUN_SLICE_SECONDS, SPEEDS, metered, pace
