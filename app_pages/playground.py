@@ -10,9 +10,8 @@ from ui.controls.sidebar import PLAYGROUND, training_sidebar
 from ui.panels.time_travel import time_travel
 
 session = state.run_session("playground")
-cfg, error = training_sidebar(PLAYGROUND)
-if error:
-    st.sidebar.error(error)
+# the sidebar shows any problem; its training groups steer the run by themselves (live.steer)
+cfg, _ = training_sidebar(PLAYGROUND, apply=lambda c: live.steer(session, c))
 live.sync(session, cfg, lambda c: Trainer(c, tables.dataset_for(c)))
 
 st.title("Playground")
@@ -31,7 +30,7 @@ def draw(snap, trainer):
 
 def explain(snap, trainer):
     lesson_panels.diagnostics(trainer, snap)
-    time_travel(session, trainer, cfg.train if cfg else trainer.cfg.train, key="pg.travel")
+    time_travel(session, trainer, key="pg.travel")
 
 
 live.run_fragment(session, speed, draw, slow_draw=explain)

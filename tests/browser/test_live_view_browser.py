@@ -173,6 +173,54 @@ def test_while_playing_frames_come_from_the_fast_path_not_script_reruns_and_stop
         assert not errors, errors
 
 
+CAPTION = b"A real network trains on 2-D data while you watch"  # in the page's own script run only
+RATE = b"Learning rate"                                           # in the sidebar's training groups
+
+
+def test_a_training_setting_changed_while_playing_reruns_only_the_sidebars_training_groups(context, server):
+    page = context.new_page()
+    sent: list[bytes] = []  # every message from the server, as the browser received it
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda m: sent.append(
+        m if isinstance(m, bytes) else m.encode())))
+    try:
+        _, errors, _ = _load(page, server, LINK)
+        view = page.locator(VIEW).first
+        status = view.locator("[data-testid='live-status']")
+        slider = page.locator("[data-testid='stSlider']", has_text="Learning rate").locator("input[type='range']")
+        page.get_by_role("button", name="Play", exact=True).click()
+        status.wait_for(state="visible", timeout=30_000)
+        page.wait_for_function("v => v.textContent.includes('| lr 0.01 |')", arg=status.element_handle(),
+                               timeout=30_000)
+        step, mark = int(view.get_attribute("data-step")), len(sent)
+        slider.focus()
+        page.keyboard.press("ArrowRight")  # 0.01 -> 0.03
+        # the view's next frames say so: the same run, further on, at the new rate
+        page.wait_for_function("v => v.textContent.includes('| lr 0.03 |')", arg=status.element_handle(),
+                               timeout=30_000)
+        assert int(view.get_attribute("data-step")) > step
+        page.wait_for_function("() => /pg\\.learning_rate=0\\.03/.test(location.search)", timeout=10_000)
+        wait_app_idle(page)
+        answer = sent[mark:]
+        assert any(RATE in m for m in answer), "the training groups were not drawn again"
+        assert not any(CAPTION in m for m in answer), "the whole page ran again for a training setting"
+
+        # paused, the view fetches no frames: the whole page runs, and its status line shows the new rate
+        page.get_by_role("button", name="Pause", exact=True).click()
+        page.wait_for_timeout(500)
+        wait_app_idle(page)
+        mark = len(sent)
+        slider.focus()
+        page.keyboard.press("ArrowLeft")  # 0.03 -> 0.01
+        line = page.locator("[data-testid='stMarkdown']", has_text="| Step ").first
+        page.wait_for_function("l => l.textContent.includes('| lr 0.01 |')", arg=line.element_handle(),
+                               timeout=30_000)
+        assert line.text_content().startswith("paused")
+        assert any(CAPTION in m for m in sent[mark:])
+        assert not errors, errors
+    finally:
+        page.close()
+
+
 def test_hover_shows_a_neuron_and_a_typed_weight_reaches_the_engine(context, server, tmp_path):
     with _opened(context, server) as (page, errors, _):
         output = _pixels(page)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields, replace
+from typing import Callable
 
 import streamlit as st
 
@@ -259,19 +260,48 @@ class _Builder:
         return model, train
 
 
-def training_sidebar(spec: SidebarSpec) -> tuple[RunConfig | None, str]:
-    """Draw the page's sidebar; return (config, "") or (None, message) when a value is invalid."""
+def training_sidebar(spec: SidebarSpec, apply: Callable[[RunConfig], bool] | None = None
+                     ) -> tuple[RunConfig | None, str]:
+    """Draw the page's sidebar; return (config, "") or (None, message) when a value is invalid (the message is
+    shown at the sidebar's foot).
+
+    The Training and Regularization groups are a fragment of their own: a change there reruns only them (a click
+    on the learning rate while a run plays costs the browser a few widgets, not the whole page). The new config
+    then goes to ``apply``, which passes it to the run and returns True, or returns False where the whole page
+    has to run again (a new run, a view that does not fetch its own frames); without ``apply`` it always does."""
     b = _Builder(spec)
+    out: dict = {}
+    rerun_alone = [False]  # False while the page runs; from then on, a run of the fragment alone
     with st.sidebar:
         ignored = check_link(spec, b.unbound)
         if ignored:
             st.warning(f"{'; '.join(ignored)} (each keeps its current value).")
         data, model = b.group("Data", b.data), b.group("Network", b.network)
-        train = b.group("Training", b.training)
-        model_reg, train_reg = b.group("Regularization", b.regularization)
+        page_errors = list(b.errors)
+
+        @st.fragment
+        def training_groups():
+            b.errors = list(page_errors)
+            train = b.group("Training", b.training)
+            model_reg, train_reg = b.group("Regularization", b.regularization)
+            cfg, error = out["result"] = _settled(b, data, model, train, model_reg, train_reg)
+            if error:
+                st.error(error)  # the run keeps its last valid settings, as after a whole-page run
+            elif rerun_alone[0] and (apply is None or not apply(cfg)):
+                st.rerun()
+
+        training_groups()
+        rerun_alone[0] = True
+    return out["result"]
+
+
+def _settled(b: _Builder, data: dict, model: dict, train: dict, model_reg: dict, train_reg: dict
+             ) -> tuple[RunConfig | None, str]:
+    """The config of the sidebar's values, or (None, the first problem found)."""
     if data["dataset"] == "csv" and not data.get("table"):
         return None, "Upload a CSV table in the Data group to train on your own data."
     base = defaults_for(data["dataset"])  # settings without a widget here take the dataset's defaults
+    cfg = None
     try:
         cfg = RunConfig(replace(base.data, **data), replace(base.model, **model, **model_reg),
                         replace(base.train, **train, **train_reg))

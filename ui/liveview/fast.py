@@ -171,6 +171,14 @@ def feed_for(session) -> Feed | None:
     return None if feed.broken else feed
 
 
+def fetching(session) -> bool:
+    """Whether ``session``'s live view takes its frames from this path now: served, drawn, and its run plays."""
+    feed = feed_for(session)
+    trainer = session.trainer
+    return (feed is not None and feed.render is not None and session.playing and trainer is not None
+            and trainer.running)
+
+
 def work(session, work, speed: str | None = None):
     """``work`` (a ``live.Work`` of ``session``'s run) as the live loop uses it where this path is served: the
     timer ticks every SLOW_TICK_SECONDS, and a tick that the gate lets train trains nothing itself but has the

@@ -11,10 +11,10 @@ from ui.session import state
 from ui.session.state import RunSession
 
 
-def time_travel(session: RunSession, trainer: Trainer, train_cfg, key: str) -> None:
+def time_travel(session: RunSession, trainer: Trainer, key: str) -> None:
     """A slider over the run's kept epochs (paused runs only); an earlier epoch shows its boundary, curves and
-    histograms,
-    and "Branch from here" continues from it with the sidebar's current training settings."""
+    histograms, and "Branch from here" continues from it with the sidebar's current training settings (those the
+    run has taken: the sidebar passes them to the run as they change)."""
     kept = trainer.kept_epochs()
     if session.playing or len(kept) < 2:
         return
@@ -31,7 +31,7 @@ def time_travel(session: RunSession, trainer: Trainer, train_cfg, key: str) -> N
 
     def branch():
         state.archive_run(session.page, session.trainer)
-        session.trainer = Trainer.from_kept(trainer, epoch, train_cfg)
+        session.trainer = Trainer.from_kept(trainer, epoch, session.trainer.cfg.train)
         session.notice = (f"Branched from epoch {epoch} with the sidebar's training settings; the earlier run is "
                           "kept on the Compare page.")
         session.cache.clear()

@@ -201,22 +201,47 @@ def fragment(session: LiveState, work: Work, draw: Callable[[Any], None], *, ste
 
 def sync(session: RunSession, cfg: RunConfig | None, make_trainer: Callable[[RunConfig], Trainer]) -> None:
     """Bring the run in line with the sidebar: start one, reset it (data or network changed, and say so), or
-    pass new training settings to it mid-run. ``cfg`` None (invalid settings) keeps the run as it is."""
+    pass new training settings to it mid-run. ``cfg`` None (invalid settings) keeps the run as it is. Holds the
+    run (``fast.guard``): the fast path's worker may be training it."""
     if cfg is None:
         return
-    trainer = session.trainer
-    if trainer is None:
-        _start(session, cfg, make_trainer, "")
+    with fast.guard(session):
+        trainer = session.trainer
+        if trainer is None:
+            _start(session, cfg, make_trainer, "")
+            return
+        changed = changed_fields(trainer.cfg.data, cfg.data) + changed_fields(trainer.cfg.model, cfg.model)
+        if changed:
+            _start(session, cfg, make_trainer,
+                   f"{', '.join(changed)} changed: the run was reset (new data or network).")
+        else:
+            _update_train(trainer, cfg, st.sidebar)
+
+
+def steer(session: RunSession, cfg: RunConfig) -> bool:
+    """For a rerun of the sidebar's training groups alone (``training_sidebar``'s ``apply``): pass ``cfg``'s
+    training settings to the run and return True, where that is all the change asks and the live view fetches
+    its own frames (its next frame shows the change). False where the whole page must run instead: a new run
+    (the data or the network changed), or a view that does not fetch (paused, or no fast path), whose status
+    line only the page redraws."""
+    with fast.page_run(), fast.guard(session):
+        trainer = session.trainer
+        if (trainer is None or not fast.fetching(session)
+                or changed_fields(trainer.cfg.data, cfg.data) + changed_fields(trainer.cfg.model, cfg.model)):
+            return False
+        _update_train(trainer, cfg, st)
+    return True
+
+
+def _update_train(trainer: Trainer, cfg: RunConfig, messages) -> None:
+    """New training settings for the running ``trainer``; a refusal is shown in ``messages`` (a container)."""
+    if cfg.train == trainer.cfg.train:
         return
-    changed = changed_fields(trainer.cfg.data, cfg.data) + changed_fields(trainer.cfg.model, cfg.model)
-    if changed:
-        _start(session, cfg, make_trainer, f"{', '.join(changed)} changed: the run was reset (new data or network).")
-    elif cfg.train != trainer.cfg.train:
-        try:
-            gate.check(cfg, trainer.dataset)  # e.g. Epochs raised mid-run beyond NNPLAY_MAX_EPOCHS
-            trainer.update_train(cfg.train)
-        except ConfigError as e:
-            st.sidebar.error(server_text(e))
+    try:
+        gate.check(cfg, trainer.dataset)  # e.g. Epochs raised mid-run beyond NNPLAY_MAX_EPOCHS
+        trainer.update_train(cfg.train)
+    except ConfigError as e:
+        messages.error(server_text(e))
 
 
 def _start(session: RunSession, cfg: RunConfig, make_trainer, notice: str) -> None:

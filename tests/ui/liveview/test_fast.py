@@ -4,8 +4,10 @@ frame of that session's run after one gated, metered slice of training, and a cl
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import gzip
+import time
 
 import numpy as np
 import pytest
@@ -359,3 +361,71 @@ def test_the_first_frame_after_a_click_is_not_trained_on_past_its_short_slice(sl
     before = session.trained_seconds
     fast.produce(feed, 0.0, until_asked=True)
     assert session.trained_seconds - before >= 0.25
+
+
+# --- the sidebar's training groups steer the run by themselves (live.steer) ------------------------------------
+
+def _served_feed(monkeypatch, playing: bool = True) -> fast.Feed:
+    """A feed as a script run of its session finds it (the path served, the view drawn)."""
+    feed = _feed(playing=playing)
+    monkeypatch.setattr(fast, "_served", True)
+    monkeypatch.setattr(fast, "feed_for", lambda session: feed if session is feed.session else None)
+    monkeypatch.setattr(state, "space", lambda: {"live_feeds": {id(feed.session): feed}})  # the tab's feeds
+    return feed
+
+
+def _holding(lock, seconds: float):
+    """A thread that holds ``lock`` for ``seconds`` (as the route's worker holds the run while it trains)."""
+    import threading
+    held = threading.Event()
+
+    def hold():
+        with lock:
+            held.set()
+            time.sleep(seconds)
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait()
+    return thread
+
+
+def test_a_training_setting_steers_a_fetching_run_after_the_worker_lets_go_of_it(monkeypatch):
+    feed = _served_feed(monkeypatch)
+    session, trainer = feed.session, feed.session.trainer
+    trainer.run(steps=3)
+    faster = trainer.cfg.replace(train=dataclasses.replace(trainer.cfg.train, learning_rate=0.1))
+    worker = _holding(feed.lock, 0.3)
+    t0 = time.monotonic()
+    assert live.steer(session, faster)
+    assert time.monotonic() - t0 >= 0.25  # it waited for the worker: no change in the middle of a slice
+    worker.join()
+    assert session.trainer is trainer and trainer.step == 3  # the same run goes on, with the new rate
+    assert trainer.cfg.train.learning_rate == 0.1 and trainer.engine.train_cfg.learning_rate == 0.1
+    assert feed.page_runs == 0 and feed.page_runs_begun == 1  # counted as the page's answer to a click
+
+
+@pytest.mark.parametrize("why", ["network", "data", "paused", "not fetching"])
+def test_a_change_the_run_cannot_take_alone_asks_for_the_whole_page(monkeypatch, why):
+    feed = _served_feed(monkeypatch, playing=why != "paused")
+    session, trainer = feed.session, feed.session.trainer
+    cfg = trainer.cfg.replace(train=dataclasses.replace(trainer.cfg.train, learning_rate=0.1))
+    if why == "network":
+        cfg = cfg.replace(model=dataclasses.replace(cfg.model, dropout=0.2))
+    elif why == "data":
+        cfg = cfg.replace(data=dataclasses.replace(cfg.data, noise=0.3))
+    elif why == "not fetching":
+        feed.render = None  # the view has not been drawn with this feed
+    assert not live.steer(session, cfg)
+    assert session.trainer is trainer and trainer.cfg.train.learning_rate != 0.1  # left to the page's run
+
+
+def test_the_pages_sync_holds_the_run_while_it_changes_it(monkeypatch):
+    feed = _served_feed(monkeypatch)
+    session, trainer = feed.session, feed.session.trainer
+    faster = trainer.cfg.replace(train=dataclasses.replace(trainer.cfg.train, learning_rate=0.1))
+    worker = _holding(feed.lock, 0.3)
+    t0 = time.monotonic()
+    live.sync(session, faster, lambda c: pytest.fail("no new run for a training setting"))
+    assert time.monotonic() - t0 >= 0.25
+    worker.join()
+    assert trainer.cfg.train.learning_rate == 0.1
