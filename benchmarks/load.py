@@ -30,9 +30,9 @@ and cpu_ms_per_frame (server, browser, harness: CPU time per frame drawn, all ta
 server_beyond_training: the server's time less what its training took, i.e. the tabs' steps at the headless
 rate: the cost of building and sending frames and of the script runs); steps_per_s_min/median/total (from the status line's "Step N" over time), headless
 (steps_per_s alone), throughput_ratio (median tab / headless) and throughput_ratio_total (all tabs together /
-headless); bytes_per_frame (ws: WebSocket bytes received per frame; http: pictures fetched from Streamlit's
-media endpoint and frames fetched from the live view's route; total, as sent: compressed where the server
-compressed them); status_fps_median (status-line changes per second); recorder_ms_per_frame (main-thread
+headless); bytes_per_frame (ws: bytes received per frame on Streamlit's WebSocket; live: on the live view's
+frame socket; http: pictures fetched from Streamlit's media endpoint, and frames an earlier live view fetched
+from its route over HTTP; total, as sent: compressed where the server compressed them); status_fps_median (status-line changes per second); recorder_ms_per_frame (main-thread
 time of the in-page frame recorder, inside the browser's figure); remounts (live-view roots replaced
 inside the window); memory (rss_mb_start, rss_mb_per_session, rss_mb_after_close); busy (tabs told the server
 is busy), hidden_tabs, finished_tabs (tabs whose run was no longer training at the end: their frames stopped, so
@@ -269,13 +269,15 @@ def _open_tab(browser, url: str, view: str, counters: dict):
     page = browser.new_page()
 
     def on_ws(ws):
+        kind = "live" if "/_nnplay/live/" in ws.url else "ws"  # the live view's frame socket, or Streamlit's
+
         def add(payload):
-            counters["ws"] += len(payload.encode() if isinstance(payload, str) else payload)
+            counters[kind] += len(payload.encode() if isinstance(payload, str) else payload)
         ws.on("framereceived", add)
 
     def on_response(response):
-        # st.image's pictures come from Streamlit's media endpoint; the live view's frames, while playing, from
-        # its own route (ui/liveview/fast.py)
+        # st.image's pictures come from Streamlit's media endpoint; an earlier live view (--new-ref) fetched its
+        # frames from its route over HTTP
         if "/media/" in response.url or "/_nnplay/live/" in response.url:
             counters["http"] += int(response.headers.get("content-length", 0) or 0)
 
@@ -303,7 +305,7 @@ def _steps_per_s(records: list) -> float | None:
 def phase(server: StreamlitServer, url: str, browser, view: str, sessions: int, seconds: float) -> dict:
     pid = server.proc.pid
     start_rss = rss_mb(pid)
-    counters = [{"ws": 0, "http": 0} for _ in range(sessions)]
+    counters = [{"ws": 0, "live": 0, "http": 0} for _ in range(sessions)]
     pages = [_open_tab(browser, url, view, c) for c in counters]
     loaded_rss = rss_mb(pid)
     for page in pages:
@@ -361,6 +363,7 @@ def phase(server: StreamlitServer, url: str, browser, view: str, sessions: int, 
     window = statistics.mean(t["seconds"] for t in tabs)
     ws_bytes = sum(e["ws"] - m["ws"] for e, m in zip(at_end, at_mark))
     http_bytes = sum(e["http"] - m["http"] for e, m in zip(at_end, at_mark))
+    live_bytes = sum(e["live"] - m["live"] for e, m in zip(at_end, at_mark))
     steps = [s for s in (_steps_per_s(t["steps"]) for t in tabs) if s is not None]
     server_cores, harness_cores = cpu["by_root"].get(pid), cpu["by_root"].get(os.getpid())
     browser_cores = sum(cpu["by_root"][b] for b in browser_pids) if browser_pids and cpu["by_root"] else None
@@ -387,8 +390,8 @@ def phase(server: StreamlitServer, url: str, browser, view: str, sessions: int, 
         "steps_per_s_median": _round(statistics.median(steps), 1) if steps else None,
         "steps_per_s_total": _round(sum(steps), 1) if steps else None,
         "throughput_ratio": None, "throughput_ratio_total": None,  # set by with_headless
-        "bytes_per_frame": {"ws": per_frame(ws_bytes), "http": per_frame(http_bytes),
-                            "total": per_frame(ws_bytes + http_bytes)},
+        "bytes_per_frame": {"ws": per_frame(ws_bytes), "live": per_frame(live_bytes), "http": per_frame(http_bytes),
+                            "total": per_frame(ws_bytes + live_bytes + http_bytes)},
         "status_fps_median": round(statistics.median(t["status_changes"] / t["seconds"] for t in tabs), 2),
         # main-thread time the in-page recorder itself took, per frame (part of the browser's CPU above)
         "recorder_ms_per_frame": round(sum(t["recorder_ms"] for t in tabs) / frames_total, 2) if frames_total else None,
@@ -428,7 +431,7 @@ def measure(view: str, a: argparse.Namespace) -> dict:
                 url = server.url + (f"/?pg.epochs={a.epochs}" if a.epochs else "")
                 # Baseline: the server after one tab has come and gone (the process-wide imports of torch and
                 # scikit-learn are paid once per server, not per session).
-                warm = _open_tab(browser, url, view, {"ws": 0, "http": 0})
+                warm = _open_tab(browser, url, view, {"ws": 0, "live": 0, "http": 0})
                 engine = re.search(r"\| engine (.+?) \|", warm.evaluate(STATUS_JS))
                 warm.close()
                 time.sleep(3.0)
@@ -461,7 +464,7 @@ ROWS = ("fps_min", "fps_median", "click_median_s", "click_p95_s", "cpu_ms_per_fr
         "cpu_ms_per_frame.server_beyond_training", "cpu_ms_per_frame.browser", "cpu_ms_per_frame.harness", "cpu_cores.server", "cpu_cores.browser",
         "cpu_cores.harness", "cpu_cores.others", "cpu_cores.browser_by_kind.renderer",
         "cpu_cores.browser_by_kind.gpu-process", "cpu_cores.browser_by_kind.browser", "steps_per_s_median",
-        "headless.steps_per_s", "throughput_ratio", "bytes_per_frame.ws", "bytes_per_frame.http",
+        "headless.steps_per_s", "throughput_ratio", "bytes_per_frame.ws", "bytes_per_frame.live", "bytes_per_frame.http",
         "bytes_per_frame.total", "status_fps_median", "recorder_ms_per_frame", "remounts", "rss_mb_per_session",
         "busy", "finished_tabs")
 

@@ -400,22 +400,55 @@ function core_accept(st, frame) {
   return frame.h.src !== st.lastSrc || !(frame.h.id <= st.lastId);
 }
 
-/* A frame of a playing run that names a feed (ui/liveview/fast.py): fetch the next frames from it, one request
-   at a time, each sent as soon as the previous frame arrived (the server trains while the browser draws). Any
-   answer but a frame of a playing run ends the loop and has the script run the view's fragment again, which
-   says why (paused, finished, out of time, the server busy); an address that failed is not asked again. */
+/* A frame of a playing run that names a feed (ui/liveview/fast.py): ask the feed's socket for the next frames,
+   one request at a time, each sent as soon as the previous frame arrived (the server trains while the browser
+   draws). Any answer but a frame of a playing run ends the loop and has the script run the view's fragment
+   again, which says why (paused, finished, out of time, the server busy); an address that failed is not asked
+   again. */
 function core_feed(st, frame) {
   const url = frame.h.playing && typeof frame.h.feed === "string" && frame.h.feed ? frame.h.feed : null;
   st.feedUrl = url && url !== st.failedUrl ? url : null;
   if (st.feedUrl && !st.feeding) core_poll(st);
 }
 
+/* A feed's WebSocket: ask(d) sends one request (d: the last frame's drawing time, ms) and resolves with
+   [status, frame bytes] (a frame: 200 and its bytes, gunzipped; else the status the server gave, and null); a
+   socket that fails or closes rejects what it still owes. */
+function core_socket(url) {
+  const address = new URL(url, location.href);
+  address.protocol = address.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(address.href);
+  ws.binaryType = "arraybuffer";
+  const owed = [];
+  const opened = new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onclose = () => {
+      reject(new Error("live view: the frame socket closed"));
+      for (const o of owed.splice(0)) o.reject(new Error("live view: the frame socket closed"));
+    };
+  });
+  opened.catch(() => {});
+  ws.onmessage = e => {
+    const o = owed.shift();
+    if (!o) return;
+    if (typeof e.data === "string") o.resolve([parseInt(e.data, 10) || 500, null]);
+    else o.resolve(new Response(new Blob([e.data]).stream().pipeThrough(new DecompressionStream("gzip")))
+      .arrayBuffer().then(body => [200, body]));
+  };
+  return {
+    ask: d => opened.then(() => new Promise((resolve, reject) => { owed.push({resolve, reject}); ws.send("d=" + d); })),
+    close: () => { ws.onclose = null; ws.close(); for (const o of owed.splice(0)) o.reject(new Error("closed")); },
+  };
+}
+
 async function core_poll(st) {
   st.feeding = true;
-  let why = null, next = null;
+  let why = null, next = null, socket = null, socketUrl = null;
   // d: how long the last frame took from its arrival to being drawn; the server trains about that long
-  const ask = url => fetch(url + "?d=" + Math.round(st.drawMs || 0), {cache: "no-store"})
-    .then(async r => [r.status, r.status === 200 ? await r.arrayBuffer() : null]);
+  const ask = url => {
+    if (socketUrl !== url) { if (socket) socket.close(); socket = core_socket(url); socketUrl = url; }
+    return socket.ask(Math.round(st.drawMs || 0));
+  };
   try {
     while (st.feedUrl && !st.destroyed) {
       const url = st.feedUrl;
@@ -435,6 +468,8 @@ async function core_poll(st) {
       if (!frame.h.playing) { why = "stopped"; break; }
     }
   } catch (e) { console.error("live view: frame feed", e); why = "error"; st.failedUrl = st.feedUrl; }
+  if (next) next.catch(() => {});  // owed by a socket closed below
+  if (socket) socket.close();
   st.feeding = false;
   st.schedule();  // panels held back for their interval are drawn on a timer from now on
   if (!why) return;

@@ -132,9 +132,11 @@ def test_frames_advance_while_playing_stop_on_pause_and_the_canvas_is_sharp(cont
 
 def test_while_playing_frames_come_from_the_fast_path_not_script_reruns_and_stop_on_pause(context, server):
     with _opened(context, server) as (page, errors, _):
-        fed: list[tuple[float, int]] = []  # (time, status) of every answer of the frame route
-        page.on("response", lambda r: fed.append((time.monotonic(), r.status)) if "/_nnplay/live/" in r.url
-                else None)
+        fed: list[tuple[float, int]] = []  # (time, status) of every answer on the frame route's socket
+
+        def answered(message):  # a frame (binary) is a 200; a refusal is "<status> <why>"
+            fed.append((time.monotonic(), 200 if isinstance(message, bytes) else int(message.split()[0])))
+        page.on("websocket", lambda ws: ws.on("framereceived", answered) if "/_nnplay/live/" in ws.url else None)
         runs = page.evaluate("""() => { window.__runs = 0; const app = document.querySelector('[data-testid=stApp]');
             new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running') window.__runs++; })
               .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); return 0; }""")

@@ -1,28 +1,31 @@
 """Live frames without a script rerun per frame ("the fast path").
 
-While a run plays, the live view asks the server for its next frame over HTTP (``GET <base>/_nnplay/live/
-<token>``), one request in flight, the next one sent as soon as a frame arrives. The handler finds the browser
+While a run plays, the live view asks the server for its next frame over its own WebSocket (``<base>/_nnplay/
+live/<token>``): one message asks, one answers, one request in flight, the next one sent as soon as a frame
+arrives. (A socket, not a request per frame: an HTTP request costs the browser ~10 ms of CPU and the server its
+whole middleware stack; a message ~3 ms, measured in docs/measurements.md.) The handler finds the browser
 session's run by an unguessable token, trains one slice in a worker thread (never on the server's event loop)
 through the same gate and limits as the script (``ui.session.gate``), builds the frame with the view's own
-FrameBuilder and answers with its bytes. Having answered, it starts the next frame at once (one frame ahead,
-``Ahead``): the run trains while the browser takes in and draws this one, and the next request finds its frame
-ready instead of waiting a slice for it. At the "max" speed a frame made ahead keeps training past its slice
-until just before its request is expected (``until_asked``: the browser asks at least about as long after a frame
-was sent as it did for three in four of the last ones, ``Feed.expected``, less the time a frame takes to build),
-so the run does not stand still while the browser is still busy drawing, and the frame is ready when asked.
-Script reruns then happen only for clicks and changes of state, and on a slow timer (SLOW_TICK_SECONDS, a safety
-net: the gate's answers reach the view through its feed), so clicks are answered at once. The run's status line
-comes with each frame (the view shows it: it always describes the picture drawn), not with the script's ticks.
+FrameBuilder and answers with its bytes, gzipped. Having answered, it starts the next frame at once (one frame
+ahead, ``Ahead``): the run trains while the browser takes in and draws this one, and the next request finds its
+frame ready instead of waiting a slice for it. At the "max" speed a frame made ahead keeps training past its
+slice until just before its request is expected (``until_asked``: the browser asks at least about as long after a
+frame was sent as it did for three in four of the last ones, ``Feed.expected``, less the time a frame takes to
+build), so the run does not stand still while the browser is still busy drawing, and the frame is ready when
+asked. Script reruns then happen only for clicks and changes of state, and on a slow timer (SLOW_TICK_SECONDS, a
+safety net: the gate's answers reach the view through its feed), so clicks are answered at once. The run's
+status line comes with each frame (the view shows it: it always describes the picture drawn), not with the
+script's ticks.
 
-A closed tab stops its work: its requests stop with it (a slice is trained only for a request, or for the one
+A closed tab stops its work: its socket closes with it (a slice is trained only for a request, or for the one
 frame ahead of the last request), and the session's release hook drops its tokens. The route exists only where
 ``streamlit run app.py`` serves the app (``app.py`` hands ``routes()`` to ``st.App``); elsewhere (AppTest, a
 page run on its own) nothing is served and the live loop trains on the script's timer as before.
 
-Answers: 200 with a frame; 404 for a token this server does not know (any more: the tab closed); 409 when the
-run does not train on this path now (paused, finished, its training time used up, the server busy, a request
-already in flight). On anything but a frame of a playing run the view stops asking and has the script run its
-fragment again, which says why.
+Answers: a frame (binary); or, as text, "404 unknown" for a token this server does not know (any more: the tab
+closed) and "409 <why>" when the run does not train on this path now (paused, finished, its training time used
+up, the server busy, a request already in flight). On anything but a frame of a playing run the view stops
+asking, closes the socket and has the script run its fragment again, which says why.
 """
 
 from __future__ import annotations
@@ -98,9 +101,9 @@ class Feed:
 
 
 class Answer(NamedTuple):
-    """What the route makes for a request: HTTP status and body, the run's step the frame shows, and how many
-    whole-page runs of the session had begun when its slice began (``Feed.page_runs_begun``), and when its frame
-    began to be built (monotonic; its training was over)."""
+    """What the route makes for a request: a status (200: a frame; 404, 409: see the module's docstring) and
+    body, the run's step the frame shows, how many whole-page runs of the session had begun when its slice began
+    (``Feed.page_runs_begun``), and when its frame began to be built (monotonic; its training was over)."""
     status: int
     body: bytes
     step: int | None = None
@@ -112,24 +115,23 @@ class Ahead:
     """The next frame of a feed, made in a worker right after the last one was sent (``future``: its
     ``_answer``), with what it was made from, so that a frame the run has since moved on from is not sent."""
 
-    def __init__(self, feed: Feed, drawing: float, zipped: bool):
+    def __init__(self, feed: Feed, drawing: float):
         session = feed.session
-        self.trainer, self.zipped, self.started = session.trainer, zipped, time.monotonic()
+        self.trainer, self.started = session.trainer, time.monotonic()
         self.step = self.trainer.step if self.trainer is not None else None
         feed.asked.clear()
         feed.ready_by = self.started + feed.expected() - 1.5 * feed.build_seconds - CHUNK_SECONDS
-        self.future = _executor().submit(_answer, feed, drawing, zipped, True)
+        self.future = _executor().submit(_answer, feed, drawing, True)
 
-    def current(self, feed: Feed, zipped: bool) -> bool:
+    def current(self, feed: Feed) -> bool:
         """Whether the frame made is still the run's next one: the same run, playing, trained by nobody else
         since (a click's Step or a new run), no click or changed setting since its slice began (a new learning
         rate shows in the next frame, not one later; a slice that waited for the click's page run to end is
-        current), asked for the same encoding, and not left waiting too long."""
+        current), and not left waiting too long."""
         session = feed.session
         done = self.future.done() and self.future.exception() is None
         return (done and self.future.result().status == 200 and session.playing and session.trainer is self.trainer
                 and self.trainer.step == self.made_step and feed.page_runs_begun == self.future.result().begun
-                and zipped == self.zipped
                 and time.monotonic() - self.started < AHEAD_FRESH_SECONDS)
 
     @property
@@ -342,60 +344,68 @@ def produce(feed: Feed, drawing: float = 0.0, until_asked: bool = False) -> Answ
         return Answer(200, render(snap, trainer, session.playing and trainer.running), trainer.step, begun, building)
 
 
-async def frame_endpoint(request):
-    """GET PATH: the next frame of the run behind the token (see the module's docstring): the frame made ahead
-    when it is still current, else one made now; then the one after it is started."""
-    from starlette.responses import Response
+async def frame_socket(websocket) -> None:
+    """WebSocket PATH: the view's frames while its run plays. Each text message from the browser (``d=<ms>``: how
+    long it took to draw the last frame) asks for the next frame; the answer is one message: the frame,
+    gzipped, as binary, or ``"<status> <reason>"`` as text (see the module's docstring), after which the view
+    stops asking and closes the socket. One socket per view and feed; messages are answered in order."""
+    from starlette.websockets import WebSocketDisconnect
 
+    await websocket.accept()
+    token = websocket.path_params.get("token", "")
+    try:
+        while True:
+            asked = await websocket.receive_text()
+            feed = lookup(token)  # looked up for every request: a closed tab's token ends at once
+            answer = Answer(404, b"unknown") if feed is None else await serve(feed, _drawing(asked))
+            if answer.status == 200:
+                await websocket.send_bytes(answer.body)
+            else:
+                await websocket.send_text(f"{answer.status} {answer.body.decode()}")
+    except WebSocketDisconnect:
+        return
+
+
+async def serve(feed: Feed, drawing: float) -> Answer:
+    """The next frame of ``feed``'s run (``drawing``: seconds the browser took to draw its last one): the frame
+    made ahead when it is still current, else one made now; then the one after it is started. Runs on the
+    event loop; training and building happen in the worker threads."""
     from nncore.limits import training_slots
     from ui.session.live import pace
 
-    headers = {"Cache-Control": "no-store"}
-    feed = lookup(request.path_params.get("token", ""))
-    if feed is None:
-        return Response(b"unknown", status_code=404, headers=headers, media_type="text/plain")
     if feed.in_flight:  # one request at a time per view (the event loop is one thread: no race here)
-        return Response(b"busy", status_code=409, headers=headers, media_type="text/plain")
+        return Answer(409, b"busy")
     feed.in_flight = True
     feed.asked.set()  # a frame being made ahead is built now, from the run as it is
     try:
-        drawing = _seconds(request.query_params.get("d"))
-        zipped = "gzip" in request.headers.get("accept-encoding", "")
         ahead, feed.ahead, answer = feed.ahead, None, None
         if ahead is not None:
             feed.ask_delays.append(min(time.monotonic() - ahead.started, AHEAD_FRESH_SECONDS))
             with contextlib.suppress(Exception):  # a failed frame made ahead is made again below
                 await asyncio.wrap_future(ahead.future)
-            if ahead.current(feed, zipped):
+            if ahead.current(feed):
                 answer = ahead.future.result()
         wait = feed.next_at - time.monotonic()
         if wait > 0:  # at most one frame per timer period (pace): more sessions, fewer frames each
             await asyncio.sleep(wait)
         asked = time.monotonic()
         if answer is None:
-            answer = await asyncio.get_running_loop().run_in_executor(_executor(), _answer, feed, drawing, zipped)
-        status, body = answer.status, answer.body
+            answer = await asyncio.get_running_loop().run_in_executor(_executor(), _answer, feed, drawing)
         feed.next_at = asked + pace(training_slots().busy)[0]
         trainer = feed.session.trainer
-        if status == 200 and feed.session.playing and trainer is not None and trainer.running:
-            feed.ahead = Ahead(feed, drawing, zipped)  # trains while the browser draws this one
+        if answer.status == 200 and feed.session.playing and trainer is not None and trainer.running:
+            feed.ahead = Ahead(feed, drawing)  # trains while the browser draws this one
     finally:
         feed.in_flight = False
-    if status != 200:
-        return Response(body, status_code=status, headers=headers, media_type="text/plain")
-    if zipped:
-        headers["Content-Encoding"] = "gzip"  # compressed here, so the server's own gzip (level 9) leaves it
-    return Response(body, status_code=status, headers=headers, media_type="application/octet-stream")
+    return answer
 
 
-def _answer(feed: Feed, drawing: float, zipped: bool, until_asked: bool = False) -> Answer:
-    """``produce``, its frame gzipped at GZIP_LEVEL when the browser takes gzip (in the worker thread: the
-    server's own compression runs at level 9 on the event loop, ~4 times the time for a frame ~5% smaller),
-    with what ``produce`` says of it."""
+def _answer(feed: Feed, drawing: float, until_asked: bool = False) -> Answer:
+    """``produce``, its frame gzipped at GZIP_LEVEL (in the worker thread, not on the event loop), with what
+    ``produce`` says of it."""
     answer = produce(feed, drawing, until_asked)
-    if answer.status == 200 and zipped:
-        answer = answer._replace(body=gzip.compress(answer.body, compresslevel=GZIP_LEVEL, mtime=0))
     if answer.status == 200:
+        answer = answer._replace(body=gzip.compress(answer.body, compresslevel=GZIP_LEVEL, mtime=0))
         feed.build_seconds = _mean(feed.build_seconds, time.monotonic() - answer.building)
     return answer
 
@@ -405,10 +415,11 @@ def _mean(mean: float, value: float) -> float:
     return value if mean == 0.0 else (1 - EMA) * mean + EMA * value
 
 
-def _seconds(ms: str | None) -> float:
-    """The browser's drawing time (milliseconds in the query) in seconds: 0 when missing or not a number."""
+def _drawing(asked: str) -> float:
+    """The browser's drawing time from its request (``d=<milliseconds>``) in seconds: 0 when missing or not a
+    number."""
     try:
-        value = float(ms) / 1000 if ms is not None else 0.0
+        value = float(asked.partition("d=")[2]) / 1000 if asked.startswith("d=") else 0.0
     except ValueError:
         return 0.0
     return value if 0.0 <= value < 60.0 else 0.0
@@ -424,6 +435,6 @@ def _executor() -> ThreadPoolExecutor:
 def routes() -> list:
     """The fast path's route, for ``st.App(routes=...)``; from now on this process serves it."""
     global _served
-    from starlette.routing import Route
+    from starlette.routing import WebSocketRoute
     _served = True
-    return [Route(base_path() + PATH, frame_endpoint, methods=["GET"])]
+    return [WebSocketRoute(base_path() + PATH, frame_socket)]

@@ -8,10 +8,10 @@ import dataclasses
 import gc
 import gzip
 import time
+from typing import NamedTuple
 
 import numpy as np
 import pytest
-from starlette.requests import Request
 
 from nncore import limits
 from nncore.config import DataConfig, ModelConfig, RunConfig, TrainConfig
@@ -62,12 +62,49 @@ def _feed(playing: bool = True, epochs: int = 1000) -> fast.Feed:
     return feed
 
 
-def _get(token: str, drawn_ms: str | None = None, gzip_ok: bool = False):
-    headers = [(b"accept-encoding", b"gzip, deflate")] if gzip_ok else []
-    scope = {"type": "http", "method": "GET", "path": fast.PATH.format(token=token), "headers": headers,
-             "query_string": (f"d={drawn_ms}" if drawn_ms is not None else "").encode(),
-             "path_params": {"token": token}}
-    return asyncio.run(fast.frame_endpoint(Request(scope)))
+class _Socket:
+    """The browser's end of a frame socket (``fast.frame_socket``) that sends ``asked`` (one request per item),
+    keeps what comes back, then closes."""
+
+    def __init__(self, token: str, *asked: str):
+        self.path_params, self.asked, self.sent, self.accepted = {"token": token}, list(asked), [], False
+
+    async def accept(self):
+        self.accepted = True
+
+    async def receive_text(self) -> str:
+        from starlette.websockets import WebSocketDisconnect
+        if not self.asked:
+            raise WebSocketDisconnect(1000)
+        return self.asked.pop(0)
+
+    async def send_bytes(self, data: bytes):
+        self.sent.append(data)
+
+    async def send_text(self, text: str):
+        self.sent.append(text)
+
+
+class Reply(NamedTuple):
+    """One answer of the socket: its status (200 for a frame), the frame's bytes (gunzipped) or the text, and the
+    message as sent."""
+    status_code: int
+    body: bytes
+    raw: bytes | str
+
+
+def _reply(message) -> Reply:
+    if isinstance(message, str):
+        return Reply(int(message.split()[0]), message.encode(), message)
+    return Reply(200, gzip.decompress(message), message)
+
+
+def _get(token: str, drawn_ms: str | None = None) -> Reply:
+    """One request on a socket of its own (``d=<drawn_ms>``; without it, a request without a drawing time)."""
+    socket = _Socket(token, f"d={drawn_ms}" if drawn_ms is not None else "")
+    asyncio.run(fast.frame_socket(socket))
+    [message] = socket.sent
+    return _reply(message)
 
 
 def test_an_unknown_token_is_refused_and_trains_nothing(slots, no_ahead):
@@ -81,7 +118,7 @@ def test_a_frame_is_the_runs_own_after_one_gated_and_metered_slice(slots, no_ahe
     feed = _feed()
     trainer = feed.session.trainer
     response = _get(feed.token)
-    assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
+    assert response.status_code == 200 and response.raw[:2] == b"\x1f\x8b"  # gzipped on the way
     header, arrays = decode(response.body)
     assert trainer.step > 0 and header["step"] == trainer.step  # trained, and the frame shows where it is now
     assert header["playing"] is True and header["feed"] == feed.url and header["src"] == "src"
@@ -91,9 +128,7 @@ def test_a_frame_is_the_runs_own_after_one_gated_and_metered_slice(slots, no_ahe
     assert 0 < feed.session.trained_seconds  # counted against NNPLAY_MAX_RUN_SECONDS
     assert feed.session.snapshot.step == trainer.step  # the slower views read the same moment
 
-    zipped = _get(feed.token, gzip_ok=True)  # compressed here (the server's own gzip then leaves it alone)
-    assert zipped.headers["content-encoding"] == "gzip"
-    again = decode(gzip.decompress(zipped.body))[0]
+    again = decode(_get(feed.token).body)[0]
     assert again["id"] > header["id"] and again["step"] > header["step"]
 
 
@@ -141,7 +176,8 @@ def test_slices_follow_the_browsers_drawing_time_within_the_timers_bounds():
     assert fast.slice_seconds(1, 10.0) == fast.MAX_SLICES * train
     busy_frame, busy_train = live.pace(2 * live.CORES)  # more sessions than cores: shorter slices
     assert fast.slice_seconds(2 * live.CORES, 0.1) == pytest.approx(max(busy_train, 0.1 * busy_train / busy_frame))
-    assert fast._seconds("250") == 0.25 and fast._seconds("x") == 0.0 and fast._seconds("-1") == 0.0
+    assert fast._drawing("d=250") == 0.25 and fast._drawing("d=x") == 0.0 and fast._drawing("d=-1") == 0.0
+    assert fast._drawing("") == 0.0 and fast._drawing("x=250") == 0.0
 
 
 def test_a_closed_tabs_release_hook_ends_its_tokens(slots):
@@ -153,6 +189,29 @@ def test_a_closed_tabs_release_hook_ends_its_tokens(slots):
     state._free({"space": ns})
     gc.collect()
     assert fast.lookup(token) is None and _get(token).status_code == 404
+
+
+def test_one_socket_answers_its_requests_in_order_and_a_dropped_token_at_once(slots, no_ahead, monkeypatch):
+    feed = _feed()
+    socket = _Socket(feed.token, "d=20", "d=15", "d=30")
+    calls, served = [], fast.serve
+
+    async def serve(f, drawing):  # after the second request the tab closes: its token is gone
+        calls.append(drawing)
+        answer = await served(f, drawing)
+        if len(calls) == 2:
+            with fast._feeds_lock:
+                fast._feeds.pop(feed.token)
+        return answer
+    monkeypatch.setattr(fast, "serve", serve)
+    asyncio.run(fast.frame_socket(socket))
+    assert socket.accepted and calls == [0.02, 0.015]  # each request's drawing time reaches the slice
+    first, second, third = map(_reply, socket.sent)
+    assert first.status_code == second.status_code == 200
+    assert decode(first.body)[0]["step"] < decode(second.body)[0]["step"]  # answered in order
+    assert third.raw == "404 unknown"
+    paused = _feed(playing=False)
+    assert _get(paused.token).raw == "409 not playing"  # a refusal is text: the view stops asking
 
 
 def test_without_the_route_the_timer_trains_as_before(monkeypatch):

@@ -187,12 +187,13 @@ def test_a_typed_weight_reaches_the_engine_the_next_frame_and_time_travel(engine
 def test_component_sources_are_plain_files_without_imports_or_network():
     js, css = sources()
     assert js.count("export default") <= 1
-    # the one request the view makes: its next frame, from the address the server's own frame names (a path on
-    # the same server, see test_fast.py)
-    assert js.count("fetch(") == 1 and 'fetch(url + "?d="' in js and "h.feed" in js
-    js = js.replace('fetch(url + "?d="', "")
+    # the one connection the view opens: its frame socket, at the address the server's own frame names, on this
+    # page's own host (a path on the same server, see test_fast.py)
+    assert js.count("new WebSocket(") == 1 and "new URL(url, location.href)" in js and "h.feed" in js
+    js = js.replace("new WebSocket(address.href)", "")
     for text in (js.replace("http://www.w3.org/2000/svg", ""), css):  # (the SVG namespace names, fetches nothing)
-        for banned in ("http://", "https://", "import(", "fetch(", "XMLHttpRequest", "@import"):
+        for banned in ("http://", "https://", "ws://", "wss://", "import(", "fetch(", "XMLHttpRequest", "@import",
+                       "WebSocket(", "EventSource"):
             assert banned not in text
 
 
