@@ -175,6 +175,35 @@ def test_while_playing_frames_come_from_the_fast_path_not_script_reruns_and_stop
         assert not errors, errors
 
 
+def test_where_the_frame_socket_cannot_be_reached_the_scripts_timer_trains_on(context, server):
+    page = context.new_page()
+    refused: list[str] = []
+
+    def refuse(ws):  # a proxy that lets Streamlit's socket through but not the frame socket
+        refused.append(ws.url)
+        ws.close()
+    page.route_web_socket("**/_nnplay/live/**", refuse)
+    try:
+        _, errors, _ = _load(page, server, LINK)
+        view = page.locator(VIEW).first
+        page.get_by_role("button", name="Play", exact=True).click()
+        deadline = time.monotonic() + 30
+        while not refused and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        assert refused, "the view never opened its frame socket"
+        step = int(view.get_attribute("data-step") or 0)
+        # the view told the script, which now trains on its timer: frames keep coming, from script reruns
+        deadline = time.monotonic() + 30
+        while int(view.get_attribute("data-step") or 0) <= step + 50 and time.monotonic() < deadline:
+            page.wait_for_timeout(200)
+        assert int(view.get_attribute("data-step")) > step + 50
+        assert len(refused) == 1, "the view asked a socket that failed again"
+        page.get_by_role("button", name="Pause", exact=True).click()
+        assert not errors, errors
+    finally:
+        page.close()
+
+
 CAPTION = b"A real network trains on 2-D data while you watch"  # in the page's own script run only
 RATE = b"Learning rate"                                           # in the sidebar's training groups
 
