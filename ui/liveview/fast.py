@@ -2,7 +2,7 @@
 
 While a run plays, the live view asks the server for its next frame over its own WebSocket (``<base>/_nnplay/
 live/<token>``): one message asks, one answers, one request in flight, the next one sent as soon as a frame
-arrives. (A socket, not a request per frame: an HTTP request costs the browser ~10 ms of CPU and the server its
+arrives. (A socket, not a request per frame: an HTTP request costs the browser 8-11 ms of CPU and the server its
 whole middleware stack; a message ~3 ms, measured in docs/measurements.md.) The handler finds the browser
 session's run by an unguessable token, trains one slice in a worker thread (never on the server's event loop)
 through the same gate and limits as the script (``ui.session.gate``), builds the frame with the view's own
