@@ -9,10 +9,10 @@ through the same gate and limits as the script (``ui.session.gate``), builds the
 FrameBuilder and answers with its bytes, gzipped. Having answered, it starts the next frame at once (one frame
 ahead, ``Ahead``): the run trains while the browser takes in and draws this one, and the next request finds its
 frame ready instead of waiting a slice for it. At the "max" speed a frame made ahead keeps training past its
-slice until just before its request is expected (``until_asked``: the browser asks at least about as long after a
-frame was sent as it did for three in four of the last ones, ``Feed.expected``, less the time a frame takes to
-build), so the run does not stand still while the browser is still busy drawing, and the frame is ready when
-asked. Script reruns then happen only for clicks and changes of state, and on a slow timer (SLOW_TICK_SECONDS, a
+slice (``until_asked``) until its request comes and, after it, while the browser is still drawing the frame it
+has (it asks as soon as a frame arrives, before drawing it): until DRAW_SHARE of the drawing time it reports,
+less the time a frame takes to build (``Feed.due``), so the run does not stand still while the browser is busy
+and the frame is there about when the browser is free for it. Script reruns then happen only for clicks and changes of state, and on a slow timer (SLOW_TICK_SECONDS, a
 safety net: the gate's answers reach the view through its feed), so clicks are answered at once. The run's
 status line comes with each frame (the view shows it: it always describes the picture drawn), not with the
 script's ticks.
@@ -35,11 +35,11 @@ import contextlib
 import contextvars
 import functools
 import gzip
+import math
 import secrets
 import threading
 import time
 import weakref
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
@@ -55,7 +55,7 @@ WORKERS = 4              # threads that train and build frames for the route, fo
 AHEAD_FRESH_SECONDS = 1.0  # a frame made ahead and not asked for within this long is dropped (a new one is made)
 CHUNK_SECONDS = 0.004    # a frame made ahead trains past its slice in chunks this long, looking up between them
 EMA = 0.3                # weight of the newest build time in the feed's running mean of them
-ASK_DELAYS = 16          # the feed's last ask delays kept (the delay expected is their lower quartile)
+DRAW_SHARE = 0.75        # a frame made ahead is due this share of the browser's drawing time after its request
 
 # token -> feed, every session of this process; weak: a browser session's namespace holds its feeds
 # (``space()["live_feeds"]``), and the session's release hook (``state._free``) drops them, which ends their tokens
@@ -85,15 +85,17 @@ class Feed:
         self.begun_trained = 0          # page_runs_begun when the last slice began
         self.ahead: Ahead | None = None  # the next frame, being made (or made) before the browser asks for it
         self.asked = threading.Event()  # the browser asked for the frame being made ahead (set by the route)
-        self.ask_delays: deque[float] = deque(maxlen=ASK_DELAYS)  # seconds from a frame sent to the next request
+        self.asked_at = 0.0             # when the browser asked for the frame being made ahead (monotonic) ...
+        self.asked_drawing = 0.0        # ... and how long it said it takes to draw a frame (seconds)
         self.build_seconds = 0.0        # running mean: seconds to build (and compress) a frame
-        self.ready_by = 0.0             # the frame being made ahead trains until then (monotonic), at most
 
-    def expected(self) -> float:
-        """How long after a frame is sent the browser is expected to ask for the next one, at least: the lower
-        quartile of the last ASK_DELAYS delays (0 before any)."""
-        delays = sorted(self.ask_delays)
-        return delays[len(delays) // 4] if delays else 0.0
+    def due(self) -> float:
+        """When the frame being made ahead is to be built (monotonic): not before its request (infinity until it
+        comes); then DRAW_SHARE of the browser's drawing time after it, less the frame's building, since the
+        browser asks before it draws the frame it has just received."""
+        if not self.asked.is_set():
+            return math.inf
+        return self.asked_at + DRAW_SHARE * self.asked_drawing - 1.5 * self.build_seconds - CHUNK_SECONDS
 
     @property
     def url(self) -> str:
@@ -120,7 +122,6 @@ class Ahead:
         self.trainer, self.started = session.trainer, time.monotonic()
         self.step = self.trainer.step if self.trainer is not None else None
         feed.asked.clear()
-        feed.ready_by = self.started + feed.expected() - 1.5 * feed.build_seconds - CHUNK_SECONDS
         self.future = _executor().submit(_answer, feed, drawing, True)
 
     def current(self, feed: Feed) -> bool:
@@ -301,9 +302,9 @@ def produce(feed: Feed, drawing: float = 0.0, until_asked: bool = False) -> Answ
     """``feed``'s next frame: train a slice through the gate (``slice_seconds`` of the browser's ``drawing``
     time), then build the frame. ``until_asked`` (a frame made ahead): at the "max" speed, while no more sessions
     train than the server has cores, and not for the first frame after a click, go on training after the slice
-    until the time its request is expected, less its building (``Feed.ready_by``), or sooner where the browser
-    asks for it (``Feed.asked``), a click is answered, the run stops or its time is used up; at most MAX_SLICES of
-    the timer's slices in all. Runs in a worker thread."""
+    until the frame is due (``Feed.due``: after its request, while the browser still draws), or sooner where a
+    click is answered, the run stops or its time is used up; at most MAX_SLICES of the timer's slices in all.
+    Runs in a worker thread."""
     from nncore.limits import load_limits, training_slots
     from ui.session import gate
     from ui.session.live import CORES, FULL_RUN_SLICE_SECONDS, SPEEDS, metered, pace
@@ -332,10 +333,10 @@ def produce(feed: Feed, drawing: float = 0.0, until_asked: bool = False) -> Answ
         started = time.monotonic()
         metered(session, train, steps, seconds)
         if until_asked and steps is None and active <= CORES and not after_click:
-            until = min(feed.ready_by, started + MAX_SLICES * pace(active)[1])
+            bound = started + MAX_SLICES * pace(active)[1]
             limit = load_limits().max_run_seconds
-            while (not feed.asked.is_set() and not feed.page_runs and session.playing and trainer.running
-                   and session.trained_seconds < limit and time.monotonic() < until):
+            while (not feed.page_runs and session.playing and trainer.running and session.trained_seconds < limit
+                   and time.monotonic() < min(bound, feed.due())):
                 metered(session, train, None, CHUNK_SECONDS)
         building = time.monotonic()
         snap = session.snapshot = trainer.snapshot()
@@ -376,11 +377,11 @@ async def serve(feed: Feed, drawing: float) -> Answer:
     if feed.in_flight:  # one request at a time per view (the event loop is one thread: no race here)
         return Answer(409, b"busy")
     feed.in_flight = True
-    feed.asked.set()  # a frame being made ahead is built now, from the run as it is
+    feed.asked_at, feed.asked_drawing = time.monotonic(), drawing
+    feed.asked.set()  # a frame being made ahead is built once due (after the browser's drawing time, in part)
     try:
         ahead, feed.ahead, answer = feed.ahead, None, None
         if ahead is not None:
-            feed.ask_delays.append(min(time.monotonic() - ahead.started, AHEAD_FRESH_SECONDS))
             with contextlib.suppress(Exception):  # a failed frame made ahead is made again below
                 await asyncio.wrap_future(ahead.future)
             if ahead.current(feed):
