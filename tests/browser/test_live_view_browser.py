@@ -136,7 +136,8 @@ def test_while_playing_frames_come_from_the_fast_path_not_script_reruns_and_stop
 
         def answered(message):  # a frame (binary) is a 200; a refusal is "<status> <why>"
             fed.append((time.monotonic(), 200 if isinstance(message, bytes) else int(message.split()[0])))
-        page.on("websocket", lambda ws: ws.on("framereceived", answered) if "/_nnplay/live/" in ws.url else None)
+        page.on("websocket",
+                lambda ws: ws.on("framereceived", answered) if "/_nnplay/live/" in ws.url else None)
         runs = page.evaluate("""() => { window.__runs = 0; const app = document.querySelector('[data-testid=stApp]');
             new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running') window.__runs++; })
               .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); return 0; }""")

@@ -12,10 +12,10 @@ frame ready instead of waiting a slice for it. At the "max" speed a frame made a
 slice (``until_asked``) until its request comes and, after it, while the browser is still drawing the frame it
 has (it asks as soon as a frame arrives, before drawing it): until DRAW_SHARE of the drawing time it reports,
 less the time a frame takes to build (``Feed.due``), so the run does not stand still while the browser is busy
-and the frame is there about when the browser is free for it. Script reruns then happen only for clicks and changes of state, and on a slow timer (SLOW_TICK_SECONDS, a
-safety net: the gate's answers reach the view through its feed), so clicks are answered at once. The run's
-status line comes with each frame (the view shows it: it always describes the picture drawn), not with the
-script's ticks.
+and the frame is there about when the browser is free for it. Script reruns then happen only for clicks and
+changes of state, and on a slow timer (SLOW_TICK_SECONDS, a safety net: the gate's answers reach the view through
+its feed), so clicks are answered at once. The run's status line comes with each frame (the view shows it: it
+always describes the picture drawn), not with the script's ticks.
 
 A closed tab stops its work: its socket closes with it (a slice is trained only for a request, or for the one
 frame ahead of the last request), and the session's release hook drops its tokens. The route exists only where
