@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from load import _kind_ticks, chromium_pids  # noqa: E402
-from tests.browser.support import launch_chromium  # noqa: E402
+from tests.browser.support import CpuMeter, free_port, launch_chromium  # noqa: E402
 
 APP = textwrap.dedent('''
     import os
@@ -73,17 +72,6 @@ APP = textwrap.dedent('''
 ''')
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="measuring window per transport and round")
@@ -93,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     hz = os.sysconf("SC_CLK_TCK")
     with tempfile.TemporaryDirectory() as folder:
         Path(folder, "transport_app.py").write_text(APP)
-        port = _free_port()
+        port = free_port()
         env = dict(os.environ, FRAME_BYTES=str(int(args.kb * 1024)))
         server = subprocess.Popen([sys.executable, "-m", "uvicorn", "transport_app:app", "--port", str(port),
                                    "--log-level", "warning"], cwd=folder, env=env)
@@ -106,15 +94,16 @@ def main(argv: list[str] | None = None) -> int:
                 for mode in ("http", "ws") * args.rounds:
                     page.evaluate(f"() => {{ window.mode = '{mode}'; {mode}(); }}")
                     time.sleep(1.0)
-                    k0, n0, s0, t0 = _kind_ticks(chromium_pids()), page.evaluate("window.n"), \
-                        _cpu_seconds(server.pid), time.monotonic()
+                    k0, n0, meter = _kind_ticks(chromium_pids()), page.evaluate("window.n"), CpuMeter(server.pid)
+                    meter.start()
                     time.sleep(args.seconds)
-                    k1, n1, s1 = _kind_ticks(chromium_pids()), page.evaluate("window.n"), _cpu_seconds(server.pid)
+                    k1, n1, cpu = _kind_ticks(chromium_pids()), page.evaluate("window.n"), meter.stop()
                     n = max(n1 - n0, 1)
+                    server_cores = cpu["by_root"].get(server.pid)
                     kinds = {k: round(1000 * (k1[k] - k0.get(k, 0)) / hz / n, 2) for k in k1}
-                    row = {"frames_per_s": round(n / (time.monotonic() - t0), 1),
+                    row = {"frames_per_s": round(n / cpu["seconds"], 1),
                            "chromium_ms_per_frame": round(sum(kinds.values()), 2), "by_kind": kinds,
-                           "server_ms_per_frame": round(1000 * (s1 - s0) / n, 2)}
+                           "server_ms_per_frame": round(1000 * server_cores * cpu["seconds"] / n, 2)}
                     results[mode].append(row)
                     print(f"[{mode:4}] {row['frames_per_s']:5.1f} frames/s  Chromium "
                           f"{row['chromium_ms_per_frame']:6.2f} ms/frame {kinds}  server "
