@@ -270,7 +270,6 @@ def training_sidebar(spec: SidebarSpec, apply: Callable[[RunConfig], bool] | Non
     then goes to ``apply``, which passes it to the run and returns True, or returns False where the whole page
     has to run again (a new run, a view that does not fetch its own frames); without ``apply`` it always does."""
     b = _Builder(spec)
-    out: dict = {}
     rerun_alone = [False]  # False while the page runs; from then on, a run of the fragment alone
     with st.sidebar:
         ignored = check_link(spec, b.unbound)
@@ -284,15 +283,16 @@ def training_sidebar(spec: SidebarSpec, apply: Callable[[RunConfig], bool] | Non
             b.errors = list(page_errors)
             train = b.group("Training", b.training)
             model_reg, train_reg = b.group("Regularization", b.regularization)
-            cfg, error = out["result"] = _settled(b, data, model, train, model_reg, train_reg)
+            cfg, error = _settled(b, data, model, train, model_reg, train_reg)
             if error:
                 st.error(error)  # the run keeps its last valid settings, as after a whole-page run
             elif rerun_alone[0] and (apply is None or not apply(cfg)):
                 st.rerun()
+            return cfg, error  # (the page's run takes it; a run of the fragment alone has no caller)
 
-        training_groups()
+        result = training_groups()
         rerun_alone[0] = True
-    return out["result"]
+    return result
 
 
 def _settled(b: _Builder, data: dict, model: dict, train: dict, model_reg: dict, train_reg: dict

@@ -9,7 +9,7 @@ through the same gate and limits as the script (``ui.session.gate``), builds the
 FrameBuilder and answers with its bytes, gzipped. Having answered, it starts the next frame at once (one frame
 ahead, ``Ahead``): the run trains while the browser takes in and draws this one, and the next request finds its
 frame ready instead of waiting a slice for it. At the "max" speed a frame made ahead keeps training past its
-slice (``until_asked``) until its request comes and, after it, while the browser is still drawing the frame it
+slice (``made_ahead``) until its request comes and, after it, while the browser is still drawing the frame it
 has (it asks as soon as a frame arrives, before drawing it): until DRAW_SHARE of the drawing time it reports,
 less the time a frame takes to build (``Feed.due``), so the run does not stand still while the browser is busy
 and the frame is there about when the browser is free for it. Script reruns then happen only for clicks and
@@ -298,9 +298,9 @@ def slice_seconds(active: int, drawing: float) -> float:
     return min(max(train, drawing * train / frame), MAX_SLICES * train)
 
 
-def produce(feed: Feed, drawing: float = 0.0, until_asked: bool = False) -> Answer:
+def produce(feed: Feed, drawing: float = 0.0, made_ahead: bool = False) -> Answer:
     """``feed``'s next frame: train a slice through the gate (``slice_seconds`` of the browser's ``drawing``
-    time), then build the frame. ``until_asked`` (a frame made ahead): at the "max" speed, while no more sessions
+    time), then build the frame. ``made_ahead`` (a frame made ahead): at the "max" speed, while no more sessions
     train than the server has cores, and not for the first frame after a click, go on training after the slice
     until the frame is due (``Feed.due``: after its request, while the browser still draws), or sooner where a
     click is answered, the run stops or its time is used up; at most MAX_SLICES of the timer's slices in all.
@@ -332,7 +332,7 @@ def produce(feed: Feed, drawing: float = 0.0, until_asked: bool = False) -> Answ
             return trainer.advance(steps=steps) if steps else trainer.advance(seconds=seconds)
         started = time.monotonic()
         metered(session, train, steps, seconds)
-        if until_asked and steps is None and active <= CORES and not after_click:
+        if made_ahead and steps is None and active <= CORES and not after_click:
             bound = started + MAX_SLICES * pace(active)[1]
             limit = load_limits().max_run_seconds
             while (not feed.page_runs and session.playing and trainer.running and session.trained_seconds < limit
@@ -401,10 +401,10 @@ async def serve(feed: Feed, drawing: float) -> Answer:
     return answer
 
 
-def _answer(feed: Feed, drawing: float, until_asked: bool = False) -> Answer:
+def _answer(feed: Feed, drawing: float, made_ahead: bool = False) -> Answer:
     """``produce``, its frame gzipped at GZIP_LEVEL (in the worker thread, not on the event loop), with what
     ``produce`` says of it."""
-    answer = produce(feed, drawing, until_asked)
+    answer = produce(feed, drawing, made_ahead)
     if answer.status == 200:
         answer = answer._replace(body=gzip.compress(answer.body, compresslevel=GZIP_LEVEL, mtime=0))
         feed.build_seconds = _mean(feed.build_seconds, time.monotonic() - answer.building)
@@ -420,7 +420,7 @@ def _drawing(asked: str) -> float:
     """The browser's drawing time from its request (``d=<milliseconds>``) in seconds: 0 when missing or not a
     number."""
     try:
-        value = float(asked.partition("d=")[2]) / 1000 if asked.startswith("d=") else 0.0
+        value = float(asked[2:]) / 1000 if asked.startswith("d=") else 0.0
     except ValueError:
         return 0.0
     return value if 0.0 <= value < 60.0 else 0.0

@@ -210,7 +210,7 @@ def sync(session: RunSession, cfg: RunConfig | None, make_trainer: Callable[[Run
         if trainer is None:
             _start(session, cfg, make_trainer, "")
             return
-        changed = changed_fields(trainer.cfg.data, cfg.data) + changed_fields(trainer.cfg.model, cfg.model)
+        changed = _new_run_fields(trainer, cfg)
         if changed:
             _start(session, cfg, make_trainer,
                    f"{', '.join(changed)} changed: the run was reset (new data or network).")
@@ -226,11 +226,15 @@ def steer(session: RunSession, cfg: RunConfig) -> bool:
     line only the page redraws."""
     with fast.page_run(), fast.guard(session):
         trainer = session.trainer
-        if (trainer is None or not fast.fetching(session)
-                or changed_fields(trainer.cfg.data, cfg.data) + changed_fields(trainer.cfg.model, cfg.model)):
+        if trainer is None or not fast.fetching(session) or _new_run_fields(trainer, cfg):
             return False
         _update_train(trainer, cfg, st)
     return True
+
+
+def _new_run_fields(trainer: Trainer, cfg: RunConfig) -> list[str]:
+    """The data and network settings in which ``cfg`` differs from the run's: any of them needs a new run."""
+    return changed_fields(trainer.cfg.data, cfg.data) + changed_fields(trainer.cfg.model, cfg.model)
 
 
 def _update_train(trainer: Trainer, cfg: RunConfig, messages) -> None:

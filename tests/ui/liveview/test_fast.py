@@ -40,8 +40,8 @@ def produced(monkeypatch):
     """Every frame the route makes (the one a request waits for and the ones made ahead): the steps they show."""
     made, real = [], fast.produce
 
-    def produce(feed, drawing=0.0, until_asked=False):
-        answer = real(feed, drawing, until_asked)
+    def produce(feed, drawing=0.0, made_ahead=False):
+        answer = real(feed, drawing, made_ahead)
         made.append(answer[2])
         return answer
     monkeypatch.setattr(fast, "produce", produce)
@@ -354,7 +354,7 @@ def _trained_ahead(feed: fast.Feed, stop=None) -> float:
     feed.asked.clear()
     if stop is not None:
         threading.Timer(0.1, stop).start()
-    answer = fast.produce(feed, 0.0, until_asked=True)
+    answer = fast.produce(feed, 0.0, made_ahead=True)
     assert answer.status == 200 and answer.step == session.trainer.step  # the frame shows the run as it is now
     return session.trained_seconds - before
 
@@ -406,7 +406,7 @@ def test_only_the_max_speed_trains_on_past_its_slice(slots, monkeypatch):
     feed = _feed(epochs=100_000)
     feed.speed = next(name for name, steps in live.SPEEDS.items() if steps)  # a speed of so many steps a frame
     step = feed.session.trainer.step
-    fast.produce(feed, 0.0, until_asked=True)
+    fast.produce(feed, 0.0, made_ahead=True)
     assert feed.session.trainer.step - step == live.SPEEDS[feed.speed]
 
 
@@ -421,11 +421,11 @@ def test_the_first_frame_after_a_click_is_not_trained_on_past_its_short_slice(sl
         pass
     _ask(feed, 100.0)  # a browser that would draw for long: the answer to the click goes first all the same
     before = session.trained_seconds
-    fast.produce(feed, 0.0, until_asked=True)
+    fast.produce(feed, 0.0, made_ahead=True)
     assert session.trained_seconds - before < 0.5  # the short slice only (FULL_RUN_SLICE_SECONDS)
     _ask(feed, 0.4)  # the frame after it trains on again
     before = session.trained_seconds
-    fast.produce(feed, 0.0, until_asked=True)
+    fast.produce(feed, 0.0, made_ahead=True)
     assert session.trained_seconds - before >= 0.25
 
 
