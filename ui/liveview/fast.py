@@ -91,11 +91,13 @@ class Feed:
 
     def due(self) -> float:
         """When the frame being made ahead is to be built (monotonic): not before its request (infinity until it
-        comes); then DRAW_SHARE of the browser's drawing time after it, less the frame's building, since the
-        browser asks before it draws the frame it has just received."""
+        comes); then DRAW_SHARE of the browser's drawing time after it, since the browser asks before it draws
+        the frame it has just received, and not before the frame may be sent (``next_at``: it would wait there
+        with the run standing still); in both cases less the frame's building."""
         if not self.asked.is_set():
             return math.inf
-        return self.asked_at + DRAW_SHARE * self.asked_drawing - 1.5 * self.build_seconds - CHUNK_SECONDS
+        sent = max(self.asked_at + DRAW_SHARE * self.asked_drawing, self.next_at)
+        return sent - 1.5 * self.build_seconds - CHUNK_SECONDS
 
     @property
     def url(self) -> str:

@@ -360,6 +360,8 @@ def _trained_ahead(feed: fast.Feed, stop=None) -> float:
 
 
 def test_a_frame_made_ahead_trains_on_while_the_browser_draws_within_a_bound(slots, monkeypatch):
+    import time
+
     monkeypatch.setattr(fast, "slice_seconds", lambda active, drawing: 0.01)
     monkeypatch.setattr(fast, "MAX_SLICES", 4)
     feed = _feed(epochs=100_000)  # (a run that does not end within the test)
@@ -370,6 +372,9 @@ def test_a_frame_made_ahead_trains_on_while_the_browser_draws_within_a_bound(slo
     # ... the request at 0.1 s of a browser that draws a frame in 0.4 s: due DRAW_SHARE of that after the request
     assert 0.1 + 0.8 * fast.DRAW_SHARE * 0.4 <= _trained_ahead(feed, lambda: _ask(feed, 0.4)) < 1.0
     assert 0.1 <= _trained_ahead(feed, lambda: _ask(feed, 0.0)) < 0.5  # ... at once, for a browser with no delay
+    feed.next_at = time.monotonic() + 0.5  # ... unless the frame may not be sent yet: it trains until then
+    assert 0.8 * 0.5 <= _trained_ahead(feed, lambda: _ask(feed, 0.0)) < 1.0
+    feed.next_at = 0.0
 
     def click():
         feed.page_runs += 1
