@@ -53,6 +53,8 @@ PAGE_RUN_WAIT_SECONDS = 1.0  # a frame waits at most this long for a whole-page 
 GZIP_LEVEL = 1           # frames compress to ~40% at level 1; higher levels cost far more for little
 WORKERS = 4              # threads that train and build frames for the route, for all sessions together
 AHEAD_FRESH_SECONDS = 1.0  # a frame made ahead and not asked for within this long is dropped (a new one is made)
+AHEAD_TRAIN_SECONDS = 0.5  # a frame made ahead trains at most this long (a browser busy with a click's page update
+                           # asks late: the run trains on meanwhile; a closed tab's frame ends here)
 CHUNK_SECONDS = 0.004    # a frame made ahead trains past its slice in chunks this long, looking up between them
 EMA = 0.3                # weight of the newest build time in the feed's running mean of them
 DRAW_SHARE = 0.75        # a frame made ahead is due this share of the browser's drawing time after its request
@@ -89,15 +91,15 @@ class Feed:
         self.asked_drawing = 0.0        # ... and how long it said it takes to draw a frame (seconds)
         self.build_seconds = 0.0        # running mean: seconds to build (and compress) a frame
 
-    def due(self) -> float:
+    def due(self, share: float = DRAW_SHARE) -> float:
         """When the frame being made ahead is to be built (monotonic): not before its request (infinity until it
-        comes); then DRAW_SHARE of the browser's drawing time after it, since the browser asks before it draws
+        comes); then ``share`` of the browser's drawing time after it, since the browser asks before it draws
         the frame it has just received, and not before the frame may be sent (``next_at``: it would wait there
-        with the run standing still); in both cases less the frame's building."""
+        with the run standing still); in both cases less the frame's building (its running mean)."""
         if not self.asked.is_set():
             return math.inf
-        sent = max(self.asked_at + DRAW_SHARE * self.asked_drawing, self.next_at)
-        return sent - 1.5 * self.build_seconds - CHUNK_SECONDS
+        sent = max(self.asked_at + share * self.asked_drawing, self.next_at)
+        return sent - self.build_seconds
 
     @property
     def url(self) -> str:
@@ -128,9 +130,9 @@ class Ahead:
 
     def current(self, feed: Feed) -> bool:
         """Whether the frame made is still the run's next one: the same run, playing, trained by nobody else
-        since (a click's Step or a new run), no click or changed setting since its slice began (a new learning
-        rate shows in the next frame, not one later; a slice that waited for the click's page run to end is
-        current), and not left waiting too long."""
+        since (a click's Step or a new run), no click or changed setting since it last trained (a new learning
+        rate shows in the next frame, not one later; a frame that waited for the click's page run to end and
+        trained on after it is current), and not left waiting too long."""
         session = feed.session
         done = self.future.done() and self.future.exception() is None
         return (done and self.future.result().status == 200 and session.playing and session.trainer is self.trainer
@@ -303,9 +305,10 @@ def slice_seconds(active: int, drawing: float) -> float:
 def produce(feed: Feed, drawing: float = 0.0, made_ahead: bool = False) -> Answer:
     """``feed``'s next frame: train a slice through the gate (``slice_seconds`` of the browser's ``drawing``
     time), then build the frame. ``made_ahead`` (a frame made ahead): at the "max" speed, while no more sessions
-    train than the server has cores, and not for the first frame after a click, go on training after the slice
-    until the frame is due (``Feed.due``: after its request, while the browser still draws), or sooner where a
-    click is answered, the run stops or its time is used up; at most MAX_SLICES of the timer's slices in all.
+    train than the server has cores, go on training after the slice until the frame is due (``Feed.due``: after
+    its request, while the browser still draws; the first frame after a click, which shows its answer, as soon
+    as it may be sent), or sooner where the run stops or its time is used up; at most AHEAD_TRAIN_SECONDS in all. A click answered meanwhile goes first
+    (``_let_page_run_end``): the frame then trains on with what it set, or is not sent where it began a new run.
     Runs in a worker thread."""
     from nncore.limits import load_limits, training_slots
     from ui.session import gate
@@ -334,17 +337,38 @@ def produce(feed: Feed, drawing: float = 0.0, made_ahead: bool = False) -> Answe
             return trainer.advance(steps=steps) if steps else trainer.advance(seconds=seconds)
         started = time.monotonic()
         metered(session, train, steps, seconds)
-        if made_ahead and steps is None and active <= CORES and not after_click:
-            bound = started + MAX_SLICES * pace(active)[1]
+        if made_ahead and steps is None and active <= CORES:
+            bound = started + AHEAD_TRAIN_SECONDS
             limit = load_limits().max_run_seconds
-            while (not feed.page_runs and session.playing and trainer.running and session.trained_seconds < limit
-                   and time.monotonic() < min(bound, feed.due())):
-                metered(session, train, None, CHUNK_SECONDS)
+            while session.playing and trainer.running and session.trained_seconds < limit:
+                left = min(bound, feed.due(0.0 if after_click else DRAW_SHARE)) - time.monotonic()
+                if left <= 0:
+                    break
+                if feed.page_runs:  # a click is being answered: it goes first, the run trains on after it
+                    begun = _let_page_run_end(feed, bound)
+                    if session.trainer is not trainer or feed.render is not render:  # it started a new run
+                        return Answer(409, b"new run")
+                    continue
+                metered(session, train, None, min(CHUNK_SECONDS, left))
         building = time.monotonic()
         snap = session.snapshot = trainer.snapshot()
         if not trainer.running:  # finished, diverged or stopped early: this frame says so, the script follows
             training_slots().release(feed.session_id)
         return Answer(200, render(snap, trainer, session.playing and trainer.running), trainer.step, begun, building)
+
+
+def _let_page_run_end(feed: Feed, bound: float) -> int:
+    """In ``produce``, holding ``feed.lock`` once: let go of the run until the session's whole-page runs have
+    ended (the page's run may need it; a click's setting is taken meanwhile), or until ``bound``; then hold it
+    again. Returns the page runs begun by then: the frame shows the run as those runs left it."""
+    feed.lock.release()
+    try:
+        while feed.page_runs > 0 and time.monotonic() < bound:
+            time.sleep(0.005)
+    finally:
+        feed.lock.acquire()
+    feed.begun_trained = feed.page_runs_begun
+    return feed.begun_trained
 
 
 async def frame_socket(websocket) -> None:

@@ -48,7 +48,7 @@ def produced(monkeypatch):
     return made
 
 
-def _feed(playing: bool = True, epochs: int = 1000) -> fast.Feed:
+def _feed(playing: bool = True, epochs: int = 10_000) -> fast.Feed:
     """A playing Playground run with its feed registered, frames built as the live view builds them."""
     trainer = Trainer(RunConfig(data=DataConfig(n_points=120), model=ModelConfig(hidden=(3,)),
                                 train=TrainConfig(epochs=epochs)))
@@ -363,12 +363,12 @@ def test_a_frame_made_ahead_trains_on_while_the_browser_draws_within_a_bound(slo
     import time
 
     monkeypatch.setattr(fast, "slice_seconds", lambda active, drawing: 0.01)
-    monkeypatch.setattr(fast, "MAX_SLICES", 4)
+    monkeypatch.setattr(fast, "AHEAD_TRAIN_SECONDS", 0.3)
     feed = _feed(epochs=100_000)  # (a run that does not end within the test)
-    bound = fast.MAX_SLICES * live.pace(1)[1]  # no request comes (a closed tab): it stops at the bound
+    bound = fast.AHEAD_TRAIN_SECONDS  # no request comes (a closed tab): it stops at the bound
     assert 0.8 * bound <= _trained_ahead(feed) < bound + 0.5
 
-    monkeypatch.setattr(fast, "MAX_SLICES", 1000)  # a bound of many seconds: what ends the training is ...
+    monkeypatch.setattr(fast, "AHEAD_TRAIN_SECONDS", 1000)  # a bound of many seconds: what ends the training is ...
     # ... the request at 0.1 s of a browser that draws a frame in 0.4 s: due DRAW_SHARE of that after the request
     assert 0.1 + 0.8 * fast.DRAW_SHARE * 0.4 <= _trained_ahead(feed, lambda: _ask(feed, 0.4)) < 1.0
     assert 0.1 <= _trained_ahead(feed, lambda: _ask(feed, 0.0)) < 0.5  # ... at once, for a browser with no delay
@@ -376,21 +376,53 @@ def test_a_frame_made_ahead_trains_on_while_the_browser_draws_within_a_bound(slo
     assert 0.8 * 0.5 <= _trained_ahead(feed, lambda: _ask(feed, 0.0)) < 1.0
     feed.next_at = 0.0
 
-    def click():
-        feed.page_runs += 1
-    assert 0.1 <= _trained_ahead(feed, click) < 3.0  # ... or a click, which the page answers first
-    feed.page_runs = 0
-
     def pause():
         feed.session.playing = False
     assert 0.1 <= _trained_ahead(feed, pause) < 3.0  # ... or Pause
+
+
+@pytest.mark.parametrize("new_run", [False, True])
+def test_a_click_answered_while_a_frame_is_made_ahead_goes_first_and_the_frame_trains_on_after_it(
+        slots, monkeypatch, new_run):
+    import threading
+
+    monkeypatch.setattr(fast, "slice_seconds", lambda active, drawing: 0.01)
+    monkeypatch.setattr(fast, "AHEAD_TRAIN_SECONDS", 1000)
+    feed = _feed()
+    session, trainer = feed.session, feed.session.trainer
+    seen = {}
+
+    def click():  # a click's page run from 0.1 s to 0.4 s, which takes the run's lock to change it
+        feed.page_runs += 1
+        feed.page_runs_begun += 1
+        seen["locked"] = feed.lock.acquire(timeout=2.0)  # the worker lets go of the run for the page's run
+        seen["trained"], seen["step"] = session.trained_seconds, trainer.step
+        if new_run:
+            session.trainer = Trainer(trainer.cfg)
+        else:
+            trainer.update_train(dataclasses.replace(trainer.cfg.train, learning_rate=0.05))
+        feed.lock.release()
+        time.sleep(0.3)
+        seen["trained_meanwhile"] = session.trained_seconds - seen["trained"]
+        feed.page_runs -= 1
+        time.sleep(0.1)
+        _ask(feed, 0.0)  # the browser asks 0.1 s after the page's run ended
+    threading.Timer(0.1, click).start()
+    answer = fast.produce(feed, 0.0, made_ahead=True)
+    assert seen["locked"] and seen["trained_meanwhile"] == 0  # the click went first: no training during it
+    if new_run:  # the click began a new run: this frame of the old one is not sent
+        assert answer.status == 409
+        return
+    assert answer.status == 200 and answer.begun == feed.page_runs_begun  # current: it shows the run after the click
+    assert answer.step > seen["step"] and trainer.snapshot().lr == 0.05  # trained on after it, at the new rate
+    assert 0.05 <= session.trained_seconds - seen["trained"] < 1.0
 
 
 def test_a_frame_made_ahead_comes_about_when_the_browser_has_drawn(slots, monkeypatch):
     import time
 
     monkeypatch.setattr(fast, "slice_seconds", lambda active, drawing: 0.01)
-    monkeypatch.setattr(fast, "MAX_SLICES", 1000)
+    monkeypatch.setattr(fast, "AHEAD_TRAIN_SECONDS", 1000)
     feed = _feed(epochs=100_000)
     session = feed.session
     _get(feed.token, "300")
@@ -407,7 +439,7 @@ def test_a_frame_made_ahead_comes_about_when_the_browser_has_drawn(slots, monkey
 
 
 def test_only_the_max_speed_trains_on_past_its_slice(slots, monkeypatch):
-    monkeypatch.setattr(fast, "MAX_SLICES", 1000)
+    monkeypatch.setattr(fast, "AHEAD_TRAIN_SECONDS", 1000)
     feed = _feed(epochs=100_000)
     feed.speed = next(name for name, steps in live.SPEEDS.items() if steps)  # a speed of so many steps a frame
     step = feed.session.trainer.step
@@ -415,20 +447,24 @@ def test_only_the_max_speed_trains_on_past_its_slice(slots, monkeypatch):
     assert feed.session.trainer.step - step == live.SPEEDS[feed.speed]
 
 
-def test_the_first_frame_after_a_click_is_not_trained_on_past_its_short_slice(slots, monkeypatch):
+@pytest.mark.parametrize("may_be_sent_in", [0.0, 0.4])
+def test_the_first_frame_after_a_click_does_not_wait_for_the_browsers_drawing(slots, monkeypatch, may_be_sent_in):
     import time
 
-    monkeypatch.setattr(fast, "MAX_SLICES", 1000)
+    monkeypatch.setattr(fast, "AHEAD_TRAIN_SECONDS", 1000)
     feed = _feed(epochs=100_000)
     session = feed.session
     fast.produce(feed)  # the run's frames so far
     with fast.page_run_of(feed):  # a click answered by a whole-page run
         pass
+    feed.next_at = time.monotonic() + may_be_sent_in  # the frame period (pace) still holds the answer this long
     _ask(feed, 100.0)  # a browser that would draw for long: the answer to the click goes first all the same
     before = session.trained_seconds
     fast.produce(feed, 0.0, made_ahead=True)
-    assert session.trained_seconds - before < 0.5  # the short slice only (FULL_RUN_SLICE_SECONDS)
-    _ask(feed, 0.4)  # the frame after it trains on again
+    # the short slice (FULL_RUN_SLICE_SECONDS), then on only while the frame may not be sent anyway
+    assert may_be_sent_in * 0.8 <= session.trained_seconds - before < may_be_sent_in + 0.3
+    feed.next_at = 0.0
+    _ask(feed, 0.4)  # the frame after it trains on again, for its share of the browser's drawing
     before = session.trained_seconds
     fast.produce(feed, 0.0, made_ahead=True)
     assert session.trained_seconds - before >= 0.25
