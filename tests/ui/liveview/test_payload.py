@@ -36,6 +36,19 @@ def test_encode_decode_round_trip_keeps_alignment_types_and_values():
         encode({}, {"bad": np.zeros(2, np.float64)})
 
 
+def test_arrays_in_either_byte_order_are_sent_little_endian():
+    values = {"u": np.array([1, 258, 65535], np.uint16), "f": np.array([0.5, -2.25], np.float32),
+              "i": np.array([-7, 1 << 20], np.int32)}
+    swapped = {k: v.astype(v.dtype.newbyteorder(">")) for k, v in values.items()}
+    assert encode({"v": 1}, swapped) == encode({"v": 1}, values)  # the same bytes, whatever the input's order
+    header, out = decode(encode({"v": 1}, swapped))
+    for name, v in values.items():
+        assert header["arrays"][name]["dtype"] == v.dtype.name
+        np.testing.assert_array_equal(out[name], v)
+    at = header["arrays"]["u"]["offset"] + 8 + int.from_bytes(encode({"v": 1}, values)[4:8], "little")
+    assert encode({"v": 1}, swapped)[at:at + 4] == bytes([1, 0, 2, 1])  # 1 and 258, little-endian
+
+
 def test_binary_frame_holds_the_run_exactly_as_quantized():
     trainer, snap = _run()
     header, a = decode(FrameBuilder(trainer.dataset, editable=True).build(snap, trainer.engine, 7))
