@@ -52,6 +52,30 @@ const LV = {
     }
     return {h, a, s};
   },
+  /* The whole frame of one that the frame socket sent after `prev` (its header's "base": prev's id): arrays
+     named in "same" are prev's, an array whose entry has "from": k is prev's first k rows and the rows sent
+     (ui/liveview/payload.py: changes). */
+  rebase(frame, prev) {
+    const h = frame.h, a = Object.assign({}, frame.a), s = Object.assign({}, frame.s);
+    if (!prev || prev.h.id !== h.base) throw new Error("live view: a frame built on a frame this view does not have");
+    for (const name of h.same || []) {
+      if (!(name in prev.a)) throw new Error(`live view: no array ${name} to keep`);
+      a[name] = prev.a[name]; s[name] = prev.s[name];
+    }
+    for (const [name, spec] of Object.entries(h.arrays || {})) {
+      const k = spec.from;
+      if (!k) continue;
+      const old = prev.a[name], tail = frame.a[name], rest = spec.shape.slice(1);
+      const row = rest.reduce((x, y) => x * y, 1);
+      if (!old || old.constructor !== tail.constructor || prev.s[name].slice(1).join() !== rest.join() ||
+          old.length < k * row) throw new Error(`live view: array ${name} does not continue the frame before`);
+      const whole = new tail.constructor(k * row + tail.length);
+      whole.set(old.subarray(0, k * row));
+      whole.set(tail, k * row);
+      a[name] = whole; s[name] = [k + spec.shape[0], ...rest];
+    }
+    return {h, a, s};
+  },
   lerp(a, b, t) { return a + (b - a) * t; },
   ease(t) { t = Math.min(1, Math.max(0, t)); return t * t * (3 - 2 * t); },
 
@@ -445,10 +469,10 @@ function core_socket(url) {
 
 async function core_poll(st) {
   st.feeding = true;
-  let why = null, next = null, socket = null, socketUrl = null;
+  let why = null, next = null, socket = null, socketUrl = null, last = null;
   // d: how long the last frame took from its arrival to being drawn; the server trains about that long
   const ask = url => {
-    if (socketUrl !== url) { if (socket) socket.close(); socket = core_socket(url); socketUrl = url; }
+    if (socketUrl !== url) { if (socket) socket.close(); socket = core_socket(url); socketUrl = url; last = null; }
     return socket.ask(Math.round(st.drawMs || 0));
   };
   try {
@@ -463,7 +487,11 @@ async function core_poll(st) {
         if (status === 404) st.failedUrl = url;
         break;
       }
-      const frame = LV.decode(new Uint8Array(body));
+      let frame = LV.decode(new Uint8Array(body));
+      if (frame.h.base !== undefined) {  // only what changed since the frame before on this socket
+        try { frame = LV.rebase(frame, last); } catch (e) { console.error(e); why = "stopped"; break; }
+      }
+      last = frame;
       st.arrived = performance.now();
       if (frame.h.playing) next = ask(url);  // asked before this frame is drawn
       if (core_accept(st, frame)) { st.lastSrc = frame.h.src; core_apply(st, frame); }

@@ -7,6 +7,7 @@ Skips when Chromium or Playwright is missing, except under ``CI=true`` where tha
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from contextlib import contextmanager
 
@@ -16,6 +17,7 @@ import pytest
 from nncore.io.checkpoint import load_checkpoint
 from nncore.config import DataConfig, ModelConfig, RunConfig
 from nncore.train.trainer import Trainer
+from ui.liveview.payload import FrameBuilder, decode
 
 from tests.browser.support import (DEEP_FIND_JS, REPO_ROOT, StreamlitServer, launch_chromium, require_browser,
                                    wait_app_idle)
@@ -365,6 +367,44 @@ def test_histogram_percentiles_from_bins_bracket_numpys_and_follow_the_interpola
             true = np.percentile(np.clip(x, edges[0], edges[-1]), q * 100)
             assert edges[b] - 1e-12 <= v <= edges[b + 1] + 1e-12
             assert abs(v - true) <= (edges[b + 1] - edges[b]) + 4 * eps * abs(true), (q, v, true)
+
+
+def test_the_view_makes_a_frame_whole_again_as_the_server_built_it(context, tmp_path):
+    """A frame the socket sends after another carries only what changed (ui/liveview/payload.py: changes); the
+    view's LV.rebase must give back exactly the arrays of the whole frame, and refuse a frame that builds on
+    another than the one it has."""
+    require_browser()
+    from ui.liveview import payload, sources
+    trainer = Trainer(RunConfig(train=dataclasses.replace(RunConfig().train, epochs=10_000)))
+    builder, frames = FrameBuilder(trainer.dataset, editable=True), []
+    for i in range(3):
+        trainer.advance(seconds=0.05)
+        frames.append(builder.build(trainer.snapshot(), trainer.engine, i + 1, playing=True, source="s", feed="f"))
+    before, whole = frames[0], frames[2]
+    header, arrays = decode(before)
+    sent = payload.changes(whole, header["id"], arrays)
+    h = decode(sent)[0]
+    assert h["same"] and any(spec.get("from") for spec in h["arrays"].values())  # both kinds are exercised
+    page_file = tmp_path / "rebase.html"
+    page_file.write_text('<script type="module">\n' + sources()[0] + "\nwindow.__LV = LV;\n</script>")
+    page = context.new_page()
+    page.goto(page_file.as_uri())
+    page.wait_for_function("() => !!window.__LV")
+    got = page.evaluate("""([before, sent, whole]) => {
+      const P = __LV.decode(Uint8Array.from(before)), D = __LV.decode(Uint8Array.from(sent));
+      const W = __LV.decode(Uint8Array.from(whole)), R = __LV.rebase(D, P), differ = [];
+      for (const k of new Set([...Object.keys(W.a), ...Object.keys(R.a)])) {
+        const x = R.a[k], y = W.a[k];
+        if (!x || !y || x.constructor !== y.constructor || x.length !== y.length
+            || JSON.stringify(R.s[k]) !== JSON.stringify(W.s[k]) || x.some((v, i) => !Object.is(v, y[i]))) differ.push(k);
+      }
+      let refused = false;
+      try { __LV.rebase(D, W); } catch (e) { refused = true; }
+      return {differ, arrays: Object.keys(R.a).length, step: R.h.step, refused};
+    }""", [list(before), list(sent), list(whole)])
+    page.close()
+    assert got["differ"] == [] and got["arrays"] == len(decode(whole)[1]) and got["step"] == decode(whole)[0]["step"]
+    assert got["refused"]  # built on frame 1, offered frame 3: not glued onto the wrong frame
 
 
 # Counts, per animation frame, whether the boundary canvas was drawn on (any drawImage on it), so that a test

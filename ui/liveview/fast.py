@@ -92,6 +92,7 @@ class Feed:
         self.asked_at = 0.0             # when the browser asked for the frame being made ahead (monotonic) ...
         self.asked_drawing = 0.0        # ... and how long it said it takes to draw a frame (seconds)
         self.build_seconds = 0.0        # running mean: seconds to build (and compress) a frame
+        self.sent: tuple[int, dict] | None = None  # (id, arrays) of the last frame sent: the next builds on it
 
     def due(self, share: float = DRAW_SHARE) -> float:
         """When the frame being made ahead is to be built (monotonic): not before its request (infinity until it
@@ -111,12 +112,18 @@ class Feed:
 class Answer(NamedTuple):
     """What the route makes for a request: a status (200: a frame; 404, 409: see the module's docstring) and
     body, the run's step the frame shows, how many whole-page runs of the session had begun when its slice began
-    (``Feed.page_runs_begun``), and when its frame began to be built (monotonic; its training was over)."""
+    (``Feed.page_runs_begun``), and when its frame began to be built (monotonic; its training was over). A frame
+    as sent: ``body`` gzipped, only what changed since the frame ``base`` (``payload.changes``; None: the whole
+    frame); ``whole`` the whole frame, ``frame`` its id and ``arrays`` its arrays (the next frame builds on them)."""
     status: int
     body: bytes
     step: int | None = None
     begun: int = 0
     building: float = 0.0
+    base: int | None = None
+    whole: bytes = b""
+    frame: int | None = None
+    arrays: dict | None = None
 
 
 class Ahead:
@@ -382,11 +389,12 @@ async def frame_socket(websocket) -> None:
 
     await websocket.accept()
     token = websocket.path_params.get("token", "")
+    connection = Connection()
     try:
         while True:
             asked = await websocket.receive_text()
             feed = lookup(token)  # looked up for every request: a closed tab's token ends at once
-            answer = Answer(404, b"unknown") if feed is None else await serve(feed, _drawing(asked))
+            answer = Answer(404, b"unknown") if feed is None else await serve(feed, _drawing(asked), connection)
             if answer.status == 200:
                 await websocket.send_bytes(answer.body)
             else:
@@ -395,9 +403,17 @@ async def frame_socket(websocket) -> None:
         return
 
 
-async def serve(feed: Feed, drawing: float) -> Answer:
+class Connection:
+    """One frame socket: the id of the last frame it sent (the browser has that frame whole)."""
+
+    def __init__(self):
+        self.last: int | None = None
+
+
+async def serve(feed: Feed, drawing: float, connection: Connection | None = None) -> Answer:
     """The next frame of ``feed``'s run (``drawing``: seconds the browser took to draw its last one): the frame
-    made ahead when it is still current, else one made now; then the one after it is started. Runs on the
+    made ahead when it is still current, else one made now; then the one after it is started. A frame that
+    builds on another than the one ``connection`` sent last (a new socket, or none) goes whole. Runs on the
     event loop; training and building happen in the worker threads."""
     from nncore.limits import training_slots
     from ui.session.live import pace
@@ -421,6 +437,13 @@ async def serve(feed: Feed, drawing: float) -> Answer:
         if answer is None:
             answer = await asyncio.get_running_loop().run_in_executor(_executor(), _answer, feed, drawing)
         feed.next_at = asked + pace(training_slots().busy)[0]
+        if answer.status == 200:
+            if answer.base is not None and (connection is None or connection.last != answer.base):
+                answer = answer._replace(body=gzip.compress(answer.whole, compresslevel=GZIP_LEVEL, mtime=0),
+                                         base=None)
+            if connection is not None:
+                connection.last = answer.frame
+            feed.sent = (answer.frame, answer.arrays)  # before the next frame is begun: it builds on this one
         trainer = feed.session.trainer
         if answer.status == 200 and feed.session.playing and trainer is not None and trainer.running:
             feed.ahead = Ahead(feed, drawing)  # trains while the browser draws this one
@@ -430,11 +453,20 @@ async def serve(feed: Feed, drawing: float) -> Answer:
 
 
 def _answer(feed: Feed, drawing: float, made_ahead: bool = False) -> Answer:
-    """``produce``, its frame gzipped at GZIP_LEVEL (in the worker thread, not on the event loop), with what
-    ``produce`` says of it."""
+    """``produce``, its frame as sent (only what changed since the last frame sent, ``Feed.sent``) and gzipped at
+    GZIP_LEVEL (in the worker thread, not on the event loop), with what ``produce`` says of it."""
+    from ui.liveview.payload import changes, decode
+
     answer = produce(feed, drawing, made_ahead)
     if answer.status == 200:
-        answer = answer._replace(body=gzip.compress(answer.body, compresslevel=GZIP_LEVEL, mtime=0))
+        header, arrays = decode(answer.body)
+        sent, base = feed.sent, None
+        body = answer.body
+        if sent is not None:
+            base, before = sent
+            body = changes(answer.body, base, before)
+        answer = answer._replace(body=gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0), base=base,
+                                 whole=answer.body, frame=header.get("id"), arrays=arrays)
         feed.build_seconds = _mean(feed.build_seconds, time.monotonic() - answer.building)
     return answer
 

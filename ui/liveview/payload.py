@@ -42,8 +42,9 @@ SPLITS = ("train", "val", "test")
 _DTYPE_NAMES = {np.dtype(t).newbyteorder(order): name for name, t in DTYPES.items() for order in "<>"}
 
 
-def encode(header: dict, arrays: dict[str, np.ndarray]) -> bytes:
-    """The frame's bytes: ``header`` (JSON-ready) plus ``arrays`` (dtypes in DTYPES), offsets filled in."""
+def encode(header: dict, arrays: dict[str, np.ndarray], starts: dict[str, int] | None = None) -> bytes:
+    """The frame's bytes: ``header`` (JSON-ready) plus ``arrays`` (dtypes in DTYPES), offsets filled in.
+    ``starts`` (see ``changes``): arrays sent from this row on, the rows before it being the previous frame's."""
     table, chunks, offset = {}, [], 0
     for name, a in arrays.items():
         a = np.ascontiguousarray(a)
@@ -51,6 +52,8 @@ def encode(header: dict, arrays: dict[str, np.ndarray]) -> bytes:
         if kind is None:
             raise TypeError(f"array {name!r} has dtype {a.dtype}; use one of {', '.join(DTYPES)}")
         table[name] = {"offset": offset, "dtype": kind, "shape": list(a.shape)}
+        if starts and starts.get(name):
+            table[name]["from"] = starts[name]
         if a.dtype.byteorder == ">" or (a.dtype.byteorder == "=" and sys.byteorder == "big"):
             a = a.astype(a.dtype.newbyteorder("<"))
         raw = a.tobytes()
@@ -81,6 +84,46 @@ def decode(frame: bytes) -> tuple[dict, dict[str, np.ndarray]]:
         count = int(np.prod(spec["shape"], dtype=np.int64))
         arrays[name] = np.frombuffer(frame, dtype, count, base + spec["offset"]).reshape(spec["shape"])
     return header, arrays
+
+
+def changes(frame: bytes, base: int, before: dict[str, np.ndarray]) -> bytes:
+    """``frame`` as the browser's frame socket sends it after the frame ``base`` (whose arrays were ``before``):
+    an array equal to the one before is not sent again (named in ``header["same"]``); one whose first rows are
+    those before (histograms gain a row per record, a curve a point per epoch until it is thinned) is sent from
+    its first new row (``"from"`` in its entry, the rows before it the previous frame's); any other array whole.
+    The header says which frame it builds on (``"base"``); ``rebase`` (and core.js's ``LV.rebase``) make the whole
+    frame again."""
+    header, arrays = decode(frame)
+    same, sent, starts = [], {}, {}
+    for name, a in arrays.items():
+        b = before.get(name)
+        if b is not None and b.dtype == a.dtype and b.shape == a.shape and np.array_equal(a, b):
+            same.append(name)
+            continue
+        sent[name] = a
+        if b is not None and b.dtype == a.dtype and a.ndim >= 1 and b.shape[1:] == a.shape[1:]:
+            m = min(len(a), len(b))
+            rows = np.all(a[:m].reshape(m, -1) == b[:m].reshape(m, -1), axis=1) if m else np.zeros(0, bool)
+            k = m if rows.all() else int(np.argmin(rows))  # the first row that differs
+            if k:
+                sent[name], starts[name] = a[k:], k
+    header = {key: value for key, value in header.items() if key != "arrays"}
+    return encode({**header, "base": base, "same": same}, sent, starts)
+
+
+def rebase(header: dict, arrays: dict[str, np.ndarray], before: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The whole arrays of a frame made by ``changes`` (``decode``'s header and arrays), given the arrays of the
+    frame it builds on: the inverse of ``changes``."""
+    whole = dict(arrays)
+    for name in header.get("same", []):
+        whole[name] = before[name]
+    for name, spec in header["arrays"].items():
+        k = spec.get("from")
+        if k:
+            if before[name].dtype != arrays[name].dtype or before[name].shape[1:] != arrays[name].shape[1:]:
+                raise ValueError(f"array {name!r} does not continue the frame before")
+            whole[name] = np.concatenate([before[name][:k], arrays[name]])
+    return whole
 
 
 def _u8(values: np.ndarray, lo: float, hi: float, dtype=np.uint8) -> np.ndarray:

@@ -107,6 +107,32 @@ def _get(token: str, drawn_ms: str | None = None) -> Reply:
     return _reply(message)
 
 
+def test_a_socket_sends_a_whole_frame_first_then_only_what_changed(slots):
+    from ui.liveview import payload
+
+    feed = _feed()
+    socket = _Socket(feed.token, "d=5", "d=5", "d=5")
+    asyncio.run(fast.frame_socket(socket))
+    replies = [_reply(m) for m in socket.sent]
+    assert [r.status_code for r in replies] == [200, 200, 200]
+    header, arrays = decode(replies[0].body)
+    assert "base" not in header  # a socket's first frame is whole
+    for reply in replies[1:]:  # then each builds on the one before, which the browser has
+        h, a = decode(reply.body)
+        assert h["base"] == header["id"] and h["step"] > header["step"] and "points_xy" in h["same"]
+        header, arrays = h, payload.rebase(h, a, arrays)
+    sent_id, sent = feed.sent  # made whole again, the last frame is exactly the one the server built
+    assert header["id"] == sent_id and arrays.keys() == sent.keys()
+    for name, x in sent.items():
+        assert arrays[name].dtype == x.dtype and arrays[name].shape == x.shape
+        np.testing.assert_array_equal(arrays[name], x)
+    ahead = _settled(feed)  # made ahead, on the last frame the old socket sent ...
+    assert ahead is not None and ahead.future.result().base == sent_id
+    again = decode(_get(feed.token).body)[0]  # ... and sent whole on a new socket, which has no frame yet
+    assert "base" not in again and again["id"] == ahead.future.result().frame
+    _settled(feed)
+
+
 def test_an_unknown_token_is_refused_and_trains_nothing(slots, no_ahead):
     feed = _feed()
     response = _get(feed.token[:-1] + ("A" if feed.token[-1] != "A" else "B"))
@@ -196,9 +222,9 @@ def test_one_socket_answers_its_requests_in_order_and_a_dropped_token_at_once(sl
     socket = _Socket(feed.token, "d=20", "d=15", "d=30")
     calls, served = [], fast.serve
 
-    async def serve(f, drawing):  # after the second request the tab closes: its token is gone
+    async def serve(f, drawing, connection=None):  # after the second request the tab closes: its token is gone
         calls.append(drawing)
-        answer = await served(f, drawing)
+        answer = await served(f, drawing, connection)
         if len(calls) == 2:
             with fast._feeds_lock:
                 fast._feeds.pop(feed.token)

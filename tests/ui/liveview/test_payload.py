@@ -49,6 +49,52 @@ def test_arrays_in_either_byte_order_are_sent_little_endian():
     assert encode({"v": 1}, swapped)[at:at + 4] == bytes([1, 0, 2, 1])  # 1 and 258, little-endian
 
 
+def _frames_of_a_run(count: int, seconds: float = 0.03) -> list[bytes]:
+    """``count`` frames of a run that trains ``seconds`` between them (Epochs high: it does not end)."""
+    trainer = Trainer(RunConfig(data=DataConfig(n_points=200), train=TrainConfig(epochs=10_000)))
+    builder, frames = FrameBuilder(trainer.dataset, editable=True), []
+    for i in range(count):
+        trainer.advance(seconds=seconds)
+        frames.append(builder.build(trainer.snapshot(), trainer.engine, i + 1, playing=True, source="s", feed="f"))
+    return frames
+
+
+def test_a_frame_after_another_sends_only_what_changed_and_is_made_whole_again():
+    frames = _frames_of_a_run(6)
+    before = decode(frames[0])
+    saw_same, saw_rows = set(), set()
+    for frame in frames[1:]:
+        header, arrays = decode(frame)
+        sent = payload.changes(frame, before[0]["id"], before[1])
+        h, a = decode(sent)
+        assert h["base"] == before[0]["id"] and h["step"] == header["step"] and len(sent) < len(frame)
+        whole = payload.rebase(h, a, before[1])
+        assert whole.keys() == arrays.keys()
+        for name, x in arrays.items():  # exactly the frame's arrays, every type and shape
+            assert whole[name].dtype == x.dtype and whole[name].shape == x.shape
+            np.testing.assert_array_equal(whole[name], x)
+        saw_same |= set(h["same"])
+        saw_rows |= {n for n, spec in h["arrays"].items() if spec.get("from")}
+        for name in h["same"]:
+            assert name not in h["arrays"]  # not sent at all
+        before = (header, arrays)
+    assert {"points_xy", "points_label"} <= saw_same  # the data points never change during a run
+    assert "hist_weights" in saw_rows or "hist_weights" in saw_same  # histograms gain rows: only new ones sent
+    # an array of another shape (a new network) goes whole; so does one of another type
+    header, arrays = decode(frames[-1])
+    other = {**arrays, "W_0": np.zeros((3, 9), np.float32), "points_label": arrays["points_label"].astype(np.uint16)}
+    h, a = decode(payload.changes(encode({k: v for k, v in header.items() if k != "arrays"}, other), 7, arrays))
+    assert "from" not in h["arrays"]["W_0"] and a["W_0"].shape == (3, 9)
+    assert "points_label" in h["arrays"] and "from" not in h["arrays"]["points_label"]
+    # rows sent onto a frame whose array has other rows (another shape or type) are refused, not glued on
+    prev = decode(frames[-2])[1]
+    h, a = decode(payload.changes(frames[-1], 7, prev))
+    name = next(n for n, spec in h["arrays"].items() if spec.get("from") and prev[n].ndim == 2)
+    for wrong in (prev[name][:, :-1], prev[name].astype(np.int32)):
+        with pytest.raises(ValueError):
+            payload.rebase(h, a, {**prev, name: wrong})
+
+
 def test_binary_frame_holds_the_run_exactly_as_quantized():
     trainer, snap = _run()
     header, a = decode(FrameBuilder(trainer.dataset, editable=True).build(snap, trainer.engine, 7))
