@@ -18,9 +18,11 @@ counted while each tab in turn moves its learning-rate slider by one keyboard st
 press until the status line shows the new rate). A frame is, for the new view, one step up of ``data-frame`` on
 the component's ``data-testid="live-view"`` root (inside the component's shadow root: one data frame drawn);
 for the PNG view, a change of the status line. The tabs' run is the default Playground run with Epochs raised
-to ``--epochs`` through the page link (``?pg.epochs=``; the default 1000 epochs end within seconds at full
-speed, which would stop the frames; Epochs decides when a run ends, not what a step costs); the headless run
-uses the same Epochs.
+to ``--epochs`` and the data to ``--points`` samples through the page link (``?pg.epochs=&pg.n_points=``; the
+default 1000 epochs end within seconds at full speed, which would stop the frames, and at 10,000 epochs of the
+default 600 points a run at ~7,700 steps/s ends within a 15 s window; Epochs decides when a run ends and the
+points how many steps an epoch has, not what a step costs: the batch and the frame's points, at most 600, are
+the same); the headless run uses the same Epochs and points.
 
 Per view and session count (``results.<view>.<N>`` in the JSON): fps_min, fps_median (frames/s of the slowest
 and the median tab); click_median_s, click_p95_s, clicks, clicks_timed_out; cpu_cores (server; browser =
@@ -239,9 +241,9 @@ def app_tree(view: str, a: argparse.Namespace):
 
 # --------------------------------------------------------------------------------------- headless
 
-def headless_steps_per_s(seconds: float, epochs: int | None) -> dict:
-    """Steps/s of the default Playground run (``RunConfig()``, Epochs set to ``epochs`` as the tabs' link
-    does) trained alone in this process for ``seconds``: a run that ends before is started again (its set-up is
+def headless_steps_per_s(seconds: float, epochs: int | None, points: int | None = None) -> dict:
+    """Steps/s of the default Playground run (``RunConfig()``, Epochs set to ``epochs`` and the data to
+    ``points`` samples as the tabs' link does) trained alone in this process for ``seconds``: a run that ends before is started again (its set-up is
     not timed)."""
     import dataclasses
 
@@ -251,6 +253,8 @@ def headless_steps_per_s(seconds: float, epochs: int | None) -> dict:
     cfg, steps, spent, label = RunConfig(), 0, 0.0, ""
     if epochs:
         cfg = cfg.replace(train=dataclasses.replace(cfg.train, epochs=epochs))
+    if points:
+        cfg = cfg.replace(data=dataclasses.replace(cfg.data, n_points=points))
     while spent < seconds:
         trainer = Trainer(cfg, None)
         label = trainer.engine_label
@@ -428,20 +432,22 @@ def measure(view: str, a: argparse.Namespace) -> dict:
         out["app"] = label
         for n in a.sessions:
             with StreamlitServer(cwd=root) as server:
-                url = server.url + (f"/?pg.epochs={a.epochs}" if a.epochs else "")
+                query = "&".join(([f"pg.epochs={a.epochs}"] if a.epochs else [])
+                                 + ([f"pg.n_points={a.points}"] if a.points else []))
+                url = server.url + (f"/?{query}" if query else "")
                 # Baseline: the server after one tab has come and gone (the process-wide imports of torch and
                 # scikit-learn are paid once per server, not per session).
                 warm = _open_tab(browser, url, view, {"ws": 0, "live": 0, "http": 0})
                 engine = re.search(r"\| engine (.+?) \|", warm.evaluate(STATUS_JS))
                 warm.close()
                 time.sleep(3.0)
-                headless = headless_steps_per_s(a.headless_seconds, a.epochs)
+                headless = headless_steps_per_s(a.headless_seconds, a.epochs, a.points)
                 if engine and engine.group(1) != headless["engine"]:
                     print(f"note: the tab trains with engine {engine.group(1)!r}, the headless reference with "
                           f"{headless['engine']!r}", file=sys.stderr)
                 time.sleep(max(0.0, 5.0 - a.headless_seconds))
                 result = phase(server, url, browser, view, n, a.seconds)
-                after = headless_steps_per_s(a.headless_seconds, a.epochs)  # the tabs closed, their sessions ended
+                after = headless_steps_per_s(a.headless_seconds, a.epochs, a.points)  # the tabs closed, their sessions ended
                 out[str(n)] = result = with_headless(result, headless, after)
                 print(f"[{view} x{n}] fps_min {result['fps_min']} click_median {result['click_median_s']} s, "
                       f"others {result['cpu_cores']['others']} cores", file=sys.stderr, flush=True)
@@ -532,6 +538,9 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=10_000,
                         help="Epochs of the tabs' run, set by the page link (default 10000, the server's limit): "
                              "the default 1000 end within seconds at full speed; 0 keeps the default")
+    parser.add_argument("--points", type=int, default=1_200,
+                        help="samples of the tabs' run, set by the page link (default 1200: at 10,000 epochs a "
+                             "run lasts ~30 s at full speed); 0 keeps the default")
     a = parser.parse_args()
     try:
         a.sessions = [int(s) for s in a.sessions.split(",") if s.strip()]
@@ -545,6 +554,8 @@ def main() -> int:
         parser.error("give --new-ref or --new-dir, not both")
     if a.epochs < 0:
         parser.error(f"--epochs must be >= 0 (0 keeps the default run's), got {a.epochs}")
+    if a.points and a.points < 20:
+        parser.error(f"--points must be 0 (the default run's) or >= 20, got {a.points}")
     if a.seconds <= 0 or a.headless_seconds <= 0:
         parser.error("--seconds and --headless-seconds must be > 0")
     # SIGTERM ends the run like Ctrl-C: servers, browser and worktrees are cleaned up on the way out
@@ -557,7 +568,7 @@ def main() -> int:
         return 130
     rat = ratios(results, a.sessions)
     report = {"view": a.view, "png_ref": a.png_ref, "new_ref": a.new_dir or a.new_ref or "checkout",
-              "seconds": a.seconds, "sessions": a.sessions, "epochs": a.epochs or None,
+              "seconds": a.seconds, "sessions": a.sessions, "epochs": a.epochs or None, "points": a.points or None,
               "results": results, "ratios": rat,
               "targets": targets(results) if "new" in results else {}}
     print(table(results, a.sessions, rat))
