@@ -243,8 +243,8 @@ def app_tree(view: str, a: argparse.Namespace):
 
 def headless_steps_per_s(seconds: float, epochs: int | None, points: int | None = None) -> dict:
     """Steps/s of the default Playground run (``RunConfig()``, Epochs set to ``epochs`` and the data to
-    ``points`` samples as the tabs' link does) trained alone in this process for ``seconds``: a run that ends before is started again (its set-up is
-    not timed)."""
+    ``points`` samples as the tabs' link does) trained alone in this process for ``seconds``: a run that ends
+    before is started again (its set-up is not timed)."""
     import dataclasses
 
     from nncore.config import RunConfig
@@ -447,7 +447,8 @@ def measure(view: str, a: argparse.Namespace) -> dict:
                           f"{headless['engine']!r}", file=sys.stderr)
                 time.sleep(max(0.0, 5.0 - a.headless_seconds))
                 result = phase(server, url, browser, view, n, a.seconds)
-                after = headless_steps_per_s(a.headless_seconds, a.epochs, a.points)  # the tabs closed, their sessions ended
+                # the tabs closed, their sessions ended
+                after = headless_steps_per_s(a.headless_seconds, a.epochs, a.points)
                 out[str(n)] = result = with_headless(result, headless, after)
                 print(f"[{view} x{n}] fps_min {result['fps_min']} click_median {result['click_median_s']} s, "
                       f"others {result['cpu_cores']['others']} cores", file=sys.stderr, flush=True)

@@ -14,10 +14,10 @@ has (it asks as soon as a frame arrives, before drawing it): until DRAW_SHARE of
 and at least until the frame may be sent (the frame period), less the time a frame takes to build
 (``Feed.due``), so the run does not stand still while the browser is busy or the answer waits, and the frame is
 there about when the browser is free for it. A click answered meanwhile goes first: the frame lets go of the
-run's lock until the click's page run ends, then trains on with what the click set. Script reruns then happen only for clicks and
-changes of state, and on a slow timer (SLOW_TICK_SECONDS, a safety net: the gate's answers reach the view through
-its feed), so clicks are answered at once. The run's status line comes with each frame (the view shows it: it
-always describes the picture drawn), not with the script's ticks.
+run's lock until the click's page run ends, then trains on with what the click set. Script reruns then happen
+only for clicks and changes of state, and on a slow timer (SLOW_TICK_SECONDS, a safety net: the gate's answers
+reach the view through its feed), so clicks are answered at once. The run's status line comes with each frame
+(the view shows it: it always describes the picture drawn), not with the script's ticks.
 
 A closed tab stops its work: its socket closes with it (a slice is trained only for a request, or for the one
 frame ahead of the last request), and the session's release hook drops its tokens. The route exists only where
@@ -316,8 +316,9 @@ def produce(feed: Feed, drawing: float = 0.0, made_ahead: bool = False) -> Answe
     time), then build the frame. ``made_ahead`` (a frame made ahead): at the "max" speed, while no more sessions
     train than the server has cores, go on training after the slice until the frame is due (``Feed.due``: after
     its request, while the browser still draws; the first frame after a click, which shows its answer, as soon
-    as it may be sent), or sooner where the run stops or its time is used up; at most AHEAD_TRAIN_SECONDS in all. A click answered meanwhile goes first
-    (``_let_page_run_end``): the frame then trains on with what it set, or is not sent where it began a new run.
+    as it may be sent), or sooner where the run stops or its time is used up; at most AHEAD_TRAIN_SECONDS in
+    all. A click answered meanwhile goes first (``_let_page_run_end``): the frame then trains on with what it
+    set, as the first frame after it, or is not sent where the click began a new run or drew the view again.
     Runs in a worker thread."""
     from nncore.limits import load_limits, training_slots
     from ui.session import gate
@@ -354,9 +355,9 @@ def produce(feed: Feed, drawing: float = 0.0, made_ahead: bool = False) -> Answe
                 if left <= 0:
                     break
                 if feed.page_runs:  # a click is being answered: it goes first, the run trains on after it
-                    begun = _let_page_run_end(feed, bound)
-                    if session.trainer is not trainer or feed.render is not render:  # it started a new run
-                        return Answer(409, b"new run")
+                    begun, after_click = _let_page_run_end(feed, bound), True
+                    if session.trainer is not trainer or feed.render is not render:  # a new run, or the view
+                        return Answer(409, b"drawn anew")                          # drawn again: made anew
                     continue
                 metered(session, train, None, min(CHUNK_SECONDS, left))
         building = time.monotonic()
