@@ -248,10 +248,12 @@ def test_a_training_setting_changed_while_playing_reruns_only_the_sidebars_train
         mark = len(sent)
         slider.focus()
         page.keyboard.press("ArrowLeft")  # 0.03 -> 0.01
-        line = page.locator("[data-testid='stMarkdown']", has_text="| Step ").first
-        page.wait_for_function("l => l.textContent.includes('| lr 0.01 |')", arg=line.element_handle(),
+        # (looked up at each poll: a page run may put a new element in the old one's place)
+        page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid='stMarkdown']\")].some("
+                               "e => e.textContent.includes('| Step ') && e.textContent.includes('| lr 0.01 |'))",
                                timeout=30_000)
-        assert line.text_content().startswith("paused")
+        line = page.locator("[data-testid='stMarkdown']", has_text="| Step ").first
+        assert line.text_content().startswith("paused") and "| lr 0.01 |" in line.text_content()
         assert any(CAPTION in m for m in sent[mark:])
         assert not errors, errors
     finally:
