@@ -465,7 +465,7 @@ def _answer(feed: Feed, drawing: float, made_ahead: bool = False) -> Answer:
         body = answer.body
         if sent is not None:
             base, before = sent
-            body = changes(answer.body, base, before)
+            body = changes(answer.body, base, before, (header, arrays))
         answer = answer._replace(body=gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0), base=base,
                                  whole=answer.body, frame=header.get("id"), arrays=arrays)
         feed.build_seconds = _mean(feed.build_seconds, time.monotonic() - answer.building)

@@ -12,6 +12,7 @@ coordinates. The layout (see ``encode``):
 from __future__ import annotations
 
 import json
+import math
 import struct
 import sys
 
@@ -40,6 +41,7 @@ SPLITS = ("train", "val", "test")
 # dtype -> its name in DTYPES, in either byte order (looked up, not read from ``dtype.name``: that is a Python
 # property in NumPy 2, ~0.3 ms of a frame's build with its ~30 arrays)
 _DTYPE_NAMES = {np.dtype(t).newbyteorder(order): name for name, t in DTYPES.items() for order in "<>"}
+_LITTLE = {name: np.dtype(t).newbyteorder("<") for name, t in DTYPES.items()}  # name -> the dtype as sent
 
 
 def encode(header: dict, arrays: dict[str, np.ndarray], starts: dict[str, int] | None = None) -> bytes:
@@ -80,20 +82,19 @@ def decode(frame: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     base = 8 + size
     arrays = {}
     for name, spec in header["arrays"].items():
-        dtype = np.dtype(DTYPES[spec["dtype"]]).newbyteorder("<")
-        count = int(np.prod(spec["shape"], dtype=np.int64))
+        count, dtype = math.prod(spec["shape"]), _LITTLE[spec["dtype"]]
         arrays[name] = np.frombuffer(frame, dtype, count, base + spec["offset"]).reshape(spec["shape"])
     return header, arrays
 
 
-def changes(frame: bytes, base: int, before: dict[str, np.ndarray]) -> bytes:
+def changes(frame: bytes, base: int, before: dict[str, np.ndarray], decoded: tuple | None = None) -> bytes:
     """``frame`` as the browser's frame socket sends it after the frame ``base`` (whose arrays were ``before``):
     an array equal to the one before is not sent again (named in ``header["same"]``); one whose first rows are
     those before (histograms gain a row per record, a curve a point per epoch until it is thinned) is sent from
     its first new row (``"from"`` in its entry, the rows before it the previous frame's); any other array whole.
     The header says which frame it builds on (``"base"``); ``rebase`` (and core.js's ``LV.rebase``) make the whole
-    frame again."""
-    header, arrays = decode(frame)
+    frame again. ``decoded``: ``decode(frame)``, where the caller has it already."""
+    header, arrays = decoded if decoded is not None else decode(frame)
     same, sent, starts = [], {}, {}
     for name, a in arrays.items():
         b = before.get(name)
