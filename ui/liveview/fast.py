@@ -6,14 +6,15 @@ arrives. (A socket, not a request per frame: an HTTP request costs the browser 8
 whole middleware stack; a message ~3 ms, measured in docs/measurements.md.) The handler finds the browser
 session's run by an unguessable token, trains one slice in a worker thread (never on the server's event loop)
 through the same gate and limits as the script (``ui.session.gate``), builds the frame with the view's own
-FrameBuilder and answers with its bytes, gzipped. Having answered, it starts the next frame at once (one frame
-ahead, ``Ahead``): the run trains while the browser takes in and draws this one, and the next request finds its
-frame ready instead of waiting a slice for it. At the "max" speed a frame made ahead keeps training past its
-slice (``made_ahead``) until its request comes and, after it, while the browser is still drawing the frame it
-has (it asks as soon as a frame arrives, before drawing it): until DRAW_SHARE of the drawing time it reports,
-and at least until the frame may be sent (the frame period), less the time a frame takes to build
-(``Feed.due``), so the run does not stand still while the browser is busy or the answer waits, and the frame is
-there about when the browser is free for it. A click answered meanwhile goes first: the frame lets go of the
+FrameBuilder and answers with its bytes, gzipped: after a socket's first frame, only what changed since the
+frame before (``payload.changes``; the view makes it whole). Having answered, it starts the next frame at once
+(one frame ahead, ``Ahead``): the run trains while the browser takes in and draws this one, and the next
+request finds its frame ready instead of waiting a slice for it. At the "max" speed a frame made ahead keeps
+training past its slice (``made_ahead``) until its request comes and, after it, while the browser is still
+drawing the frame it has (it asks as soon as a frame arrives, before drawing it): until DRAW_SHARE of the
+drawing time it reports, and at least until the frame may be sent (the frame period), less the time a frame
+takes to build (``Feed.due``), so the run does not stand still while the browser is busy or the answer waits,
+and the frame is there about when the browser is free for it. A click answered meanwhile goes first: the frame lets go of the
 run's lock until the click's page run ends, then trains on with what the click set. Script reruns then happen
 only for clicks and changes of state, and on a slow timer (SLOW_TICK_SECONDS, a safety net: the gate's answers
 reach the view through its feed), so clicks are answered at once. The run's status line comes with each frame
