@@ -14,9 +14,9 @@ training past its slice (``made_ahead``) until its request comes and, after it, 
 drawing the frame it has (it asks as soon as a frame arrives, before drawing it): until DRAW_SHARE of the
 drawing time it reports, and at least until the frame may be sent (the frame period), less the time a frame
 takes to build (``Feed.due``), so the run does not stand still while the browser is busy or the answer waits,
-and the frame is there about when the browser is free for it. A click answered meanwhile goes first: the frame lets go of the
-run's lock until the click's page run ends, then trains on with what the click set. Script reruns then happen
-only for clicks and changes of state, and on a slow timer (SLOW_TICK_SECONDS, a safety net: the gate's answers
+and the frame is there about when the browser is free for it. A click answered meanwhile goes first: the frame
+lets go of the run's lock until the click's page run ends, then trains on with what the click set. Script reruns
+then happen only for clicks and changes of state, and on a slow timer (SLOW_TICK_SECONDS, a safety net: the gate's answers
 reach the view through its feed), so clicks are answered at once. The run's status line comes with each frame
 (the view shows it: it always describes the picture drawn), not with the script's ticks.
 
