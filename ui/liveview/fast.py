@@ -16,9 +16,9 @@ drawing time it reports, and at least until the frame may be sent (the frame per
 takes to build (``Feed.due``), so the run does not stand still while the browser is busy or the answer waits,
 and the frame is there about when the browser is free for it. A click answered meanwhile goes first: the frame
 lets go of the run's lock until the click's page run ends, then trains on with what the click set. Script reruns
-then happen only for clicks and changes of state, and on a slow timer (SLOW_TICK_SECONDS, a safety net: the gate's answers
-reach the view through its feed), so clicks are answered at once. The run's status line comes with each frame
-(the view shows it: it always describes the picture drawn), not with the script's ticks.
+then happen only for clicks and changes of state, and on a slow timer (SLOW_TICK_SECONDS, a safety net: the
+gate's answers reach the view through its feed), so clicks are answered at once. The run's status line comes
+with each frame (the view shows it: it always describes the picture drawn), not with the script's ticks.
 
 A closed tab stops its work: its socket closes with it (a slice is trained only for a request, or for the one
 frame ahead of the last request), and the session's release hook drops its tokens. The route exists only where
