@@ -339,7 +339,7 @@ def produce(feed: Feed, drawing: float = 0.0, made_ahead: bool = False) -> Answe
         active = training_slots().busy
         seconds = slice_seconds(active, drawing)
         after_click = begun != feed.begun_trained
-        if after_click:  # the first frame after a click: its answer shows sooner (as the page's), not trained on
+        if after_click:  # the first frame after a click: a short slice, and it goes as soon as it may be sent
             seconds = min(seconds, FULL_RUN_SLICE_SECONDS)
         feed.begun_trained = begun
         steps = SPEEDS.get(feed.speed)

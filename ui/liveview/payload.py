@@ -98,18 +98,26 @@ def changes(frame: bytes, base: int, before: dict[str, np.ndarray], decoded: tup
     same, sent, starts = [], {}, {}
     for name, a in arrays.items():
         b = before.get(name)
-        if b is not None and b.dtype == a.dtype and b.shape == a.shape and np.array_equal(a, b):
+        k = _kept_rows(a, b)
+        if b is not None and b.dtype == a.dtype and b.shape == a.shape and (
+                k == len(a) if a.ndim else np.array_equal(a, b)):
             same.append(name)
-            continue
-        sent[name] = a
-        if b is not None and b.dtype == a.dtype and a.ndim >= 1 and b.shape[1:] == a.shape[1:]:
-            m = min(len(a), len(b))
-            rows = np.all(a[:m].reshape(m, -1) == b[:m].reshape(m, -1), axis=1) if m else np.zeros(0, bool)
-            k = m if rows.all() else int(np.argmin(rows))  # the first row that differs
-            if k:
-                sent[name], starts[name] = a[k:], k
+        elif k:
+            sent[name], starts[name] = a[k:], k
+        else:
+            sent[name] = a
     header = {key: value for key, value in header.items() if key != "arrays"}
     return encode({**header, "base": base, "same": same}, sent, starts)
+
+
+def _kept_rows(a: np.ndarray, b: np.ndarray | None) -> int:
+    """How many of ``a``'s first rows are ``b``'s (0 where ``a`` cannot continue ``b``: none, another type, or
+    rows of another shape)."""
+    if b is None or b.dtype != a.dtype or a.ndim == 0 or b.shape[1:] != a.shape[1:]:
+        return 0
+    m = min(len(a), len(b))
+    rows = np.all(a[:m] == b[:m], axis=tuple(range(1, a.ndim)))
+    return m if rows.all() else int(np.argmin(rows))  # the first row that differs
 
 
 def rebase(header: dict, arrays: dict[str, np.ndarray], before: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
