@@ -10,7 +10,7 @@ from ui.controls import model_io
 from ui.controls.sidebar import IMAGES, training_sidebar
 
 session = state.run_session("images")
-# the sidebar shows any problem; its training groups steer the run by themselves (live.steer)
+# the sidebar shows any problem; its training settings steer the run by themselves (live.steer)
 cfg, _ = training_sidebar(IMAGES, apply=lambda c: live.steer(session, c))
 live.sync(session, cfg, lambda c: Trainer(c, image_panels.shared_dataset(c.data, c.model.dtype)))
 

@@ -10,7 +10,7 @@ from ui.controls.sidebar import PLAYGROUND, training_sidebar
 from ui.panels.time_travel import time_travel
 
 session = state.run_session("playground")
-# the sidebar shows any problem; its training groups steer the run by themselves (live.steer)
+# the sidebar shows any problem; its training settings steer the run by themselves (live.steer)
 cfg, _ = training_sidebar(PLAYGROUND, apply=lambda c: live.steer(session, c))
 live.sync(session, cfg, lambda c: Trainer(c, tables.dataset_for(c)))
 

@@ -208,10 +208,11 @@ def test_where_the_frame_socket_cannot_be_reached_the_scripts_timer_trains_on(co
 
 
 CAPTION = b"A real network trains on 2-D data while you watch"  # in the page's own script run only
-RATE = b"Learning rate"                                           # in the sidebar's training groups
+RATE = b"Learning rate"                                           # the learning rate's own fragment
+OTHERS = (b"Batch size", b"Epochs", b"Gradient clipping")         # other settings' fragments
 
 
-def test_a_training_setting_changed_while_playing_reruns_only_the_sidebars_training_groups(context, server):
+def test_a_training_setting_changed_while_playing_reruns_only_its_own_widget(context, server):
     page = context.new_page()
     sent: list[bytes] = []  # every message on Streamlit's socket, as the browser received it (not the frames')
 
@@ -238,8 +239,20 @@ def test_a_training_setting_changed_while_playing_reruns_only_the_sidebars_train
         page.wait_for_function("() => /pg\\.learning_rate=0\\.03/.test(location.search)", timeout=10_000)
         wait_app_idle(page)
         answer = sent[mark:]
-        assert any(RATE in m for m in answer), "the training groups were not drawn again"
+        assert any(RATE in m for m in answer), "the learning rate's widget was not drawn again"
         assert not any(CAPTION in m for m in answer), "the whole page ran again for a training setting"
+        drawn = [o for o in OTHERS if any(o in m for m in answer)]
+        assert not drawn, f"settings the click did not touch were drawn again: {drawn}"
+
+        # a setting that decides which others show runs the whole page: the optimizer's own knobs follow it
+        mark = len(sent)
+        page.locator("[data-testid='stSelectbox']", has_text="Optimizer").click()
+        page.get_by_role("option", name="momentum", exact=True).click()
+        page.locator("[data-testid='stSlider']", has_text="Momentum").wait_for(state="visible", timeout=30_000)
+        wait_app_idle(page)
+        assert page.locator("[data-testid='stSlider']", has_text="β1").count() == 0  # Adam's, gone
+        assert any(CAPTION in m for m in sent[mark:])
+        page.wait_for_function("() => /pg\\.optimizer=momentum/.test(location.search)", timeout=10_000)
 
         # paused, the view fetches no frames: the whole page runs, and its status line shows the new rate
         page.get_by_role("button", name="Pause", exact=True).click()

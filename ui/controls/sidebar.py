@@ -220,44 +220,55 @@ class _Builder:
         values["init"] = self.w("init", m.init)
         return values
 
-    def training(self) -> dict:
+    def training(self, into: dict, piece: Callable) -> None:
+        """The Training group's values into ``into``, each setting drawn by ``piece(into, draw, reshapes=...)``
+        (``training_sidebar``'s: a fragment of its own; ``reshapes``: its value decides which settings show)."""
         t = self.t
-        values = {name: self.w(name, getattr(t, name)) for name in ("engine", "device", "optimizer")}
-        values["learning_rate"] = self.w("learning_rate", t.learning_rate)
-        knobs = settings.for_optimizer(values["optimizer"])  # what this optimizer reads: momentum, betas, ...
-        if "momentum" in knobs:
-            values["momentum"] = self.w("momentum", t.momentum)
-        if "beta1" in knobs:
-            b1, b2 = st.columns(2)
-            values["beta1"] = self.w("beta1", t.beta1, b1)
-            values["beta2"] = self.w("beta2", t.beta2, b2, help="")
-        if "weight_decay" in knobs:
-            values["weight_decay"] = self.w("weight_decay", t.weight_decay)
-        values["batch_size"] = self.w("batch_size", t.batch_size)
-        values["schedule"] = self.w("schedule", t.schedule)
-        if settings.get("step_size").applies(schedule=values["schedule"]):
-            values["step_size"] = int(self.w("step_size", t.step_size))
-        if settings.get("gamma").applies(schedule=values["schedule"]):
-            default = 0.5 if values["schedule"] == "step" else 0.99
-            values["gamma"] = self.w(f"gamma_{values['schedule']}", default)
-        values["epochs"] = int(self.w("epochs", t.epochs))
-        return values
 
-    def regularization(self) -> tuple[dict, dict]:
+        def one(name: str, cast=lambda v: v):
+            return lambda: {name: cast(self.w(name, getattr(t, name)))}
+        piece(into, one("engine"))
+        piece(into, one("device"))
+        piece(into, one("optimizer"), reshapes=True)
+        piece(into, one("learning_rate"))
+        knobs = settings.for_optimizer(into["optimizer"])  # what this optimizer reads: momentum, betas, ...
+        if "momentum" in knobs:
+            piece(into, one("momentum"))
+        if "beta1" in knobs:
+            def betas():
+                b1, b2 = st.columns(2)
+                return {"beta1": self.w("beta1", t.beta1, b1), "beta2": self.w("beta2", t.beta2, b2, help="")}
+            piece(into, betas)
+        if "weight_decay" in knobs:
+            piece(into, one("weight_decay"))
+        piece(into, one("batch_size"))
+        piece(into, one("schedule"), reshapes=True)
+        if settings.get("step_size").applies(schedule=into["schedule"]):
+            piece(into, one("step_size", int))
+        if settings.get("gamma").applies(schedule=into["schedule"]):
+            default, key = (0.5 if into["schedule"] == "step" else 0.99), f"gamma_{into['schedule']}"
+            piece(into, lambda: {"gamma": self.w(key, default)})
+        piece(into, one("epochs", int))
+
+    def regularization(self, model: dict, train: dict, piece: Callable) -> None:
+        """The Regularization group's values into ``model`` and ``train``, each drawn by ``piece``."""
         m, t = self.m, self.t
-        l1, l2 = st.columns(2)
-        train = {"l1": self.w("l1", t.l1, l1), "l2": self.w("l2", t.l2, l2)}
-        model = {"dropout": self.w("dropout", m.dropout), "batch_norm": self.w("batch_norm", m.batch_norm)}
-        train["clip_norm"] = self.w("clip_norm", t.clip_norm)
-        train["early_stopping"] = int(self.w("early_stopping", t.early_stopping))
+
+        def l1_l2():
+            l1, l2 = st.columns(2)
+            return {"l1": self.w("l1", t.l1, l1), "l2": self.w("l2", t.l2, l2)}
+        piece(train, l1_l2)
+        piece(model, lambda: {"dropout": self.w("dropout", m.dropout)})
+        piece(model, lambda: {"batch_norm": self.w("batch_norm", m.batch_norm)})
+        piece(train, lambda: {"clip_norm": self.w("clip_norm", t.clip_norm)})
+        piece(train, lambda: {"early_stopping": int(self.w("early_stopping", t.early_stopping))}, reshapes=True)
         if train["early_stopping"]:
-            train["restore_best"] = self.w("restore_best", t.restore_best)
-            train["min_delta"] = float(self.w("min_delta", float(t.min_delta), format="%g"))
+            piece(train, lambda: {"restore_best": self.w("restore_best", t.restore_best)})
+            piece(train, lambda: {"min_delta": float(self.w("min_delta", float(t.min_delta), format="%g"))})
         if self.spec.images:
             st.caption("Augmentation (training images only)")
             for name in ("augment_flip", "augment_shift", "augment_rotate"):
-                train[name] = self.w(name, getattr(t, name))
-        return model, train
+                piece(train, lambda name=name: {name: self.w(name, getattr(t, name))})
 
 
 def training_sidebar(spec: SidebarSpec, apply: Callable[[RunConfig], bool] | None = None
@@ -265,34 +276,51 @@ def training_sidebar(spec: SidebarSpec, apply: Callable[[RunConfig], bool] | Non
     """Draw the page's sidebar; return (config, "") or (None, message) when a value is invalid (the message is
     shown at the sidebar's foot).
 
-    The Training and Regularization groups are a fragment of their own: a change there reruns only them (a click
-    on the learning rate while a run plays costs the browser a few widgets, not the whole page). The new config
-    then goes to ``apply``, which passes it to the run and returns True, or returns False where the whole page
-    has to run again (a new run, a view that does not fetch its own frames); without ``apply`` it always does."""
+    Each setting of the Training and Regularization groups is a fragment of its own: a change there reruns only
+    its widget (a click on the learning rate while a run plays costs the browser one widget, not the page; each
+    widget a rerun draws again costs it a few milliseconds). The new config then goes to ``apply``, which passes
+    it to the run and returns True, or returns False where the whole page has to run again (a new run, a view
+    that does not fetch its own frames); without ``apply`` it always does. The whole page also runs again for a
+    setting that decides which others show (the optimizer's knobs, the schedule's, early stopping's), and where
+    the settings' problem changes (the page shows it below the groups)."""
     b = _Builder(spec)
-    rerun_alone = [False]  # False while the page runs; from then on, a run of the fragment alone
+    alone = [False]  # False while the page runs; from then on, a piece reruns alone
     with st.sidebar:
         ignored = check_link(spec, b.unbound)
         if ignored:
             st.warning(f"{'; '.join(ignored)} (each keeps its current value).")
         data, model = b.group("Data", b.data), b.group("Network", b.network)
         page_errors = list(b.errors)
+        train, model_reg, train_reg = {}, {}, {}
+        shown = [""]  # the problem the page's run shows
 
-        @st.fragment
-        def training_groups():
+        def settle() -> tuple[RunConfig | None, str]:
             b.errors = list(page_errors)
-            train = b.group("Training", b.training)
-            model_reg, train_reg = b.group("Regularization", b.regularization)
-            cfg, error = _settled(b, data, model, train, model_reg, train_reg)
-            if error:
-                st.error(error)  # the run keeps its last valid settings, as after a whole-page run
-            elif rerun_alone[0] and (apply is None or not apply(cfg)):
-                st.rerun()
-            return cfg, error  # (the page's run takes it; a run of the fragment alone has no caller)
+            return _settled(b, data, model, train, model_reg, train_reg)
 
-        result = training_groups()
-        rerun_alone[0] = True
-    return result
+        def piece(into: dict, draw: Callable[[], dict], *, reshapes: bool = False) -> None:
+            locked = b.locked  # (a rerun of the piece alone draws it as its group did: locked by the link or not)
+
+            def rerun_piece():
+                outside, b.locked = b.locked, locked
+                try:
+                    into.update(draw())
+                finally:
+                    b.locked = outside
+                if not alone[0]:
+                    return  # the page's run settles the groups once they are all drawn
+                cfg, error = (None, "") if reshapes else settle()
+                if reshapes or error != shown[0] or apply is None or not apply(cfg):
+                    st.rerun()
+            st.fragment(rerun_piece)()
+        b.group("Training", lambda: b.training(train, piece))
+        b.group("Regularization", lambda: b.regularization(model_reg, train_reg, piece))
+        cfg, error = settle()
+        shown[0] = error
+        if error:
+            st.error(error)  # the run keeps its last valid settings
+        alone[0] = True
+    return cfg, error
 
 
 def _settled(b: _Builder, data: dict, model: dict, train: dict, model_reg: dict, train_reg: dict

@@ -219,16 +219,21 @@ def sync(session: RunSession, cfg: RunConfig | None, make_trainer: Callable[[Run
 
 
 def steer(session: RunSession, cfg: RunConfig) -> bool:
-    """For a rerun of the sidebar's training groups alone (``training_sidebar``'s ``apply``): pass ``cfg``'s
+    """For a rerun of a sidebar training setting alone (``training_sidebar``'s ``apply``): pass ``cfg``'s
     training settings to the run and return True, where that is all the change asks and the live view fetches
     its own frames (its next frame shows the change). False where the whole page must run instead: a new run
-    (the data or the network changed), or a view that does not fetch (paused, or no fast path), whose status
-    line only the page redraws."""
+    (the data or the network changed), a view that does not fetch (paused, or no fast path), whose status
+    line only the page redraws, or settings the run refuses (the page says why)."""
     with fast.page_run(), fast.guard(session):
         trainer = session.trainer
         if trainer is None or not fast.fetching(session) or _new_run_fields(trainer, cfg):
             return False
-        _update_train(trainer, cfg, st)
+        if cfg.train != trainer.cfg.train:
+            try:
+                gate.check(cfg, trainer.dataset)
+                trainer.update_train(cfg.train)
+            except ConfigError:
+                return False  # refused: the page's run says why (sync), in the sidebar
     return True
 
 

@@ -496,7 +496,7 @@ def test_the_first_frame_after_a_click_does_not_wait_for_the_browsers_drawing(sl
     assert session.trained_seconds - before >= 0.25
 
 
-# --- the sidebar's training groups steer the run by themselves (live.steer) ------------------------------------
+# --- the sidebar's training settings steer the run by themselves (live.steer) ------------------------------------
 
 def _served_feed(monkeypatch, playing: bool = True) -> fast.Feed:
     """A feed as a script run of its session finds it (the path served, the view drawn)."""
@@ -550,6 +550,23 @@ def test_a_change_the_run_cannot_take_alone_asks_for_the_whole_page(monkeypatch,
         feed.render = None  # the view has not been drawn with this feed
     assert not live.steer(session, cfg)
     assert session.trainer is trainer and trainer.cfg.train.learning_rate != 0.1  # left to the page's run
+
+
+def test_settings_the_run_refuses_ask_for_the_whole_page_which_says_why(monkeypatch):
+    from nncore.errors import ConfigError
+    feed = _served_feed(monkeypatch)
+    session, trainer = feed.session, feed.session.trainer
+    more = trainer.cfg.replace(train=dataclasses.replace(trainer.cfg.train, epochs=trainer.cfg.train.epochs + 1,
+                                                         learning_rate=0.1))
+
+    def refuse(cfg, dataset=None):
+        if cfg.train.epochs > trainer.cfg.train.epochs:
+            raise ConfigError("Epochs above this server's limit")
+    monkeypatch.setattr(live.gate, "check", refuse)
+    assert not live.steer(session, more)  # a setting's widget cannot show it: the page's run does (sync)
+    assert trainer.cfg.train.learning_rate != 0.1 and trainer.engine.train_cfg.learning_rate != 0.1
+    assert live.steer(session, more.replace(train=dataclasses.replace(more.train, epochs=trainer.cfg.train.epochs)))
+    assert trainer.cfg.train.learning_rate == 0.1
 
 
 def test_the_pages_sync_holds_the_run_while_it_changes_it(monkeypatch):
