@@ -496,7 +496,7 @@ def test_the_first_frame_after_a_click_does_not_wait_for_the_browsers_drawing(sl
     assert session.trained_seconds - before >= 0.25
 
 
-# --- the sidebar's training settings steer the run by themselves (live.steer) ------------------------------------
+# --- the sidebar's training settings steer the run by themselves (live.steer) ----------------------------------
 
 def _served_feed(monkeypatch, playing: bool = True) -> fast.Feed:
     """A feed as a script run of its session finds it (the path served, the view drawn)."""
