@@ -282,7 +282,7 @@ def training_sidebar(spec: SidebarSpec, apply: Callable[[RunConfig], bool] | Non
     it to the run and returns True, or returns False where the whole page has to run again (a new run, a view
     that does not fetch its own frames); without ``apply`` it always does. The whole page also runs again for a
     setting that decides which others show (the optimizer's knobs, the schedule's, early stopping's), and where
-    the settings' problem changes (the page shows it below the groups)."""
+    the settings have a problem or had one (the page shows it below the groups)."""
     b = _Builder(spec)
     alone = [False]  # False while the page runs; from then on, a piece reruns alone
     with st.sidebar:
@@ -310,7 +310,7 @@ def training_sidebar(spec: SidebarSpec, apply: Callable[[RunConfig], bool] | Non
                 if not alone[0]:
                     return  # the page's run settles the groups once they are all drawn
                 cfg, error = (None, "") if reshapes else settle()
-                if reshapes or error != shown[0] or apply is None or not apply(cfg):
+                if reshapes or error or shown[0] or apply is None or not apply(cfg):
                     st.rerun()
             st.fragment(rerun_piece)()
         b.group("Training", lambda: b.training(train, piece))
